@@ -1,0 +1,370 @@
+//! Decoding any common audio file to a mono stream (symphonia).
+//!
+//! Decoding is streamed packet by packet: a one-hour file is never held in memory at
+//! its full rate. Channels are mixed down by their mean, as in Isik's Eigentechno.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+
+use super::signal::SampleStream;
+use super::sniff;
+use crate::error::{DecodeProblem, Error, Result, Warnings};
+
+/// How channels become one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MixDown {
+    /// Mean of all channels.
+    Mean,
+    /// First channel only.
+    Left,
+    /// Second channel (the first if there is only one).
+    Right,
+}
+
+impl MixDown {
+    /// Parse `mean`, `left` or `right`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "mean" => Some(MixDown::Mean),
+            "left" => Some(MixDown::Left),
+            "right" => Some(MixDown::Right),
+            _ => None,
+        }
+    }
+}
+
+/// Decoding options.
+#[derive(Clone, Debug)]
+pub struct DecodeOptions {
+    /// Channel mix-down.
+    pub mix: MixDown,
+    /// Stop after this many seconds (`None`: the whole file).
+    pub max_seconds: Option<f64>,
+    /// Trim encoder delay and padding (MP3, AAC) so durations match the source.
+    pub gapless: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            mix: MixDown::Mean,
+            max_seconds: None,
+            gapless: true,
+        }
+    }
+}
+
+/// What the container says about the audio.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceInfo {
+    /// Sample rate of the file.
+    pub rate: u32,
+    /// Number of channels in the file.
+    pub channels: usize,
+    /// Frames the container announces, if it does.
+    pub frames: Option<u64>,
+    /// The container format that was recognised (symphonia's short name).
+    pub format: String,
+}
+
+/// Damaged packets tolerated in a row before the file is declared corrupt.
+const MAX_CONSECUTIVE_BAD_PACKETS: usize = 64;
+
+/// A streaming decoder: open it with [`DecodeStream::open`], read it as a [`SampleStream`].
+pub struct DecodeStream {
+    path: PathBuf,
+    reader: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
+    track_id: u32,
+    info: SourceInfo,
+    mix: MixDown,
+    frames_left: Option<u64>,
+    frames_out: u64,
+    bad_packets: usize,
+    bad_in_a_row: usize,
+    interleaved: Vec<f32>,
+    warnings: Warnings,
+    finished: bool,
+}
+
+/// Decode a whole file to a mono [`super::Signal`] at its own rate.
+///
+/// ```no_run
+/// use eigentechno::audio::{decode_file, DecodeOptions};
+/// let signal = decode_file("track.flac".as_ref(), &DecodeOptions::default()).unwrap();
+/// println!("{} s at {} Hz", signal.duration(), signal.rate);
+/// ```
+pub fn decode_file(path: &Path, options: &DecodeOptions) -> Result<super::Signal> {
+    let mut stream = DecodeStream::open(path, options, Warnings::new())?;
+    super::Signal::from_stream(&mut stream)
+}
+
+fn problem(path: &Path, problem: DecodeProblem) -> Error {
+    Error::Decode {
+        path: path.to_path_buf(),
+        problem,
+    }
+}
+
+fn read_head(path: &Path) -> Vec<u8> {
+    let mut head = vec![0u8; 512];
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    head.truncate(n);
+    head
+}
+
+impl DecodeStream {
+    /// Open and probe a file. Format-level problems (empty, not audio, unsupported codec)
+    /// are reported here; damage inside the stream is reported while reading.
+    pub fn open(path: &Path, options: &DecodeOptions, warnings: Warnings) -> Result<Self> {
+        let meta = std::fs::metadata(path).map_err(|e| problem(path, DecodeProblem::Io(e)))?;
+        if meta.is_dir() {
+            return Err(problem(path, DecodeProblem::NotAudio("it is a folder".into())));
+        }
+        if meta.len() == 0 {
+            return Err(problem(path, DecodeProblem::Empty));
+        }
+        let file = File::open(path).map_err(|e| problem(path, DecodeProblem::Io(e)))?;
+        let mss = MediaSourceStream::new(Box::new(file), Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+            hint.with_extension(ext);
+        }
+        let reader = match symphonia::default::get_probe().probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                let head = read_head(path);
+                let p = match sniff::sniff_bytes(&head) {
+                    // It announces a container but the container would not open: damaged.
+                    Some(kind) => DecodeProblem::Corrupt(format!(
+                        "looks like {kind} but its header cannot be read ({e})"
+                    )),
+                    None => DecodeProblem::NotAudio(sniff::describe_content(&head)),
+                };
+                return Err(problem(path, p));
+            }
+        };
+        let format = reader.format_info().short_name.to_string();
+        let track = reader
+            .default_track(TrackType::Audio)
+            .ok_or_else(|| problem(path, DecodeProblem::NoAudioTrack))?;
+        let track_id = track.id;
+        let frames = track.num_frames;
+        let params = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .ok_or_else(|| problem(path, DecodeProblem::NoAudioTrack))?
+            .clone();
+        let decoder = symphonia::default::get_codecs()
+            .make_audio_decoder(&params, &AudioDecoderOptions::default().gapless(options.gapless))
+            .map_err(|e| problem(path, DecodeProblem::Unsupported(format!("codec: {e}"))))?;
+        let rate = params.sample_rate.ok_or_else(|| {
+            problem(path, DecodeProblem::Unsupported("the sample rate is not stated".into()))
+        })?;
+        if rate == 0 {
+            return Err(problem(path, DecodeProblem::Corrupt("sample rate 0".into())));
+        }
+        let channels = params.channels.as_ref().map(|c| c.count()).unwrap_or(0);
+        let frames_left = options
+            .max_seconds
+            .filter(|s| *s > 0.0)
+            .map(|s| (s * rate as f64).round() as u64);
+        Ok(DecodeStream {
+            path: path.to_path_buf(),
+            reader,
+            decoder,
+            track_id,
+            info: SourceInfo {
+                rate,
+                channels,
+                frames,
+                format,
+            },
+            mix: options.mix,
+            frames_left,
+            frames_out: 0,
+            bad_packets: 0,
+            bad_in_a_row: 0,
+            interleaved: Vec::new(),
+            warnings,
+            finished: false,
+        })
+    }
+
+    /// What the container says about the audio.
+    pub fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    /// Frames (per channel) delivered so far.
+    pub fn frames_decoded(&self) -> u64 {
+        self.frames_out
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.finished = true;
+        if self.frames_out == 0 {
+            let p = if self.bad_packets > 0 {
+                DecodeProblem::Corrupt(format!(
+                    "no audio could be decoded ({} damaged packets)",
+                    self.bad_packets
+                ))
+            } else {
+                DecodeProblem::Corrupt("the audio track holds no samples".into())
+            };
+            return Err(problem(&self.path, p));
+        }
+        if self.bad_packets > 0 {
+            self.warnings.push(format!(
+                "{} damaged packets skipped while decoding",
+                self.bad_packets
+            ));
+        }
+        if self.frames_left.is_none()
+            && let Some(expected) = self.info.frames
+            && self.frames_out + (self.info.rate as u64 / 10) < expected
+        {
+            self.warnings.push(format!(
+                "truncated: decoded {:.2} s of the {:.2} s the header announces",
+                self.frames_out as f64 / self.info.rate as f64,
+                expected as f64 / self.info.rate as f64
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl SampleStream for DecodeStream {
+    fn sample_rate(&self) -> u32 {
+        self.info.rate
+    }
+
+    fn read_chunk(&mut self, out: &mut Vec<f32>) -> Result<bool> {
+        out.clear();
+        if self.finished {
+            return Ok(false);
+        }
+        loop {
+            if self.frames_left == Some(0) {
+                self.finish()?;
+                return Ok(false);
+            }
+            let packet = match self.reader.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => {
+                    self.finish()?;
+                    return Ok(false);
+                }
+                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    // A file cut short: keep what was decoded, say so.
+                    if self.frames_out > 0 {
+                        self.warnings.push("the file ends abruptly (truncated)");
+                    }
+                    self.finish()?;
+                    return Ok(false);
+                }
+                Err(SymError::ResetRequired) => {
+                    return Err(problem(
+                        &self.path,
+                        DecodeProblem::Unsupported("chained streams with a change of format".into()),
+                    ));
+                }
+                Err(SymError::IoError(e)) => return Err(problem(&self.path, DecodeProblem::Io(e))),
+                Err(e) => {
+                    // Container damage: same handling as a damaged packet.
+                    self.bad_packets += 1;
+                    self.bad_in_a_row += 1;
+                    if self.bad_in_a_row > MAX_CONSECUTIVE_BAD_PACKETS {
+                        return Err(problem(&self.path, DecodeProblem::Corrupt(e.to_string())));
+                    }
+                    continue;
+                }
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            let buf = match self.decoder.decode(&packet) {
+                Ok(buf) => buf,
+                Err(SymError::DecodeError(msg)) => {
+                    self.bad_packets += 1;
+                    self.bad_in_a_row += 1;
+                    if self.bad_in_a_row > MAX_CONSECUTIVE_BAD_PACKETS {
+                        return Err(problem(
+                            &self.path,
+                            DecodeProblem::Corrupt(format!(
+                                "{} damaged packets in a row ({msg})",
+                                self.bad_in_a_row
+                            )),
+                        ));
+                    }
+                    continue;
+                }
+                Err(SymError::IoError(e)) => return Err(problem(&self.path, DecodeProblem::Io(e))),
+                Err(e) => {
+                    return Err(problem(&self.path, DecodeProblem::Unsupported(e.to_string())));
+                }
+            };
+            self.bad_in_a_row = 0;
+            let channels = buf.spec().channels().count().max(1);
+            if buf.spec().rate() != self.info.rate {
+                return Err(problem(
+                    &self.path,
+                    DecodeProblem::Unsupported(format!(
+                        "the sample rate changes mid-stream ({} Hz to {} Hz)",
+                        self.info.rate,
+                        buf.spec().rate()
+                    )),
+                ));
+            }
+            if self.info.channels == 0 {
+                self.info.channels = channels;
+            }
+            let frames = buf.frames();
+            if frames == 0 {
+                continue;
+            }
+            buf.copy_to_vec_interleaved(&mut self.interleaved);
+            let mut take = frames;
+            if let Some(left) = self.frames_left.as_mut() {
+                take = take.min(*left as usize);
+                *left -= take as u64;
+            }
+            out.reserve(take);
+            match self.mix {
+                MixDown::Mean => {
+                    let scale = 1.0 / channels as f32;
+                    out.extend(
+                        self.interleaved
+                            .chunks_exact(channels)
+                            .take(take)
+                            .map(|f| f.iter().sum::<f32>() * scale),
+                    );
+                }
+                MixDown::Left | MixDown::Right => {
+                    let ch = if self.mix == MixDown::Right && channels > 1 { 1 } else { 0 };
+                    out.extend(self.interleaved.chunks_exact(channels).take(take).map(|f| f[ch]));
+                }
+            }
+            self.frames_out += take as u64;
+            if !out.is_empty() {
+                return Ok(true);
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Audio: decoding, resampling, WAV output and the synthetic corpus.
+//! (Tempo, beats, bars and stretching join this module with the ingest stages.)
+
+pub mod decode;
+pub mod resample;
+pub mod signal;
+pub mod sniff;
+pub mod synth;
+pub mod wav;
+
+pub use decode::{DecodeOptions, DecodeStream, MixDown, SourceInfo, decode_file};
+pub use resample::{ResampleStream, resample};
+pub use signal::{SampleStream, Signal, SignalStream};
+pub use wav::{WavFormat, WavWritten, write_wav_interleaved, write_wav_stream};

@@ -1,0 +1,253 @@
+//! The stage contract: what a stage type declares (parameters, what it consumes and
+//! produces, how it runs) and the four ways a built stage runs.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::config::{ConfigError, ParamSpec, Params};
+use crate::audio::{SampleStream, Signal};
+use crate::error::{Result, Warnings};
+
+/// What flows along an edge of the stage graph. Inputs are type-checked against the
+/// producing stage's kind before anything runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Kind {
+    /// Audio files found by a source, one item per track.
+    Tracks,
+    /// A mono signal per track (streamed or in memory).
+    Audio,
+    /// Files written to the output folder.
+    Files,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Tracks => "tracks",
+            Kind::Audio => "audio",
+            Kind::Files => "files",
+        })
+    }
+}
+
+/// How a stage runs, which decides where it may sit in a graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Lists tracks; no inputs. Its tracks are processed in parallel, one item each.
+    Source,
+    /// Transforms one track's item into another, in parallel across tracks.
+    PerTrack,
+    /// Receives every track's item in a fixed order (by path) and produces one result
+    /// at the end (a matrix, a report).
+    Collect,
+    /// Runs once on whole results (a matrix in, a model out) after the tracks are done.
+    Whole,
+}
+
+impl Mode {
+    /// Whether the stage emits one item per track.
+    pub fn is_per_track(self) -> bool {
+        matches!(self, Mode::Source | Mode::PerTrack)
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Source => "source",
+            Mode::PerTrack => "per track",
+            Mode::Collect => "collects all tracks",
+            Mode::Whole => "whole",
+        })
+    }
+}
+
+/// One input track.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Track {
+    /// Position in the source's sorted listing.
+    pub index: usize,
+    /// The file.
+    pub path: PathBuf,
+    /// A unique relative name without extension, used for output file names
+    /// (`sub/track`, or `sub/track.mp3` when two files share a stem).
+    pub name: String,
+    /// Size in bytes when listed.
+    pub size: u64,
+    /// Modification time when listed.
+    pub modified: Option<SystemTime>,
+}
+
+/// Audio for one track: a stream (decoded lazily, chunk by chunk) or a signal in memory.
+pub enum Audio {
+    /// Read it once, chunk by chunk.
+    Stream(Box<dyn SampleStream>),
+    /// Held in memory, shareable.
+    Signal(Arc<Signal>),
+}
+
+impl Audio {
+    /// A stream over the audio, whichever form it is in.
+    pub fn into_stream(self) -> Box<dyn SampleStream> {
+        match self {
+            Audio::Stream(s) => s,
+            Audio::Signal(s) => Box::new(Arc::unwrap_or_clone(s).into_stream()),
+        }
+    }
+
+    /// The whole signal in memory.
+    pub fn into_signal(self) -> Result<Arc<Signal>> {
+        match self {
+            Audio::Stream(mut s) => Ok(Arc::new(Signal::from_stream(s.as_mut())?)),
+            Audio::Signal(s) => Ok(s),
+        }
+    }
+}
+
+/// The data of one edge for one track (per-track kinds) or for the whole run.
+#[non_exhaustive]
+pub enum Payload {
+    /// A track to read (the source's output; the track itself travels with the item).
+    Track,
+    /// Audio.
+    Audio(Audio),
+    /// Files written.
+    Files(Vec<PathBuf>),
+}
+
+impl Payload {
+    /// The kind this payload carries.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Payload::Track => Kind::Tracks,
+            Payload::Audio(_) => Kind::Audio,
+            Payload::Files(_) => Kind::Files,
+        }
+    }
+
+    /// A copy for a second consumer. A stream can be read only once, so it is read
+    /// into memory first (this is the only place a fan-out costs memory).
+    pub fn share(&mut self) -> Result<Payload> {
+        Ok(match self {
+            Payload::Track => Payload::Track,
+            Payload::Files(f) => Payload::Files(f.clone()),
+            Payload::Audio(a) => {
+                let taken = std::mem::replace(a, Audio::Signal(Arc::new(Signal::new(1, Vec::new()))));
+                let sig = taken.into_signal()?;
+                *a = Audio::Signal(sig.clone());
+                Payload::Audio(Audio::Signal(sig))
+            }
+        })
+    }
+}
+
+/// An item moving through the per-track part of a pipeline.
+pub struct Item {
+    /// The track it belongs to.
+    pub track: Arc<Track>,
+    /// Its data.
+    pub payload: Payload,
+}
+
+/// What a stage knows while it runs.
+#[derive(Clone, Debug)]
+pub struct StageContext {
+    /// The stage's name in the pipeline.
+    pub stage: String,
+    /// The run's output folder.
+    pub out_dir: PathBuf,
+    /// Non-fatal problems, reported in the run summary.
+    pub warnings: Warnings,
+}
+
+impl StageContext {
+    /// The stage's own output folder: `OUT/<stage name>`.
+    pub fn stage_dir(&self) -> PathBuf {
+        self.out_dir.join(&self.stage)
+    }
+}
+
+/// Lists the tracks of a run.
+pub trait TrackSource: Send + Sync {
+    /// The tracks, in a deterministic order (their `index` is their position).
+    fn tracks(&mut self) -> Result<Vec<Track>>;
+
+    /// A short description for progress and summaries (e.g. the folder).
+    fn describe(&self) -> String;
+}
+
+/// Transforms one track's item; called concurrently for different tracks.
+pub trait PerTrackStage: Send + Sync {
+    /// Process one track.
+    fn process(&self, item: Item, ctx: &StageContext) -> Result<Payload>;
+}
+
+/// Receives every track's item in source order, then produces one result.
+pub trait CollectStage: Send + Sync {
+    /// One track's input, or the reason the track failed upstream.
+    fn accept(&mut self, track: &Track, input: std::result::Result<Payload, &str>, ctx: &StageContext) -> Result<()>;
+
+    /// All tracks are in.
+    fn finish(&mut self, ctx: &StageContext) -> Result<Payload>;
+}
+
+/// Runs once on whole results.
+pub trait WholeStage: Send + Sync {
+    /// `inputs` in the order of the stage's `inputs` list.
+    fn run(&self, inputs: Vec<Payload>, ctx: &StageContext) -> Result<Payload>;
+}
+
+/// A built, validated stage, ready to run.
+pub enum Stage {
+    /// See [`Mode::Source`].
+    Source(Box<dyn TrackSource>),
+    /// See [`Mode::PerTrack`].
+    PerTrack(Box<dyn PerTrackStage>),
+    /// See [`Mode::Collect`].
+    Collect(Box<dyn CollectStage>),
+    /// See [`Mode::Whole`].
+    Whole(Box<dyn WholeStage>),
+}
+
+impl Stage {
+    /// The mode this stage runs in.
+    pub fn mode(&self) -> Mode {
+        match self {
+            Stage::Source(_) => Mode::Source,
+            Stage::PerTrack(_) => Mode::PerTrack,
+            Stage::Collect(_) => Mode::Collect,
+            Stage::Whole(_) => Mode::Whole,
+        }
+    }
+}
+
+/// What a stage type gets when it is built.
+pub struct BuildContext<'a> {
+    /// The stage's name.
+    pub stage: &'a str,
+    /// The pipeline file.
+    pub pipeline_file: &'a Path,
+}
+
+/// A stage type: one per file under `src/pipeline/stages/`, registered by name in the
+/// [`super::Registry`]. It declares everything the graph checker and `eigentechno
+/// stages` need, and turns a raw TOML table into a typed, validated stage.
+pub trait StageType: Send + Sync {
+    /// The `type = "..."` name.
+    fn name(&self) -> &'static str;
+    /// One line on what it does.
+    fn about(&self) -> &'static str;
+    /// How it runs.
+    fn mode(&self) -> Mode;
+    /// Kinds it accepts on its inputs (empty for sources).
+    fn consumes(&self) -> &'static [Kind];
+    /// Kind it produces.
+    fn produces(&self) -> Kind;
+    /// Its parameters.
+    fn params(&self) -> &'static [ParamSpec];
+    /// Validate parameters and build the stage.
+    fn build(&self, params: &Params<'_>, ctx: &BuildContext<'_>) -> std::result::Result<Stage, ConfigError>;
+}
