@@ -14,7 +14,11 @@ const EXIT_CONFIG: u8 = 2;
 const EXIT_FAILED: u8 = 1;
 
 #[derive(Parser)]
-#[command(name = "eigentechno", version, about = "Music folder in, tempo-normalised bars, PCA and listening outputs out.")]
+#[command(
+    name = "eigentechno",
+    version,
+    about = "Music folder in, tempo-normalised bars, PCA and listening outputs out."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -100,13 +104,25 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { file, overrides, out, threads, strict, quiet } => run(&file, &overrides, out, threads, strict, quiet),
+        Command::Run {
+            file,
+            overrides,
+            out,
+            threads,
+            strict,
+            quiet,
+        } => run(&file, &overrides, out, threads, strict, quiet),
         Command::Check { file, overrides } => match Pipeline::load(&file, &overrides) {
             Ok(p) => {
                 println!("{}: ok, {} stages", file.display(), p.nodes.len());
                 for n in &p.nodes {
-                    let inputs: Vec<&str> = n.inputs.iter().map(|&i| p.nodes[i].name.as_str()).collect();
-                    let from = if inputs.is_empty() { String::new() } else { format!(" <- {}", inputs.join(", ")) };
+                    let inputs: Vec<&str> =
+                        n.inputs.iter().map(|&i| p.nodes[i].name.as_str()).collect();
+                    let from = if inputs.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" <- {}", inputs.join(", "))
+                    };
                     println!("  {} ({}, {}){from}", n.name, n.type_name, n.produces);
                 }
                 ExitCode::SUCCESS
@@ -120,13 +136,34 @@ fn main() -> ExitCode {
             print!("{}", stages_text(&Registry::builtin(), json));
             ExitCode::SUCCESS
         }
-        Command::Synth { out, tracks, seed, bpm, seconds, formats, rate, channels, swing, drift, prefix, quiet } => {
-            synth(&out, tracks, seed, &bpm, seconds, &formats, rate, channels, swing, drift, &prefix, quiet)
-        }
+        Command::Synth {
+            out,
+            tracks,
+            seed,
+            bpm,
+            seconds,
+            formats,
+            rate,
+            channels,
+            swing,
+            drift,
+            prefix,
+            quiet,
+        } => synth(
+            &out, tracks, seed, &bpm, seconds, &formats, rate, channels, swing, drift, &prefix,
+            quiet,
+        ),
     }
 }
 
-fn run(file: &Path, overrides: &[String], out: Option<PathBuf>, threads: Option<usize>, strict: bool, quiet: bool) -> ExitCode {
+fn run(
+    file: &Path,
+    overrides: &[String],
+    out: Option<PathBuf>,
+    threads: Option<usize>,
+    strict: bool,
+    quiet: bool,
+) -> ExitCode {
     let mut pipeline = match Pipeline::load(file, overrides) {
         Ok(p) => p,
         Err(e) => {
@@ -134,12 +171,19 @@ fn run(file: &Path, overrides: &[String], out: Option<PathBuf>, threads: Option<
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "pipeline".into());
-    let out_dir = out.or_else(|| pipeline.settings.out.clone()).unwrap_or_else(|| PathBuf::from("out").join(stem));
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pipeline".into());
+    let out_dir = out
+        .or_else(|| pipeline.settings.out.clone())
+        .unwrap_or_else(|| PathBuf::from("out").join(stem));
     let threads = threads.unwrap_or(pipeline.settings.threads);
     if threads > 0 {
         // The engine's parallel parts use rayon: give them the same budget.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global();
     }
     let opts = RunOptions {
         out_dir: out_dir.clone(),
@@ -157,7 +201,11 @@ fn run(file: &Path, overrides: &[String], out: Option<PathBuf>, threads: Option<
             } else {
                 print!("{text}");
             }
-            if opts.strict && report.has_failures() { ExitCode::from(EXIT_FAILED) } else { ExitCode::SUCCESS }
+            if opts.strict && report.has_failures() {
+                ExitCode::from(EXIT_FAILED)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => {
             eprintln!("error: {e}");
@@ -191,19 +239,46 @@ fn stages_text(registry: &Registry, json: bool) -> String {
         let consumes = if t.consumes().is_empty() {
             "nothing".to_string()
         } else {
-            t.consumes().iter().map(|k| k.to_string()).collect::<Vec<_>>().join(" | ")
+            t.consumes()
+                .iter()
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                .join(" | ")
         };
-        let _ = writeln!(s, "{}  ({}; consumes {consumes}; produces {})", t.name(), t.mode(), t.produces());
+        let _ = writeln!(
+            s,
+            "{}  ({}; consumes {consumes}; produces {})",
+            t.name(),
+            t.mode(),
+            t.produces()
+        );
         let _ = writeln!(s, "    {}", t.about());
         for p in t.params() {
-            let default = p.default.map(|d| format!("default {d}")).unwrap_or_else(|| "required".into());
-            let _ = writeln!(s, "    {:<12} {:<24} {:<18} {}", p.name, p.ty.to_string(), default, p.help);
+            let default = p
+                .default
+                .map(|d| format!("default {d}"))
+                .unwrap_or_else(|| "required".into());
+            let _ = writeln!(
+                s,
+                "    {:<12} {:<24} {:<18} {}",
+                p.name,
+                p.ty.to_string(),
+                default,
+                p.help
+            );
         }
         s.push('\n');
     }
     let _ = writeln!(s, "[pipeline] settings:");
     for p in pipeline::PIPELINE_PARAMS {
-        let _ = writeln!(s, "    {:<12} {:<24} default {:<10} {}", p.name, p.ty.to_string(), p.default.unwrap_or(""), p.help);
+        let _ = writeln!(
+            s,
+            "    {:<12} {:<24} default {:<10} {}",
+            p.name,
+            p.ty.to_string(),
+            p.default.unwrap_or(""),
+            p.help
+        );
     }
     s
 }
@@ -247,7 +322,15 @@ fn synth(
             }
         }
     }
-    let params = SynthParams { bpm_min, bpm_max, seconds, rate, channels, swing_share: swing, drift_share: drift };
+    let params = SynthParams {
+        bpm_min,
+        bpm_max,
+        seconds,
+        rate,
+        channels,
+        swing_share: swing,
+        drift_share: drift,
+    };
     if let Err(e) = params.validate() {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_CONFIG);
@@ -271,7 +354,11 @@ fn synth(
     match result {
         Ok(paths) => {
             if !quiet {
-                println!("{} tracks with annotations (.json) in {}", paths.len(), out.display());
+                println!(
+                    "{} tracks with annotations (.json) in {}",
+                    paths.len(),
+                    out.display()
+                );
             }
             ExitCode::SUCCESS
         }

@@ -129,7 +129,10 @@ impl DecodeStream {
     pub fn open(path: &Path, options: &DecodeOptions, warnings: Warnings) -> Result<Self> {
         let meta = std::fs::metadata(path).map_err(|e| problem(path, DecodeProblem::Io(e)))?;
         if meta.is_dir() {
-            return Err(problem(path, DecodeProblem::NotAudio("it is a folder".into())));
+            return Err(problem(
+                path,
+                DecodeProblem::NotAudio("it is a folder".into()),
+            ));
         }
         if meta.len() == 0 {
             return Err(problem(path, DecodeProblem::Empty));
@@ -152,7 +155,7 @@ impl DecodeStream {
                 let p = match sniff::sniff_bytes(&head) {
                     // It announces a container but the container would not open: damaged.
                     Some(kind) => DecodeProblem::Corrupt(format!(
-                        "looks like {kind} but its header cannot be read ({e})"
+                        "starts like a {kind} file but no readable {kind} stream was found ({e})"
                     )),
                     None => DecodeProblem::NotAudio(sniff::describe_content(&head)),
                 };
@@ -172,13 +175,22 @@ impl DecodeStream {
             .ok_or_else(|| problem(path, DecodeProblem::NoAudioTrack))?
             .clone();
         let decoder = symphonia::default::get_codecs()
-            .make_audio_decoder(&params, &AudioDecoderOptions::default().gapless(options.gapless))
+            .make_audio_decoder(
+                &params,
+                &AudioDecoderOptions::default().gapless(options.gapless),
+            )
             .map_err(|e| problem(path, DecodeProblem::Unsupported(format!("codec: {e}"))))?;
         let rate = params.sample_rate.ok_or_else(|| {
-            problem(path, DecodeProblem::Unsupported("the sample rate is not stated".into()))
+            problem(
+                path,
+                DecodeProblem::Unsupported("the sample rate is not stated".into()),
+            )
         })?;
         if rate == 0 {
-            return Err(problem(path, DecodeProblem::Corrupt("sample rate 0".into())));
+            return Err(problem(
+                path,
+                DecodeProblem::Corrupt("sample rate 0".into()),
+            ));
         }
         let channels = params.channels.as_ref().map(|c| c.count()).unwrap_or(0);
         let frames_left = options
@@ -282,7 +294,9 @@ impl SampleStream for DecodeStream {
                 Err(SymError::ResetRequired) => {
                     return Err(problem(
                         &self.path,
-                        DecodeProblem::Unsupported("chained streams with a change of format".into()),
+                        DecodeProblem::Unsupported(
+                            "chained streams with a change of format".into(),
+                        ),
                     ));
                 }
                 Err(SymError::IoError(e)) => return Err(problem(&self.path, DecodeProblem::Io(e))),
@@ -317,7 +331,10 @@ impl SampleStream for DecodeStream {
                 }
                 Err(SymError::IoError(e)) => return Err(problem(&self.path, DecodeProblem::Io(e))),
                 Err(e) => {
-                    return Err(problem(&self.path, DecodeProblem::Unsupported(e.to_string())));
+                    return Err(problem(
+                        &self.path,
+                        DecodeProblem::Unsupported(e.to_string()),
+                    ));
                 }
             };
             self.bad_in_a_row = 0;
@@ -357,8 +374,17 @@ impl SampleStream for DecodeStream {
                     );
                 }
                 MixDown::Left | MixDown::Right => {
-                    let ch = if self.mix == MixDown::Right && channels > 1 { 1 } else { 0 };
-                    out.extend(self.interleaved.chunks_exact(channels).take(take).map(|f| f[ch]));
+                    let ch = if self.mix == MixDown::Right && channels > 1 {
+                        1
+                    } else {
+                        0
+                    };
+                    out.extend(
+                        self.interleaved
+                            .chunks_exact(channels)
+                            .take(take)
+                            .map(|f| f[ch]),
+                    );
                 }
             }
             self.frames_out += take as u64;

@@ -158,7 +158,11 @@ impl SampleStream for ResampleStream {
             if self.flushed {
                 return Ok(false);
             }
-            let need = self.engine.as_ref().map(|e| e.input_frames_next()).unwrap_or(CHUNK);
+            let need = self
+                .engine
+                .as_ref()
+                .map(|e| e.input_frames_next())
+                .unwrap_or(CHUNK);
             while !self.inner_done && self.pending.len() - self.pending_pos < need {
                 if self.pending_pos > 0 {
                     self.pending.drain(..self.pending_pos);
@@ -213,7 +217,13 @@ mod tests {
 
     #[test]
     fn exact_lengths_for_common_rates() {
-        for (from, n) in [(44_100u32, 100_003usize), (48_000, 7), (22_050, 50_000), (96_000, 96_001), (8_000, 12_345)] {
+        for (from, n) in [
+            (44_100u32, 100_003usize),
+            (48_000, 7),
+            (22_050, 50_000),
+            (96_000, 96_001),
+            (8_000, 12_345),
+        ] {
             let out = resample(tone(from, 440.0, n), 8_820).unwrap();
             let expected = (n as u64 * 8_820).div_ceil(from as u64) as usize;
             assert_eq!(out.samples.len(), expected, "from {from} Hz, {n} samples");

@@ -12,7 +12,9 @@ pub const AUDIO_EXTENSIONS: &[&str] = &[
 
 /// The container a file's first bytes announce, if any.
 pub fn sniff_bytes(head: &[u8]) -> Option<&'static str> {
-    let at = |i: usize, magic: &[u8]| head.len() >= i + magic.len() && &head[i..i + magic.len()] == magic;
+    let at = |i: usize, magic: &[u8]| {
+        head.len() >= i + magic.len() && &head[i..i + magic.len()] == magic
+    };
     if (at(0, b"RIFF") || at(0, b"RF64") || at(0, b"BW64")) && at(8, b"WAVE") {
         Some("wav")
     } else if at(0, b"fLaC") {
@@ -71,7 +73,9 @@ pub fn describe_content(head: &[u8]) -> String {
     }
     let printable = head
         .iter()
-        .filter(|&&b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80)
+        .filter(|&&b| {
+            b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80
+        })
         .count();
     if printable == head.len() && std::str::from_utf8(head).is_ok() {
         return "the content is text, not audio".into();

@@ -61,7 +61,11 @@ impl SynthParams {
             })
         };
         if !(self.bpm_min >= 30.0 && self.bpm_max <= 400.0 && self.bpm_min <= self.bpm_max) {
-            return bad("bpm range", "30 <= MIN <= MAX <= 400", format!("{}..{}", self.bpm_min, self.bpm_max));
+            return bad(
+                "bpm range",
+                "30 <= MIN <= MAX <= 400",
+                format!("{}..{}", self.bpm_min, self.bpm_max),
+            );
         }
         if !(self.seconds >= 1.0 && self.seconds <= 3600.0) {
             return bad("seconds", "1 to 3600", self.seconds.to_string());
@@ -72,7 +76,10 @@ impl SynthParams {
         if !(1..=2).contains(&self.channels) {
             return bad("channels", "1 or 2", self.channels.to_string());
         }
-        for (name, v) in [("swing share", self.swing_share), ("drift share", self.drift_share)] {
+        for (name, v) in [
+            ("swing share", self.swing_share),
+            ("drift share", self.drift_share),
+        ] {
             if !(0.0..=1.0).contains(&v) {
                 return bad(name, "a fraction from 0 to 1", v.to_string());
             }
@@ -159,7 +166,14 @@ struct Mix {
 
 impl Mix {
     /// Add `render(i, t)` from `start` seconds for `len` seconds, panned (-1 left .. 1 right).
-    fn add(&mut self, start: f64, len: f64, gain: f64, pan: f64, mut render: impl FnMut(f64) -> f64) {
+    fn add(
+        &mut self,
+        start: f64,
+        len: f64,
+        gain: f64,
+        pan: f64,
+        mut render: impl FnMut(f64) -> f64,
+    ) {
         if start < 0.0 {
             return;
         }
@@ -278,7 +292,11 @@ pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
             let f = kick_pitch + 120.0 * (-tt / 0.028).exp();
             phase += 2.0 * PI * f / rate;
             let env = (-tt / 0.22).exp() * (tt / 0.001).min(1.0);
-            let c = if tt < 0.004 { 0.35 * (2.0 * click.uniform() - 1.0) } else { 0.0 };
+            let c = if tt < 0.004 {
+                0.35 * (2.0 * click.uniform() - 1.0)
+            } else {
+                0.0
+            };
             env * phase.sin() + c
         });
 
@@ -293,7 +311,13 @@ pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
                 lp2 += c2 * (lp1 - lp2);
                 let burst = [0.0, 0.011, 0.022]
                     .iter()
-                    .map(|&o| if tt >= o { (-(tt - o) / 0.006).exp() } else { 0.0 })
+                    .map(|&o| {
+                        if tt >= o {
+                            (-(tt - o) / 0.006).exp()
+                        } else {
+                            0.0
+                        }
+                    })
                     .sum::<f64>()
                     + 0.6 * (-tt / 0.07).exp();
                 (lp1 - lp2) * burst
@@ -319,7 +343,10 @@ pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
                 if th >= duration {
                     continue;
                 }
-                let mut nr = Rng::for_item(seed ^ 0xc105, index * 4_000_037 + k * 4 + (frac * 4.0) as u64);
+                let mut nr = Rng::for_item(
+                    seed ^ 0xc105,
+                    index * 4_000_037 + k * 4 + (frac * 4.0) as u64,
+                );
                 let mut lp = 0.0;
                 let c = lp_coef(8_000.0, rate);
                 mix.add(th, 0.04, gain, 0.3, |tt| {
@@ -334,7 +361,9 @@ pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
         let root = key + progression[(bar % 4) as usize];
         // Bass: saw through a low-pass on this beat's share of the bar's 16 steps.
         for step in bass_steps.iter().filter(|s| **s / 4 == in_bar) {
-            let pos = k as f64 + (step % 4) as f64 * 0.25 + if step % 2 == 1 { swing * 0.25 } else { 0.0 };
+            let pos = k as f64
+                + (step % 4) as f64 * 0.25
+                + if step % 2 == 1 { swing * 0.25 } else { 0.0 };
             let tb = clock.time(pos);
             if tb >= duration {
                 continue;
@@ -373,7 +402,7 @@ pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
             });
         }
         // Crash on the first beat of every 8-bar phrase.
-        if in_bar == 0 && bar % 8 == 0 {
+        if in_bar == 0 && bar.is_multiple_of(8) {
             let mut nr = Rng::for_item(seed ^ 0xc7a5, index * 1_000_003 + k);
             let mut lp = 0.0;
             let c = lp_coef(4_000.0, rate);
@@ -427,7 +456,10 @@ pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
         beat_positions,
         downbeats: downbeats.into_iter().map(round6).collect(),
     };
-    SynthTrack { samples, annotation }
+    SynthTrack {
+        samples,
+        annotation,
+    }
 }
 
 /// Audio container for a synthetic track.
@@ -459,18 +491,31 @@ impl SynthFormat {
 }
 
 /// Write a track (audio + `.json` annotation) as `dir/name.ext`; returns the audio path.
-pub fn write_synth_track(dir: &Path, name: &str, format: SynthFormat, track: &SynthTrack) -> Result<PathBuf> {
+pub fn write_synth_track(
+    dir: &Path,
+    name: &str,
+    format: SynthFormat,
+    track: &SynthTrack,
+) -> Result<PathBuf> {
     let a = &track.annotation;
     let audio_path = dir.join(format!("{name}.{}", format.extension()));
     match format {
         SynthFormat::Wav => {
-            write_wav_interleaved(&audio_path, a.sample_rate, a.channels, &track.samples, WavFormat::Pcm16)?;
+            write_wav_interleaved(
+                &audio_path,
+                a.sample_rate,
+                a.channels,
+                &track.samples,
+                WavFormat::Pcm16,
+            )?;
         }
         SynthFormat::Flac => {
-            let bytes = encode_flac16(&track.samples, a.channels, a.sample_rate)
-                .map_err(|reason| Error::Encode {
-                    path: audio_path.clone(),
-                    reason,
+            let bytes =
+                encode_flac16(&track.samples, a.channels, a.sample_rate).map_err(|reason| {
+                    Error::Encode {
+                        path: audio_path.clone(),
+                        reason,
+                    }
                 })?;
             write_atomic(&audio_path, &bytes)?;
         }
@@ -485,7 +530,11 @@ pub fn write_synth_track(dir: &Path, name: &str, format: SynthFormat, track: &Sy
 }
 
 /// Encode interleaved samples as 16-bit FLAC (pure Rust, flacenc).
-pub fn encode_flac16(samples: &[f32], channels: u16, rate: u32) -> std::result::Result<Vec<u8>, String> {
+pub fn encode_flac16(
+    samples: &[f32],
+    channels: u16,
+    rate: u32,
+) -> std::result::Result<Vec<u8>, String> {
     use flacenc::component::BitRepr;
     use flacenc::error::Verify;
     let ints: Vec<i32> = samples
@@ -495,11 +544,14 @@ pub fn encode_flac16(samples: &[f32], channels: u16, rate: u32) -> std::result::
     let config = flacenc::config::Encoder::default()
         .into_verified()
         .map_err(|e| format!("FLAC encoder configuration: {e:?}"))?;
-    let source = flacenc::source::MemSource::from_samples(&ints, channels as usize, 16, rate as usize);
+    let source =
+        flacenc::source::MemSource::from_samples(&ints, channels as usize, 16, rate as usize);
     let stream = flacenc::encode_with_fixed_block_size(&config, source, config.block_size)
         .map_err(|e| format!("FLAC encoding: {e}"))?;
     let mut sink = flacenc::bitsink::ByteSink::new();
-    stream.write(&mut sink).map_err(|e| format!("FLAC encoding: {e:?}"))?;
+    stream
+        .write(&mut sink)
+        .map_err(|e| format!("FLAC encoding: {e:?}"))?;
     let mut bytes = sink.as_slice().to_vec();
     // flacenc 0.5 records the short final block as the stream's minimum block size.
     // The FLAC format excludes the last block from that field, and strict readers
@@ -555,7 +607,11 @@ mod tests {
         let ibi: Vec<f64> = a.beats.windows(2).map(|w| w[1] - w[0]).collect();
         let first = 60.0 / ibi[0];
         let last = 60.0 / ibi[ibi.len() - 1];
-        assert!((first - a.bpm_start).abs() < 0.3, "{first} vs {}", a.bpm_start);
+        assert!(
+            (first - a.bpm_start).abs() < 0.3,
+            "{first} vs {}",
+            a.bpm_start
+        );
         assert!((last - a.bpm_end).abs() < 0.3, "{last} vs {}", a.bpm_end);
     }
 
@@ -572,7 +628,14 @@ mod tests {
 
     #[test]
     fn flac_round_trip_is_lossless_at_16_bits() {
-        let t = synth_track(2, 0, &SynthParams { seconds: 2.0, ..params() });
+        let t = synth_track(
+            2,
+            0,
+            &SynthParams {
+                seconds: 2.0,
+                ..params()
+            },
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = write_synth_track(dir.path(), "x", SynthFormat::Flac, &t).unwrap();
         let sig = crate::audio::decode_file(&path, &Default::default()).unwrap();
@@ -580,7 +643,10 @@ mod tests {
         assert_eq!(sig.samples.len(), t.samples.len());
         // Lossless: the decoded integers are exactly the encoded ones (decoders scale by 1/32768).
         for (a, b) in sig.samples.iter().zip(&t.samples) {
-            assert_eq!((a * 32_768.0).round() as i32, (b.clamp(-1.0, 1.0) * 32_767.0).round() as i32);
+            assert_eq!(
+                (a * 32_768.0).round() as i32,
+                (b.clamp(-1.0, 1.0) * 32_767.0).round() as i32
+            );
         }
     }
 }

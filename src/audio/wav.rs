@@ -62,7 +62,11 @@ pub fn write_wav_interleaved(
 }
 
 /// Write a mono stream to `path`, chunk by chunk.
-pub fn write_wav_stream(path: &Path, stream: &mut dyn SampleStream, format: WavFormat) -> Result<WavWritten> {
+pub fn write_wav_stream(
+    path: &Path,
+    stream: &mut dyn SampleStream,
+    format: WavFormat,
+) -> Result<WavWritten> {
     let mut writer = WavSink::create(path, stream.sample_rate(), 1, format)?;
     let mut chunk = Vec::new();
     while stream.read_chunk(&mut chunk)? {
@@ -98,7 +102,8 @@ impl WavSink {
             },
         };
         let handle = file.file().try_clone().map_err(|e| Error::io(path, e))?;
-        let writer = hound::WavWriter::new(BufWriter::new(handle), spec).map_err(|e| wav_err(path, e))?;
+        let writer =
+            hound::WavWriter::new(BufWriter::new(handle), spec).map_err(|e| wav_err(path, e))?;
         Ok(WavSink {
             writer,
             file,

@@ -153,7 +153,10 @@ mod tests {
     #[test]
     fn items_are_independent_of_order() {
         let a: Vec<u64> = (0..4).map(|i| Rng::for_item(9, i).next_u64()).collect();
-        let b: Vec<u64> = (0..4).rev().map(|i| Rng::for_item(9, i).next_u64()).collect();
+        let b: Vec<u64> = (0..4)
+            .rev()
+            .map(|i| Rng::for_item(9, i).next_u64())
+            .collect();
         assert_eq!(a, b.into_iter().rev().collect::<Vec<_>>());
         assert_ne!(a[0], a[1]);
     }

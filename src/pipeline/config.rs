@@ -169,7 +169,13 @@ fn line_col(text: &str, offset: usize) -> Location {
     Location::Line { line, column }
 }
 
-fn de_get<'a, 'i>(table: &'a DeTable<'i>, key: &str) -> Option<(&'a toml::Spanned<std::borrow::Cow<'i, str>>, &'a toml::Spanned<DeValue<'i>>)> {
+fn de_get<'a, 'i>(
+    table: &'a DeTable<'i>,
+    key: &str,
+) -> Option<(
+    &'a toml::Spanned<std::borrow::Cow<'i, str>>,
+    &'a toml::Spanned<DeValue<'i>>,
+)> {
     table.iter().find(|(k, _)| k.get_ref().as_ref() == key)
 }
 
@@ -189,25 +195,27 @@ impl RawPipeline {
 
     /// Parse pipeline text; `file` names it in errors and anchors relative paths.
     pub fn parse(file: &Path, text: &str) -> Result<Self, ConfigError> {
-        let err = |location: Location, stage: Option<&str>, key: Option<&str>, message: String| ConfigError {
-            file: file.to_path_buf(),
-            location,
-            stage: stage.map(str::to_string),
-            key: key.map(str::to_string),
-            message,
+        let err = |location: Location, stage: Option<&str>, key: Option<&str>, message: String| {
+            ConfigError {
+                file: file.to_path_buf(),
+                location,
+                stage: stage.map(str::to_string),
+                key: key.map(str::to_string),
+                message,
+            }
         };
-        let table: toml::Table = toml::from_str(text).map_err(|e| {
-            let loc = e.span().map(|s| line_col(text, s.start)).unwrap_or(Location::File);
-            err(loc, None, None, format!("TOML syntax error: {}", e.message().trim()))
-        })?;
-        let spans = DeTable::parse(text).map_err(|e| {
-            let loc = e.span().map(|s| line_col(text, s.start)).unwrap_or(Location::File);
-            err(loc, None, None, format!("TOML syntax error: {}", e.message().trim()))
-        })?;
+        let table: toml::Table = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
+        let spans = DeTable::parse(text).map_err(|e| syntax_error(file, text, &e))?;
         let spans = spans.get_ref();
         let base_dir = file
             .parent()
-            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
             .unwrap_or(Path::new("."))
             .to_path_buf();
         let loc_of = |s: &toml::Spanned<std::borrow::Cow<'_, str>>| line_col(text, s.span().start);
@@ -230,7 +238,12 @@ impl RawPipeline {
             let (k, dv) = de_get(spans, "pipeline").expect("same document");
             settings_location = loc_of(k);
             let (Some(t), DeValue::Table(dt)) = (v.as_table(), dv.get_ref()) else {
-                return Err(err(settings_location, None, Some("pipeline"), "[pipeline] must be a table".into()));
+                return Err(err(
+                    settings_location,
+                    None,
+                    Some("pipeline"),
+                    "[pipeline] must be a table".into(),
+                ));
             };
             for (key, value) in t {
                 let (kspan, _) = de_get(dt, key).expect("same table");
@@ -249,16 +262,28 @@ impl RawPipeline {
         if let Some(v) = table.get("stages") {
             let (k, dv) = de_get(spans, "stages").expect("same document");
             let (Some(t), DeValue::Table(dt)) = (v.as_table(), dv.get_ref()) else {
-                return Err(err(loc_of(k), None, Some("stages"), "stages must be tables: [stages.NAME]".into()));
+                return Err(err(
+                    loc_of(k),
+                    None,
+                    Some("stages"),
+                    "stages must be tables: [stages.NAME]".into(),
+                ));
             };
             // File order, so messages and listings follow what the user wrote.
             let mut entries: Vec<_> = t.iter().collect();
-            entries.sort_by_key(|(name, _)| de_get(dt, name).map(|(k, _)| k.span().start).unwrap_or(0));
+            entries.sort_by_key(|(name, _)| {
+                de_get(dt, name).map(|(k, _)| k.span().start).unwrap_or(0)
+            });
             for (name, value) in entries {
                 let (kspan, dval) = de_get(dt, name).expect("same table");
                 let location = loc_of(kspan);
                 let (Some(st), DeValue::Table(sdt)) = (value.as_table(), dval.get_ref()) else {
-                    return Err(err(location, Some(name), None, format!("[stages.{name}] must be a table")));
+                    return Err(err(
+                        location,
+                        Some(name),
+                        None,
+                        format!("[stages.{name}] must be a table"),
+                    ));
                 };
                 check_name(name).map_err(|m| err(location.clone(), Some(name), None, m))?;
                 let mut stage = RawStage {
@@ -275,13 +300,19 @@ impl RawPipeline {
                     match key.as_str() {
                         "type" => {
                             let Some(s) = v.as_str() else {
-                                return Err(err(kloc, Some(name), Some("type"), format!("expected a string, found {}", type_word(v))));
+                                return Err(err(
+                                    kloc,
+                                    Some(name),
+                                    Some("type"),
+                                    format!("expected a string, found {}", type_word(v)),
+                                ));
                             };
                             stage.type_name = Some((s.to_string(), kloc));
                         }
                         "inputs" => {
                             stage.inputs_location = kloc.clone();
-                            stage.inputs = parse_inputs(v).map_err(|m| err(kloc, Some(name), Some("inputs"), m))?;
+                            stage.inputs = parse_inputs(v)
+                                .map_err(|m| err(kloc, Some(name), Some("inputs"), m))?;
                         }
                         _ => {
                             stage.params.insert(
@@ -338,7 +369,10 @@ impl RawPipeline {
             return Err(err(
                 Some(stage_name),
                 Some(key),
-                format!("no stage named '{stage_name}'{}", did_you_mean(stage_name, names.iter().map(|s| s.as_str()))),
+                format!(
+                    "no stage named '{stage_name}'{}",
+                    did_you_mean(stage_name, names.iter().map(|s| s.as_str()))
+                ),
             ));
         };
         match key {
@@ -349,7 +383,8 @@ impl RawPipeline {
                 stage.type_name = Some((s.to_string(), Location::Override(arg.to_string())));
             }
             "inputs" => {
-                stage.inputs = parse_inputs(&value).map_err(|m| err(Some(stage_name), Some(key), m))?;
+                stage.inputs =
+                    parse_inputs(&value).map_err(|m| err(Some(stage_name), Some(key), m))?;
                 stage.inputs_location = Location::Override(arg.to_string());
             }
             _ => {
@@ -357,6 +392,46 @@ impl RawPipeline {
             }
         }
         Ok(())
+    }
+}
+
+/// A TOML syntax error with its line, the key written on that line (if any), the
+/// stage table it sits in, and the offending line itself.
+fn syntax_error(file: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let offset = e.span().map(|s| s.start).unwrap_or(0);
+    let location = e
+        .span()
+        .map(|s| line_col(text, s.start))
+        .unwrap_or(Location::File);
+    let line_no = match location {
+        Location::Line { line, .. } => line,
+        _ => 0,
+    };
+    let line_text = text
+        .lines()
+        .nth(line_no.saturating_sub(1))
+        .unwrap_or("")
+        .trim();
+    let key = line_text
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    // The nearest [stages.NAME] header above the error.
+    let stage = text[..offset.min(text.len())].lines().rev().find_map(|l| {
+        l.trim()
+            .strip_prefix("[stages.")
+            .and_then(|r| r.strip_suffix(']'))
+            .map(|n| n.trim().to_string())
+    });
+    ConfigError {
+        file: file.to_path_buf(),
+        location,
+        stage,
+        key,
+        message: format!(
+            "TOML syntax error: {} (in: {line_text})",
+            e.message().trim()
+        ),
     }
 }
 
@@ -369,10 +444,17 @@ fn parse_override_value(raw: &str) -> toml::Value {
 }
 
 fn check_name(name: &str) -> Result<(), String> {
-    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         Ok(())
     } else {
-        Err("stage names may use letters, digits, '-' and '_' only (they name output folders)".into())
+        Err(
+            "stage names may use letters, digits, '-' and '_' only (they name output folders)"
+                .into(),
+        )
     }
 }
 
@@ -381,9 +463,37 @@ fn parse_inputs(v: &toml::Value) -> Result<Vec<String>, String> {
         toml::Value::String(s) => Ok(vec![s.clone()]),
         toml::Value::Array(a) => a
             .iter()
-            .map(|x| x.as_str().map(str::to_string).ok_or_else(|| format!("expected stage names, found {}", type_word(x))))
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("expected stage names, found {}", type_word(x)))
+            })
             .collect(),
-        other => Err(format!("expected a list of stage names, found {}", type_word(other))),
+        other => Err(format!(
+            "expected a list of stage names, found {}",
+            type_word(other)
+        )),
+    }
+}
+
+/// Remove `.` and `name/..` pairs without touching the file system, so
+/// `pipelines/../fixtures` reads as `fixtures` in messages and summaries.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
     }
 }
 
@@ -416,7 +526,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -462,7 +574,10 @@ impl<'a> Params<'a> {
                 return Err(p.error_at(
                     v.location.clone(),
                     key,
-                    format!("unknown key for {kind}{}; {list}", did_you_mean(key, names.iter().copied())),
+                    format!(
+                        "unknown key for {kind}{}; {list}",
+                        did_you_mean(key, names.iter().copied())
+                    ),
                 ));
             }
         }
@@ -483,7 +598,11 @@ impl<'a> Params<'a> {
         ConfigError {
             file: self.file.to_path_buf(),
             location,
-            stage: if self.stage.is_empty() { None } else { Some(self.stage.to_string()) },
+            stage: if self.stage.is_empty() {
+                None
+            } else {
+                Some(self.stage.to_string())
+            },
             key: Some(key.to_string()),
             message,
         }
@@ -503,19 +622,30 @@ impl<'a> Params<'a> {
         self.specs
             .iter()
             .find(|s| s.name == key)
-            .unwrap_or_else(|| panic!("stage '{}' reads key '{key}' that its ParamSpec list lacks", self.stage))
+            .unwrap_or_else(|| {
+                panic!(
+                    "stage '{}' reads key '{key}' that its ParamSpec list lacks",
+                    self.stage
+                )
+            })
     }
 
     fn raw(&self, key: &str) -> (toml::Value, PathBuf) {
         if let Some(v) = self.values.get(key) {
             return (v.value.clone(), v.base_dir.clone());
         }
-        let lit = self.spec(key).default.expect("required keys were checked in Params::new");
+        let lit = self
+            .spec(key)
+            .default
+            .expect("required keys were checked in Params::new");
         (parse_override_value(lit), PathBuf::from("."))
     }
 
     fn mistyped(&self, key: &str, v: &toml::Value) -> ConfigError {
-        self.error(key, format!("expected {}, found {}", self.spec(key).ty, type_word(v)))
+        self.error(
+            key,
+            format!("expected {}, found {}", self.spec(key).ty, type_word(v)),
+        )
     }
 
     /// Whether the key was given (rather than defaulted).
@@ -582,7 +712,11 @@ impl<'a> Params<'a> {
         {
             return Err(self.error(
                 key,
-                format!("'{s}' is not one of {}{}", options.join(", "), did_you_mean(&s, options.iter().copied())),
+                format!(
+                    "'{s}' is not one of {}{}",
+                    options.join(", "),
+                    did_you_mean(&s, options.iter().copied())
+                ),
             ));
         }
         Ok(s)
@@ -594,7 +728,11 @@ impl<'a> Params<'a> {
         match v {
             toml::Value::String(s) if !s.is_empty() => {
                 let p = PathBuf::from(&s);
-                Ok(if p.is_absolute() { p } else { base.join(p) })
+                Ok(if p.is_absolute() {
+                    p
+                } else {
+                    normalize(&base.join(p))
+                })
             }
             v => Err(self.mistyped(key, &v)),
         }
@@ -613,7 +751,11 @@ impl<'a> Params<'a> {
         match self.raw(key).0 {
             toml::Value::Array(a) => a
                 .iter()
-                .map(|x| x.as_str().map(str::to_string).ok_or_else(|| self.mistyped(key, x)))
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| self.mistyped(key, x))
+                })
                 .collect(),
             v => Err(self.mistyped(key, &v)),
         }
@@ -641,33 +783,53 @@ mod tests {
         assert_eq!(p.stages[0].name, "a");
         assert_eq!(p.stages[0].location, Location::Line { line: 4, column: 9 });
         assert_eq!(p.stages[1].inputs, vec!["a"]);
-        assert_eq!(p.stages[1].inputs_location, Location::Line { line: 10, column: 1 });
-        assert_eq!(p.stages[0].params["path"].location, Location::Line { line: 6, column: 1 });
+        assert_eq!(
+            p.stages[1].inputs_location,
+            Location::Line {
+                line: 10,
+                column: 1
+            }
+        );
+        assert_eq!(
+            p.stages[0].params["path"].location,
+            Location::Line { line: 6, column: 1 }
+        );
         assert_eq!(p.stages[0].params["path"].base_dir, PathBuf::from("dir"));
         assert_eq!(p.settings["threads"].value, toml::Value::Integer(2));
     }
 
     #[test]
     fn syntax_error_has_a_line() {
-        let e = RawPipeline::parse(Path::new("p.toml"), "[stages.a]\ntype = \"x\"\npath = \n").unwrap_err();
+        let e = RawPipeline::parse(Path::new("p.toml"), "[stages.a]\ntype = \"x\"\npath = \n")
+            .unwrap_err();
         assert!(matches!(e.location, Location::Line { line: 3, .. }), "{e}");
         assert!(e.to_string().starts_with("p.toml:3:"), "{e}");
     }
 
     #[test]
     fn overrides_parse_values() {
-        let mut p = RawPipeline::parse(Path::new("p.toml"), "[stages.a]\ntype = \"folder\"\n").unwrap();
+        let mut p =
+            RawPipeline::parse(Path::new("p.toml"), "[stages.a]\ntype = \"folder\"\n").unwrap();
         p.apply_override("a.path=/music").unwrap();
         p.apply_override("a.max_tracks=3").unwrap();
-        assert_eq!(p.stages[0].params["path"].value, toml::Value::String("/music".into()));
-        assert_eq!(p.stages[0].params["max_tracks"].value, toml::Value::Integer(3));
+        assert_eq!(
+            p.stages[0].params["path"].value,
+            toml::Value::String("/music".into())
+        );
+        assert_eq!(
+            p.stages[0].params["max_tracks"].value,
+            toml::Value::Integer(3)
+        );
         let e = p.apply_override("nope.path=1").unwrap_err();
         assert!(e.to_string().contains("no stage named 'nope'"));
     }
 
     #[test]
     fn suggestions() {
-        assert_eq!(did_you_mean("rat", ["rate", "format"].into_iter()), " (did you mean 'rate'?)");
+        assert_eq!(
+            did_you_mean("rat", ["rate", "format"].into_iter()),
+            " (did you mean 'rate'?)"
+        );
         assert_eq!(did_you_mean("zzzzzz", ["rate"].into_iter()), "");
     }
 }

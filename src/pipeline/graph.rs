@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::config::{ConfigError, Location, ParamSpec, ParamType, Params, RawPipeline, did_you_mean};
+use super::config::{
+    ConfigError, Location, ParamSpec, ParamType, Params, RawPipeline, did_you_mean,
+};
 use super::registry::Registry;
 use super::stage::{BuildContext, Kind, Mode, Stage};
 
@@ -84,13 +86,14 @@ impl Pipeline {
     /// Check and build a parsed pipeline against a registry.
     pub fn build(raw: RawPipeline, registry: &Registry) -> Result<Pipeline, ConfigError> {
         let file = raw.file.clone();
-        let err = |location: &Location, stage: &str, key: Option<&str>, message: String| ConfigError {
-            file: file.clone(),
-            location: location.clone(),
-            stage: Some(stage.to_string()),
-            key: key.map(str::to_string),
-            message,
-        };
+        let err =
+            |location: &Location, stage: &str, key: Option<&str>, message: String| ConfigError {
+                file: file.clone(),
+                location: location.clone(),
+                stage: Some(stage.to_string()),
+                key: key.map(str::to_string),
+                message,
+            };
 
         let settings_params = Params::new(
             &file,
@@ -120,47 +123,98 @@ impl Pipeline {
         let mut types = Vec::with_capacity(raw.stages.len());
         for s in &raw.stages {
             let Some((type_name, type_loc)) = &s.type_name else {
-                return Err(err(&s.location, &s.name, Some("type"), format!(
-                    "missing 'type'; known types: {}", registry.names().join(", ")
-                )));
+                return Err(err(
+                    &s.location,
+                    &s.name,
+                    Some("type"),
+                    format!(
+                        "missing 'type'; known types: {}",
+                        registry.names().join(", ")
+                    ),
+                ));
             };
             let Some(t) = registry.get(type_name) else {
-                return Err(err(type_loc, &s.name, Some("type"), format!(
-                    "unknown stage type '{type_name}'{}; known types: {}",
-                    did_you_mean(type_name, registry.names().into_iter()),
-                    registry.names().join(", ")
-                )));
+                return Err(err(
+                    type_loc,
+                    &s.name,
+                    Some("type"),
+                    format!(
+                        "unknown stage type '{type_name}'{}; known types: {}",
+                        did_you_mean(type_name, registry.names().into_iter()),
+                        registry.names().join(", ")
+                    ),
+                ));
             };
-            Params::new(&file, &s.name, s.location.clone(), t.params(), &s.params, &format!("a '{}' stage", t.name()))?;
+            Params::new(
+                &file,
+                &s.name,
+                s.location.clone(),
+                t.params(),
+                &s.params,
+                &format!("a '{}' stage", t.name()),
+            )?;
             types.push(t);
         }
 
         // Inputs exist.
-        let index: BTreeMap<&str, usize> = raw.stages.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
+        let index: BTreeMap<&str, usize> = raw
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), i))
+            .collect();
         let mut inputs: Vec<Vec<usize>> = Vec::with_capacity(raw.stages.len());
         for (s, t) in raw.stages.iter().zip(&types) {
             let loc = &s.inputs_location;
             if t.mode() == Mode::Source {
                 if !s.inputs.is_empty() {
-                    return Err(err(loc, &s.name, Some("inputs"), format!("a '{}' stage is a source and takes no inputs", t.name())));
+                    return Err(err(
+                        loc,
+                        &s.name,
+                        Some("inputs"),
+                        format!("a '{}' stage is a source and takes no inputs", t.name()),
+                    ));
                 }
             } else if s.inputs.is_empty() {
-                return Err(err(loc, &s.name, Some("inputs"), format!(
-                    "missing 'inputs': a '{}' stage reads {}", t.name(), kinds_text(t.consumes())
-                )));
+                return Err(err(
+                    loc,
+                    &s.name,
+                    Some("inputs"),
+                    format!(
+                        "missing 'inputs': a '{}' stage reads {}",
+                        t.name(),
+                        kinds_text(t.consumes())
+                    ),
+                ));
             }
             let mut ins = Vec::new();
             for name in &s.inputs {
                 let Some(&i) = index.get(name.as_str()) else {
-                    return Err(err(loc, &s.name, Some("inputs"), format!(
-                        "no stage named '{name}'{}", did_you_mean(name, index.keys().copied())
-                    )));
+                    return Err(err(
+                        loc,
+                        &s.name,
+                        Some("inputs"),
+                        format!(
+                            "no stage named '{name}'{}",
+                            did_you_mean(name, index.keys().copied())
+                        ),
+                    ));
                 };
                 if name == &s.name {
-                    return Err(err(loc, &s.name, Some("inputs"), "a stage cannot read its own output (cycle)".into()));
+                    return Err(err(
+                        loc,
+                        &s.name,
+                        Some("inputs"),
+                        "a stage cannot read its own output (cycle)".into(),
+                    ));
                 }
                 if ins.contains(&i) {
-                    return Err(err(loc, &s.name, Some("inputs"), format!("'{name}' is listed twice")));
+                    return Err(err(
+                        loc,
+                        &s.name,
+                        Some("inputs"),
+                        format!("'{name}' is listed twice"),
+                    ));
                 }
                 ins.push(i);
             }
@@ -178,9 +232,12 @@ impl Pipeline {
                 let cycle = find_cycle(&inputs, &done, stuck);
                 let names: Vec<&str> = cycle.iter().map(|&i| raw.stages[i].name.as_str()).collect();
                 let s = &raw.stages[cycle[0]];
-                return Err(err(&s.inputs_location, &s.name, Some("inputs"), format!(
-                    "the inputs form a cycle: {}", names.join(" -> ")
-                )));
+                return Err(err(
+                    &s.inputs_location,
+                    &s.name,
+                    Some("inputs"),
+                    format!("the inputs form a cycle: {}", names.join(" -> ")),
+                ));
             };
             done[next] = true;
             order.push(next);
@@ -196,30 +253,58 @@ impl Pipeline {
             let t = types[i];
             let loc = &s.inputs_location;
             if matches!(t.mode(), Mode::PerTrack | Mode::Collect) && inputs[i].len() != 1 {
-                return Err(err(loc, &s.name, Some("inputs"), format!(
-                    "a '{}' stage reads exactly one input, got {}", t.name(), inputs[i].len()
-                )));
+                return Err(err(
+                    loc,
+                    &s.name,
+                    Some("inputs"),
+                    format!(
+                        "a '{}' stage reads exactly one input, got {}",
+                        t.name(),
+                        inputs[i].len()
+                    ),
+                ));
             }
             for &j in &inputs[i] {
                 let (src, st) = (&raw.stages[j], types[j]);
                 if !t.consumes().contains(&st.produces()) {
-                    return Err(err(loc, &s.name, Some("inputs"), format!(
-                        "input '{}' produces {} but a '{}' stage reads {}",
-                        src.name, st.produces(), t.name(), kinds_text(t.consumes())
-                    )));
+                    return Err(err(
+                        loc,
+                        &s.name,
+                        Some("inputs"),
+                        format!(
+                            "input '{}' produces {} but a '{}' stage reads {}",
+                            src.name,
+                            st.produces(),
+                            t.name(),
+                            kinds_text(t.consumes())
+                        ),
+                    ));
                 }
                 let per_track_in = st.mode().is_per_track();
                 match t.mode() {
                     Mode::PerTrack | Mode::Collect if !per_track_in => {
-                        return Err(err(loc, &s.name, Some("inputs"), format!(
-                            "input '{}' is a whole-run result, but a '{}' stage works track by track", src.name, t.name()
-                        )));
+                        return Err(err(
+                            loc,
+                            &s.name,
+                            Some("inputs"),
+                            format!(
+                                "input '{}' is a whole-run result, but a '{}' stage works track by track",
+                                src.name,
+                                t.name()
+                            ),
+                        ));
                     }
                     Mode::Whole if per_track_in => {
-                        return Err(err(loc, &s.name, Some("inputs"), format!(
-                            "input '{}' yields one item per track, but a '{}' stage needs a whole-run result (collect the tracks first)",
-                            src.name, t.name()
-                        )));
+                        return Err(err(
+                            loc,
+                            &s.name,
+                            Some("inputs"),
+                            format!(
+                                "input '{}' yields one item per track, but a '{}' stage needs a whole-run result (collect the tracks first)",
+                                src.name,
+                                t.name()
+                            ),
+                        ));
                     }
                     _ => {}
                 }
@@ -235,9 +320,27 @@ impl Pipeline {
         for &i in &order {
             let s = &raw.stages[i];
             let t = types[i];
-            let params = Params::new(&file, &s.name, s.location.clone(), t.params(), &s.params, &format!("a '{}' stage", t.name()))?;
-            let stage = t.build(&params, &BuildContext { stage: &s.name, pipeline_file: &file })?;
-            debug_assert_eq!(stage.mode(), t.mode(), "stage type '{}' built a stage of another mode", t.name());
+            let params = Params::new(
+                &file,
+                &s.name,
+                s.location.clone(),
+                t.params(),
+                &s.params,
+                &format!("a '{}' stage", t.name()),
+            )?;
+            let stage = t.build(
+                &params,
+                &BuildContext {
+                    stage: &s.name,
+                    pipeline_file: &file,
+                },
+            )?;
+            debug_assert_eq!(
+                stage.mode(),
+                t.mode(),
+                "stage type '{}' built a stage of another mode",
+                t.name()
+            );
             let fingerprint = format!(
                 "{}:{}[{}]<-{}",
                 s.name,
@@ -255,7 +358,11 @@ impl Pipeline {
                 fingerprint,
             });
         }
-        Ok(Pipeline { file, settings, nodes })
+        Ok(Pipeline {
+            file,
+            settings,
+            nodes,
+        })
     }
 
     /// Index of the stage called `name`.
@@ -265,12 +372,18 @@ impl Pipeline {
 
     /// Indices of the stages that read `node`'s output.
     pub fn consumers(&self, node: usize) -> Vec<usize> {
-        (0..self.nodes.len()).filter(|&j| self.nodes[j].inputs.contains(&node)).collect()
+        (0..self.nodes.len())
+            .filter(|&j| self.nodes[j].inputs.contains(&node))
+            .collect()
     }
 }
 
 fn kinds_text(kinds: &[Kind]) -> String {
-    kinds.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(" or ")
+    kinds
+        .iter()
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 /// A cycle through the not-yet-ordered stages, starting from `start`.
@@ -278,10 +391,19 @@ fn find_cycle(inputs: &[Vec<usize>], done: &[bool], start: usize) -> Vec<usize> 
     let mut path = vec![start];
     let mut cur = start;
     loop {
-        let next = inputs[cur].iter().copied().find(|&j| !done[j]).expect("a stuck stage has a pending input");
+        let next = inputs[cur]
+            .iter()
+            .copied()
+            .find(|&j| !done[j])
+            .expect("a stuck stage has a pending input");
         if let Some(pos) = path.iter().position(|&p| p == next) {
+            // Data-flow direction, starting from the stage written first.
             let mut cycle: Vec<usize> = path[pos..].to_vec();
             cycle.reverse();
+            let first = (0..cycle.len())
+                .min_by_key(|&k| cycle[k])
+                .expect("non-empty");
+            cycle.rotate_left(first);
             cycle.push(cycle[0]);
             return cycle;
         }

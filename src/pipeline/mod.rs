@@ -38,6 +38,6 @@ pub use graph::{Node, PIPELINE_PARAMS, Pipeline, Settings};
 pub use registry::Registry;
 pub use runner::{RunOptions, RunReport, StageReport, TrackReport, run};
 pub use stage::{
-    Audio, BuildContext, CollectStage, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType, Track,
-    TrackSource, WholeStage,
+    Audio, BuildContext, CollectStage, Item, Kind, Mode, Payload, PerTrackStage, Stage,
+    StageContext, StageType, Track, TrackSource, WholeStage,
 };

@@ -31,7 +31,10 @@ impl Registry {
 
     /// The type called `name`.
     pub fn get(&self, name: &str) -> Option<&dyn StageType> {
-        self.types.iter().find(|t| t.name() == name).map(|t| t.as_ref())
+        self.types
+            .iter()
+            .find(|t| t.name() == name)
+            .map(|t| t.as_ref())
     }
 
     /// All types, in registration order.

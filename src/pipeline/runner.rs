@@ -117,7 +117,9 @@ pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
     let start = Instant::now();
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| Error::io(&opts.out_dir, e))?;
     let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     } else {
         opts.threads
     };
@@ -147,7 +149,15 @@ pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
             continue;
         }
         let stream = StreamPlan::new(pipeline, src);
-        let stopped = run_stream(pipeline, &stream, opts, threads, &mut report, &mut whole_results, &mut failed_nodes)?;
+        let stopped = run_stream(
+            pipeline,
+            &stream,
+            opts,
+            threads,
+            &mut report,
+            &mut whole_results,
+            &mut failed_nodes,
+        )?;
         if stopped {
             report.stopped_early = true;
             break;
@@ -178,7 +188,9 @@ pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
                 args.push(p);
             }
             let ctx = stage_context(&pipeline.nodes[i].name, opts, Warnings::new());
-            let Stage::Whole(stage) = &pipeline.nodes[i].stage else { unreachable!("mode checked") };
+            let Stage::Whole(stage) = &pipeline.nodes[i].stage else {
+                unreachable!("mode checked")
+            };
             match catch(&pipeline.nodes[i].name, || stage.run(args, &ctx)) {
                 Ok(p) => {
                     record_files(&mut report.stages[i], &p, &opts.out_dir);
@@ -229,7 +241,10 @@ fn catch<T>(stage: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 fn rel(path: &Path, base: &Path) -> String {
-    path.strip_prefix(base).unwrap_or(path).display().to_string()
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 fn record_files(stage: &mut StageReport, payload: &Payload, out_dir: &Path) {
@@ -324,13 +339,25 @@ fn marker_path(opts: &RunOptions, source_name: &str, track: &Track) -> PathBuf {
 }
 
 fn modified_ns(track: &Track) -> Option<u128> {
-    track.modified.and_then(|m| m.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_nanos())
+    track
+        .modified
+        .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
 }
 
-fn check_marker(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: &Track) -> Option<BTreeMap<usize, Vec<PathBuf>>> {
+fn check_marker(
+    p: &Pipeline,
+    plan: &StreamPlan,
+    opts: &RunOptions,
+    track: &Track,
+) -> Option<BTreeMap<usize, Vec<PathBuf>>> {
     let path = marker_path(opts, &p.nodes[plan.source].name, track);
     let marker: DoneMarker = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    if marker.track != track.name || marker.size != track.size || marker.modified_ns != modified_ns(track) || marker.chain != plan.chain {
+    if marker.track != track.name
+        || marker.size != track.size
+        || marker.modified_ns != modified_ns(track)
+        || marker.chain != plan.chain
+    {
         return None;
     }
     let mut files = BTreeMap::new();
@@ -345,7 +372,13 @@ fn check_marker(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: &Trac
     Some(files)
 }
 
-fn write_marker(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: &Track, files: &BTreeMap<usize, Vec<PathBuf>>) -> Result<()> {
+fn write_marker(
+    p: &Pipeline,
+    plan: &StreamPlan,
+    opts: &RunOptions,
+    track: &Track,
+    files: &BTreeMap<usize, Vec<PathBuf>>,
+) -> Result<()> {
     let marker = DoneMarker {
         track: track.name.clone(),
         size: track.size,
@@ -353,7 +386,12 @@ fn write_marker(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: &Trac
         chain: plan.chain.clone(),
         files: files
             .iter()
-            .map(|(&i, fs)| (p.nodes[i].name.clone(), fs.iter().map(|f| rel(f, &opts.out_dir)).collect()))
+            .map(|(&i, fs)| {
+                (
+                    p.nodes[i].name.clone(),
+                    fs.iter().map(|f| rel(f, &opts.out_dir)).collect(),
+                )
+            })
             .collect(),
     };
     let json = serde_json::to_vec_pretty(&marker).expect("marker serialises");
@@ -394,11 +432,19 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
 
     for &i in &plan.per_track {
         let node = &p.nodes[i];
-        let Stage::PerTrack(stage) = &node.stage else { unreachable!("mode checked") };
+        let Stage::PerTrack(stage) = &node.stage else {
+            unreachable!("mode checked")
+        };
         let ctx = stage_context(&node.name, opts, warnings.clone());
         let result = catch(&node.name, || {
             let payload = take(&mut outputs, node.inputs[0])?;
-            stage.process(Item { track: track.clone(), payload }, &ctx)
+            stage.process(
+                Item {
+                    track: track.clone(),
+                    payload,
+                },
+                &ctx,
+            )
         });
         match result {
             Ok(payload) => {
@@ -481,7 +527,9 @@ fn run_stream(
 ) -> Result<bool> {
     let source_name = p.nodes[plan.source].name.clone();
     let tracks = {
-        let Stage::Source(source) = &mut p.nodes[plan.source].stage else { unreachable!("mode checked") };
+        let Stage::Source(source) = &mut p.nodes[plan.source].stage else {
+            unreachable!("mode checked")
+        };
         let mut tracks = source.tracks()?;
         // Results are committed by index: make it the position, whatever the source did.
         for (i, t) in tracks.iter_mut().enumerate() {
@@ -494,7 +542,9 @@ fn run_stream(
     let mut collectors: Vec<(usize, Box<dyn super::stage::CollectStage>)> = Vec::new();
     for &c in &plan.collectors {
         let placeholder = Stage::Whole(Box::new(Placeholder));
-        let Stage::Collect(stage) = std::mem::replace(&mut p.nodes[c].stage, placeholder) else { unreachable!("mode checked") };
+        let Stage::Collect(stage) = std::mem::replace(&mut p.nodes[c].stage, placeholder) else {
+            unreachable!("mode checked")
+        };
         collectors.push((c, stage));
     }
     let collector_ctx: Vec<StageContext> = collectors
@@ -574,7 +624,9 @@ fn run_stream(
                     }
                 }
                 for (node, fs) in &result.files {
-                    report.stages[*node].files.extend(fs.iter().map(|f| rel(f, &opts.out_dir)));
+                    report.stages[*node]
+                        .files
+                        .extend(fs.iter().map(|f| rel(f, &opts.out_dir)));
                 }
                 let mut collected = result.collected;
                 for (k, (c, stage)) in collectors.iter_mut().enumerate() {
@@ -584,11 +636,16 @@ fn run_stream(
                     let input = match &tr.error {
                         Some(e) => Err(e.as_str()),
                         None => {
-                            let pos = collected.iter().position(|(n, _)| n == c).expect("every collector gets every ok track");
+                            let pos = collected
+                                .iter()
+                                .position(|(n, _)| n == c)
+                                .expect("every collector gets every ok track");
                             Ok(collected.swap_remove(pos).1)
                         }
                     };
-                    if let Err(e) = catch(&pipeline.nodes[*c].name, || stage.accept(&result.track, input, &collector_ctx[k])) {
+                    if let Err(e) = catch(&pipeline.nodes[*c].name, || {
+                        stage.accept(&result.track, input, &collector_ctx[k])
+                    }) {
                         collector_failed[k] = Some(e.to_string());
                     }
                 }
@@ -647,7 +704,12 @@ impl RunReport {
     /// A human-readable summary: counts, where outputs went, and every failure.
     pub fn summary_text(&self, out_dir: &Path) -> String {
         use std::fmt::Write;
-        let count = |s: &str| self.tracks.iter().filter(|t| t.status == s && !t.path.starts_with("(stage")).count();
+        let count = |s: &str| {
+            self.tracks
+                .iter()
+                .filter(|t| t.status == s && !t.path.starts_with("(stage"))
+                .count()
+        };
         let (ok, failed, before) = (count("ok"), count("failed"), count("done-before"));
         let mut s = String::new();
         let _ = write!(s, "{} tracks: {ok} processed", ok + failed + before);
@@ -657,7 +719,16 @@ impl RunReport {
         if failed > 0 {
             let _ = write!(s, ", {failed} failed");
         }
-        let _ = writeln!(s, " in {:.1} s{}", self.elapsed.as_secs_f64(), if self.stopped_early { " (stopped early: --strict)" } else { "" });
+        let _ = writeln!(
+            s,
+            " in {:.1} s{}",
+            self.elapsed.as_secs_f64(),
+            if self.stopped_early {
+                " (stopped early: --strict)"
+            } else {
+                ""
+            }
+        );
         for st in &self.stages {
             if let Some(e) = &st.error {
                 let _ = writeln!(s, "  stage {} ({}) failed: {e}", st.name, st.type_name);
@@ -665,20 +736,45 @@ impl RunReport {
                 let dirs: std::collections::BTreeSet<String> = st
                     .files
                     .iter()
-                    .map(|f| Path::new(f).components().next().map(|c| c.as_os_str().to_string_lossy().into_owned()).unwrap_or_default())
+                    .map(|f| {
+                        Path::new(f)
+                            .components()
+                            .next()
+                            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                            .unwrap_or_default()
+                    })
                     .collect();
-                let where_ = dirs.iter().map(|d| out_dir.join(d).display().to_string()).collect::<Vec<_>>().join(", ");
-                let _ = writeln!(s, "  {} ({}): {} files in {where_}", st.name, st.type_name, st.files.len());
+                let where_ = dirs
+                    .iter()
+                    .map(|d| out_dir.join(d).display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let _ = writeln!(
+                    s,
+                    "  {} ({}): {} files in {where_}",
+                    st.name,
+                    st.type_name,
+                    st.files.len()
+                );
             }
         }
         let _ = writeln!(s, "  summary: {}", out_dir.join("summary.json").display());
         if failed > 0 {
             let _ = writeln!(s, "Skipped files:");
             for t in self.failures() {
-                let _ = writeln!(s, "  {}: {}", t.path, t.error.as_deref().unwrap_or("failed"));
+                let _ = writeln!(
+                    s,
+                    "  {}: {}",
+                    t.path,
+                    t.error.as_deref().unwrap_or("failed")
+                );
             }
         }
-        let warned: Vec<&TrackReport> = self.tracks.iter().filter(|t| !t.warnings.is_empty()).collect();
+        let warned: Vec<&TrackReport> = self
+            .tracks
+            .iter()
+            .filter(|t| !t.warnings.is_empty())
+            .collect();
         if !warned.is_empty() {
             let _ = writeln!(s, "Warnings:");
             for t in warned {

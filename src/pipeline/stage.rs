@@ -135,7 +135,8 @@ impl Payload {
             Payload::Track => Payload::Track,
             Payload::Files(f) => Payload::Files(f.clone()),
             Payload::Audio(a) => {
-                let taken = std::mem::replace(a, Audio::Signal(Arc::new(Signal::new(1, Vec::new()))));
+                let taken =
+                    std::mem::replace(a, Audio::Signal(Arc::new(Signal::new(1, Vec::new()))));
                 let sig = taken.into_signal()?;
                 *a = Audio::Signal(sig.clone());
                 Payload::Audio(Audio::Signal(sig))
@@ -188,7 +189,12 @@ pub trait PerTrackStage: Send + Sync {
 /// Receives every track's item in source order, then produces one result.
 pub trait CollectStage: Send + Sync {
     /// One track's input, or the reason the track failed upstream.
-    fn accept(&mut self, track: &Track, input: std::result::Result<Payload, &str>, ctx: &StageContext) -> Result<()>;
+    fn accept(
+        &mut self,
+        track: &Track,
+        input: std::result::Result<Payload, &str>,
+        ctx: &StageContext,
+    ) -> Result<()>;
 
     /// All tracks are in.
     fn finish(&mut self, ctx: &StageContext) -> Result<Payload>;
@@ -249,5 +255,9 @@ pub trait StageType: Send + Sync {
     /// Its parameters.
     fn params(&self) -> &'static [ParamSpec];
     /// Validate parameters and build the stage.
-    fn build(&self, params: &Params<'_>, ctx: &BuildContext<'_>) -> std::result::Result<Stage, ConfigError>;
+    fn build(
+        &self,
+        params: &Params<'_>,
+        ctx: &BuildContext<'_>,
+    ) -> std::result::Result<Stage, ConfigError>;
 }

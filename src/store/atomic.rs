@@ -87,7 +87,10 @@ mod tests {
         f.commit().unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"hello");
         // Nothing else left in the folder.
-        assert_eq!(std::fs::read_dir(dest.parent().unwrap()).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_dir(dest.parent().unwrap()).unwrap().count(),
+            1
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 use crate::audio::{DecodeOptions, DecodeStream, MixDown};
 use crate::error::Result;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
-use crate::pipeline::stage::{Audio, BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType};
+use crate::pipeline::stage::{
+    Audio, BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType,
+};
 
 /// The `decode` stage type.
 pub struct DecodeType;
@@ -49,7 +51,11 @@ impl StageType for DecodeType {
     fn params(&self) -> &'static [ParamSpec] {
         PARAMS
     }
-    fn build(&self, params: &Params<'_>, _ctx: &BuildContext<'_>) -> std::result::Result<Stage, ConfigError> {
+    fn build(
+        &self,
+        params: &Params<'_>,
+        _ctx: &BuildContext<'_>,
+    ) -> std::result::Result<Stage, ConfigError> {
         let mix = MixDown::parse(&params.choice("mix")?).expect("choice validated");
         let max = params.float_in("max_seconds", 0.0, 1e7)?;
         Ok(Stage::PerTrack(Box::new(DecodeStage {

@@ -52,7 +52,11 @@ impl StageType for FolderType {
     fn params(&self) -> &'static [ParamSpec] {
         PARAMS
     }
-    fn build(&self, params: &Params<'_>, _ctx: &BuildContext<'_>) -> std::result::Result<Stage, ConfigError> {
+    fn build(
+        &self,
+        params: &Params<'_>,
+        _ctx: &BuildContext<'_>,
+    ) -> std::result::Result<Stage, ConfigError> {
         let path = params.path("path")?;
         if !path.exists() {
             return Err(params.error("path", format!("'{}' does not exist", path.display())));
@@ -101,18 +105,29 @@ pub fn list_tracks(root: &Path, recursive: bool) -> Result<Vec<Track>> {
     let meta = std::fs::metadata(root).map_err(|e| Error::io(root, e))?;
     let mut found: Vec<(PathBuf, String)> = Vec::new();
     if meta.is_file() {
-        let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         found.push((root.to_path_buf(), name));
     } else {
-        let mut walker = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name();
+        let mut walker = walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .sort_by_file_name();
         if !recursive {
             walker = walker.max_depth(1);
         }
-        let entries = walker.into_iter().filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
+        let entries = walker
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
         for entry in entries {
             let entry = entry.map_err(|e| {
                 let p = e.path().unwrap_or(root).to_path_buf();
-                Error::io(&p, e.into_io_error().unwrap_or_else(|| std::io::Error::other("folder loop")))
+                Error::io(
+                    &p,
+                    e.into_io_error()
+                        .unwrap_or_else(|| std::io::Error::other("folder loop")),
+                )
             })?;
             if !entry.file_type().is_file() {
                 continue;
@@ -120,7 +135,11 @@ pub fn list_tracks(root: &Path, recursive: bool) -> Result<Vec<Track>> {
             let path = entry.path();
             if sniff::has_audio_extension(path) || sniff::sniff_file(path).is_some() {
                 let rel = path.strip_prefix(root).unwrap_or(path);
-                let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                let rel = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
                 found.push((path.to_path_buf(), rel));
             }
         }

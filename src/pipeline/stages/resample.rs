@@ -3,7 +3,9 @@
 use crate::audio::ResampleStream;
 use crate::error::Result;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
-use crate::pipeline::stage::{Audio, BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType};
+use crate::pipeline::stage::{
+    Audio, BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType,
+};
 
 /// The `resample` stage type.
 pub struct ResampleType;
@@ -35,7 +37,11 @@ impl StageType for ResampleType {
     fn params(&self) -> &'static [ParamSpec] {
         PARAMS
     }
-    fn build(&self, params: &Params<'_>, _ctx: &BuildContext<'_>) -> std::result::Result<Stage, ConfigError> {
+    fn build(
+        &self,
+        params: &Params<'_>,
+        _ctx: &BuildContext<'_>,
+    ) -> std::result::Result<Stage, ConfigError> {
         let rate = params.int_in("rate", 1_000, 768_000)? as u32;
         Ok(Stage::PerTrack(Box::new(ResampleStage { rate })))
     }

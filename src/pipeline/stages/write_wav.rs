@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use crate::audio::{WavFormat, write_wav_stream};
 use crate::error::Result;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
-use crate::pipeline::stage::{BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType};
+use crate::pipeline::stage::{
+    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType,
+};
 
 /// The `write-wav` stage type.
 pub struct WriteWavType;
@@ -36,7 +38,11 @@ impl StageType for WriteWavType {
     fn params(&self) -> &'static [ParamSpec] {
         PARAMS
     }
-    fn build(&self, params: &Params<'_>, _ctx: &BuildContext<'_>) -> std::result::Result<Stage, ConfigError> {
+    fn build(
+        &self,
+        params: &Params<'_>,
+        _ctx: &BuildContext<'_>,
+    ) -> std::result::Result<Stage, ConfigError> {
         let format = WavFormat::parse(&params.choice("format")?).expect("choice validated");
         Ok(Stage::PerTrack(Box::new(WriteWavStage { format })))
     }

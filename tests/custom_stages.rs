@@ -1,0 +1,236 @@
+//! The library's extension point: user-defined stage types registered next to the
+//! built-in ones, including the collecting and whole-run modes, and a fan-out where
+//! one stage feeds two.
+
+mod common;
+
+use std::io::Write;
+
+use common::*;
+use eigentechno::pipeline::*;
+
+/// Collects "name frames" lines in track order (failures as "name FAILED").
+struct FramesType;
+struct FramesStage {
+    lines: Vec<String>,
+}
+
+const NO_PARAMS: &[ParamSpec] = &[];
+
+impl StageType for FramesType {
+    fn name(&self) -> &'static str {
+        "frames"
+    }
+    fn about(&self) -> &'static str {
+        "test: frames per track"
+    }
+    fn mode(&self) -> Mode {
+        Mode::Collect
+    }
+    fn consumes(&self) -> &'static [Kind] {
+        &[Kind::Audio]
+    }
+    fn produces(&self) -> Kind {
+        Kind::Files
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        NO_PARAMS
+    }
+    fn build(&self, _: &Params<'_>, _: &BuildContext<'_>) -> Result<Stage, ConfigError> {
+        Ok(Stage::Collect(Box::new(FramesStage { lines: Vec::new() })))
+    }
+}
+
+impl CollectStage for FramesStage {
+    fn accept(
+        &mut self,
+        track: &Track,
+        input: Result<Payload, &str>,
+        _: &StageContext,
+    ) -> eigentechno::Result<()> {
+        let line = match input {
+            Ok(Payload::Audio(a)) => format!("{} {}", track.name, a.into_signal()?.samples.len()),
+            Ok(_) => unreachable!(),
+            Err(_) => format!("{} FAILED", track.name),
+        };
+        self.lines.push(line);
+        Ok(())
+    }
+    fn finish(&mut self, ctx: &StageContext) -> eigentechno::Result<Payload> {
+        let path = ctx.stage_dir().join("frames.txt");
+        eigentechno::store::write_atomic(&path, self.lines.join("\n").as_bytes())?;
+        Ok(Payload::Files(vec![path]))
+    }
+}
+
+/// Counts the lines of its input files, once.
+struct CountType;
+struct CountStage;
+
+impl StageType for CountType {
+    fn name(&self) -> &'static str {
+        "count-lines"
+    }
+    fn about(&self) -> &'static str {
+        "test: count lines"
+    }
+    fn mode(&self) -> Mode {
+        Mode::Whole
+    }
+    fn consumes(&self) -> &'static [Kind] {
+        &[Kind::Files]
+    }
+    fn produces(&self) -> Kind {
+        Kind::Files
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        NO_PARAMS
+    }
+    fn build(&self, _: &Params<'_>, _: &BuildContext<'_>) -> Result<Stage, ConfigError> {
+        Ok(Stage::Whole(Box::new(CountStage)))
+    }
+}
+
+impl WholeStage for CountStage {
+    fn run(&self, inputs: Vec<Payload>, ctx: &StageContext) -> eigentechno::Result<Payload> {
+        let Payload::Files(files) = &inputs[0] else {
+            unreachable!()
+        };
+        let n = std::fs::read_to_string(&files[0]).unwrap().lines().count();
+        let path = ctx.stage_dir().join("count.txt");
+        std::fs::create_dir_all(ctx.stage_dir()).unwrap();
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(n.to_string().as_bytes())
+            .unwrap();
+        Ok(Payload::Files(vec![path]))
+    }
+}
+
+fn registry() -> Registry {
+    let mut r = Registry::builtin();
+    r.register(Box::new(FramesType));
+    r.register(Box::new(CountType));
+    r
+}
+
+fn pipeline_text(folder: &std::path::Path) -> String {
+    format!(
+        r#"
+[stages.tracks]
+type = "folder"
+path = "{}"
+
+[stages.decoded]
+type = "decode"
+inputs = ["tracks"]
+
+# decoded feeds two stages: the stream is shared.
+[stages.native]
+type = "write-wav"
+inputs = ["decoded"]
+format = "float32"
+
+[stages.rs]
+type = "resample"
+inputs = ["decoded"]
+rate = 8820
+
+[stages.frames]
+type = "frames"
+inputs = ["rs"]
+
+[stages.count]
+type = "count-lines"
+inputs = ["frames"]
+"#,
+        folder.display()
+    )
+}
+
+fn run_it(folder: &std::path::Path, out: &std::path::Path, threads: usize) -> RunReport {
+    let raw = RawPipeline::parse("custom.toml".as_ref(), &pipeline_text(folder)).unwrap();
+    let mut p = Pipeline::build(raw, &registry()).unwrap();
+    run(
+        &mut p,
+        &RunOptions {
+            out_dir: out.to_path_buf(),
+            threads,
+            strict: false,
+            quiet: true,
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn collecting_and_whole_stages_see_every_track_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    std::fs::create_dir(&music).unwrap();
+    for t in corpus_tracks().iter().take(5) {
+        std::fs::copy(t, music.join(t.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(music.join("broken.flac"), b"fLaC but nothing else").unwrap();
+    let out1 = dir.path().join("o1");
+    let report = run_it(&music, &out1, 1);
+    let frames = std::fs::read_to_string(out1.join("frames/frames.txt")).unwrap();
+    let lines: Vec<&str> = frames.lines().collect();
+    assert_eq!(lines.len(), 6);
+    assert_eq!(lines[0], "broken FAILED");
+    let mut sorted = lines.clone();
+    sorted.sort();
+    assert_eq!(lines, sorted, "tracks arrive in path order");
+    // Frame counts agree with the annotations (exact resampled length).
+    for line in &lines[1..] {
+        let (name, n) = line.split_once(' ').unwrap();
+        let track = corpus_tracks()
+            .into_iter()
+            .find(|t| t.file_stem().unwrap() == name)
+            .unwrap();
+        let a = annotation(&track);
+        let src = (a.duration * a.sample_rate as f64).round() as u64;
+        assert_eq!(
+            n.parse::<u64>().unwrap(),
+            (src * 8_820).div_ceil(a.sample_rate as u64),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(out1.join("count/count.txt")).unwrap(),
+        "6"
+    );
+    // The fan-out also wrote native-rate WAVs.
+    assert_eq!(std::fs::read_dir(out1.join("native")).unwrap().count(), 5);
+    assert_eq!(report.failures().count(), 1);
+    assert_eq!(
+        report
+            .stages
+            .iter()
+            .find(|s| s.name == "count")
+            .unwrap()
+            .files,
+        vec!["count/count.txt"]
+    );
+
+    // Same with two threads, byte for byte.
+    let out2 = dir.path().join("o2");
+    run_it(&music, &out2, 2);
+    assert_eq!(tree(&out1), tree(&out2));
+}
+
+#[test]
+fn a_whole_stage_cannot_read_per_track_items() {
+    let text = format!(
+        "[stages.tracks]\ntype = \"folder\"\npath = \"{}\"\n\n[stages.count]\ntype = \"count-lines\"\ninputs = [\"tracks\"]\n",
+        corpus().display()
+    );
+    let raw = RawPipeline::parse("x.toml".as_ref(), &text).unwrap();
+    let e = Pipeline::build(raw, &registry()).err().unwrap();
+    assert_eq!(e.key.as_deref(), Some("inputs"));
+    assert!(
+        e.to_string()
+            .contains("produces tracks but a 'count-lines' stage reads files"),
+        "{e}"
+    );
+}
