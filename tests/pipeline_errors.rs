@@ -5,147 +5,160 @@ mod common;
 
 use common::*;
 
-struct Case {
-    name: &'static str,
-    toml: String,
-    line: usize,
-    key: &'static str,
-    says: &'static str,
+/// Write `toml` to a fresh folder, run `run` and `check` on it, and assert exit code 2,
+/// `FILE:LINE:` and `key 'KEY'` and `says` in the message, and no output folder.
+fn assert_rejected(toml: &str, line: usize, key: &str, says: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, toml).unwrap();
+    let out = dir.path().join("out");
+    for args in [
+        vec![
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        vec!["check", file.to_str().unwrap()],
+    ] {
+        let o = eigentechno(&args);
+        let (_stdout, stderr) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        let at = format!("{}:{line}:", file.display());
+        assert!(stderr.contains(&at), "expected '{at}' in: {stderr}");
+        assert!(
+            stderr.contains(&format!("key '{key}'")),
+            "expected key '{key}' in: {stderr}"
+        );
+        assert!(stderr.contains(says), "expected '{says}' in: {stderr}");
+        assert!(!out.exists(), "the output folder was created");
+    }
 }
 
-fn good_head() -> String {
+/// A valid source stage (lines 1-4).
+fn head() -> String {
     format!(
         "[stages.tracks]\ntype = \"folder\"\npath = \"{}\"\n\n",
         corpus().display()
     )
 }
 
-fn cases() -> Vec<Case> {
-    let head = good_head(); // lines 1-4
-    vec![
-        Case {
-            name: "toml syntax error",
-            toml: format!("{head}[stages.audio]\ntype = \"decode\"\ninputs = [\"tracks\"\n"),
-            line: 7,
-            key: "inputs",
-            says: "TOML syntax error",
-        },
-        Case {
-            name: "unknown type",
-            toml: format!("{head}[stages.audio]\ntype = \"decoder\"\ninputs = [\"tracks\"]\n"),
-            line: 6,
-            key: "type",
-            says: "unknown stage type 'decoder' (did you mean 'decode'?)",
-        },
-        Case {
-            name: "unknown key",
-            toml: format!(
-                "{head}[stages.audio]\ntype = \"decode\"\ninputs = [\"tracks\"]\nmixx = \"mean\"\n"
-            ),
-            line: 8,
-            key: "mixx",
-            says: "unknown key for a 'decode' stage (did you mean 'mix'?)",
-        },
-        Case {
-            name: "mistyped key",
-            toml: format!(
-                "{head}[stages.audio]\ntype = \"decode\"\ninputs = [\"tracks\"]\n\n[stages.rs]\ntype = \"resample\"\ninputs = [\"audio\"]\nrate = \"fast\"\n"
-            ),
-            line: 12,
-            key: "rate",
-            says: "expected integer, found a string",
-        },
-        Case {
-            name: "value out of range",
-            toml: format!(
-                "{head}[stages.audio]\ntype = \"decode\"\ninputs = [\"tracks\"]\nmix = \"both\"\n"
-            ),
-            line: 8,
-            key: "mix",
-            says: "'both' is not one of mean, left, right",
-        },
-        Case {
-            name: "missing input",
-            toml: format!("{head}[stages.audio]\ntype = \"decode\"\n"),
-            line: 5,
-            key: "inputs",
-            says: "missing 'inputs'",
-        },
-        Case {
-            name: "unknown input",
-            toml: format!("{head}[stages.audio]\ntype = \"decode\"\ninputs = [\"trakcs\"]\n"),
-            line: 7,
-            key: "inputs",
-            says: "no stage named 'trakcs' (did you mean 'tracks'?)",
-        },
-        Case {
-            name: "cycle",
-            toml: format!(
-                "{head}[stages.a]\ntype = \"resample\"\ninputs = [\"b\"]\n\n[stages.b]\ntype = \"resample\"\ninputs = [\"a\"]\n"
-            ),
-            line: 7,
-            key: "inputs",
-            says: "the inputs form a cycle: a -> b -> a",
-        },
-        Case {
-            name: "kind mismatch",
-            toml: format!("{head}[stages.wavs]\ntype = \"write-wav\"\ninputs = [\"tracks\"]\n"),
-            line: 7,
-            key: "inputs",
-            says: "input 'tracks' produces tracks but a 'write-wav' stage reads audio",
-        },
-        Case {
-            name: "missing required key",
-            toml: "[stages.tracks]\ntype = \"folder\"\n".to_string(),
-            line: 1,
-            key: "path",
-            says: "required key is missing",
-        },
-        Case {
-            name: "source folder does not exist",
-            toml: "[stages.tracks]\ntype = \"folder\"\npath = \"/no/such/folder\"\n".to_string(),
-            line: 3,
-            key: "path",
-            says: "does not exist",
-        },
-    ]
+#[test]
+fn toml_syntax_error() {
+    let t = format!(
+        "{}[stages.audio]\ntype = \"decode\"\ninputs = [\"tracks\"\n",
+        head()
+    );
+    assert_rejected(&t, 7, "inputs", "TOML syntax error");
 }
 
 #[test]
-fn every_bad_pipeline_is_rejected_with_line_and_key_and_writes_nothing() {
-    for case in cases() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("bad.toml");
-        std::fs::write(&file, &case.toml).unwrap();
-        let out = dir.path().join("out");
-        for cmd in ["run", "check"] {
-            let o = eigentechno(
-                &[cmd, file.to_str().unwrap(), "--out", out.to_str().unwrap()].as_slice()
-                    [..if cmd == "run" { 4 } else { 2 }],
-            );
-            let (_stdout, stderr) = text(&o);
-            assert_eq!(o.status.code(), Some(2), "{}: {cmd}: {stderr}", case.name);
-            let at = format!("{}:{}:", file.display(), case.line);
-            assert!(
-                stderr.contains(&at),
-                "{}: expected '{at}' in: {stderr}",
-                case.name
-            );
-            assert!(
-                stderr.contains(&format!("key '{}'", case.key)),
-                "{}: expected key '{}' in: {stderr}",
-                case.name,
-                case.key
-            );
-            assert!(
-                stderr.contains(case.says),
-                "{}: expected '{}' in: {stderr}",
-                case.name,
-                case.says
-            );
-            assert!(!out.exists(), "{}: output folder was created", case.name);
-        }
-    }
+fn unknown_type() {
+    let t = format!(
+        "{}[stages.audio]\ntype = \"decoder\"\ninputs = [\"tracks\"]\n",
+        head()
+    );
+    assert_rejected(
+        &t,
+        6,
+        "type",
+        "unknown stage type 'decoder' (did you mean 'decode'?)",
+    );
+}
+
+#[test]
+fn unknown_key() {
+    let t = format!(
+        "{}[stages.audio]\ntype = \"decode\"\ninputs = [\"tracks\"]\nmixx = \"mean\"\n",
+        head()
+    );
+    assert_rejected(
+        &t,
+        8,
+        "mixx",
+        "unknown key for a 'decode' stage (did you mean 'mix'?)",
+    );
+}
+
+#[test]
+fn mistyped_key() {
+    let t = format!(
+        "{}[stages.audio]\ntype = \"decode\"\ninputs = [\"tracks\"]\n\n[stages.rs]\ntype = \"resample\"\ninputs = [\"audio\"]\nrate = \"fast\"\n",
+        head()
+    );
+    assert_rejected(&t, 12, "rate", "expected integer, found a string");
+}
+
+#[test]
+fn value_not_among_the_choices() {
+    let t = format!(
+        "{}[stages.audio]\ntype = \"decode\"\ninputs = [\"tracks\"]\nmix = \"both\"\n",
+        head()
+    );
+    assert_rejected(&t, 8, "mix", "'both' is not one of mean, left, right");
+}
+
+#[test]
+fn missing_input() {
+    let t = format!("{}[stages.audio]\ntype = \"decode\"\n", head());
+    assert_rejected(&t, 5, "inputs", "missing 'inputs'");
+}
+
+#[test]
+fn unknown_input() {
+    let t = format!(
+        "{}[stages.audio]\ntype = \"decode\"\ninputs = [\"trakcs\"]\n",
+        head()
+    );
+    assert_rejected(
+        &t,
+        7,
+        "inputs",
+        "no stage named 'trakcs' (did you mean 'tracks'?)",
+    );
+}
+
+#[test]
+fn cycle() {
+    let t = format!(
+        "{}[stages.a]\ntype = \"resample\"\ninputs = [\"b\"]\n\n[stages.b]\ntype = \"resample\"\ninputs = [\"a\"]\n",
+        head()
+    );
+    assert_rejected(&t, 7, "inputs", "the inputs form a cycle: a -> b -> a");
+}
+
+#[test]
+fn input_of_the_wrong_kind() {
+    let t = format!(
+        "{}[stages.wavs]\ntype = \"write-wav\"\ninputs = [\"tracks\"]\n",
+        head()
+    );
+    assert_rejected(
+        &t,
+        7,
+        "inputs",
+        "input 'tracks' produces tracks but a 'write-wav' stage reads audio",
+    );
+}
+
+#[test]
+fn missing_required_key() {
+    assert_rejected(
+        "[stages.tracks]\ntype = \"folder\"\n",
+        1,
+        "path",
+        "required key is missing",
+    );
+}
+
+#[test]
+fn source_folder_that_does_not_exist() {
+    assert_rejected(
+        "[stages.tracks]\ntype = \"folder\"\npath = \"/no/such/folder\"\n",
+        3,
+        "path",
+        "does not exist",
+    );
 }
 
 #[test]

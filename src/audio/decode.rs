@@ -152,8 +152,17 @@ impl DecodeStream {
             Ok(r) => r,
             Err(e) => {
                 let head = read_head(path);
+                // symphonia says "unsupported" both when no reader recognises the bytes
+                // and when a reader recognises its container but not the encoding inside.
+                let container_known = match &e {
+                    SymError::Unsupported(msg) => !msg.contains("no suitable format reader"),
+                    _ => false,
+                };
                 let p = match sniff::sniff_bytes(&head) {
-                    // It announces a container but the container would not open: damaged.
+                    Some(kind) if container_known => DecodeProblem::Unsupported(format!(
+                        "a {kind} file whose encoding the decoder does not support ({e})"
+                    )),
+                    // It announces a container but no reader can follow it: damaged.
                     Some(kind) => DecodeProblem::Corrupt(format!(
                         "starts like a {kind} file but no readable {kind} stream was found ({e})"
                     )),
@@ -392,5 +401,106 @@ impl SampleStream for DecodeStream {
                 return Ok(true);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::wav::{WavFormat, write_wav_interleaved};
+
+    fn problem_of(bytes: &[u8], name: &str) -> DecodeProblem {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        match decode_file(&p, &DecodeOptions::default()) {
+            Err(Error::Decode { problem, path }) => {
+                assert_eq!(path, p);
+                problem
+            }
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn classifies_bad_files() {
+        assert!(matches!(problem_of(b"", "a.flac"), DecodeProblem::Empty));
+        assert!(
+            matches!(problem_of(b"just text\n", "a.ogg"), DecodeProblem::NotAudio(m) if m.contains("text"))
+        );
+        let mut id3 = b"ID3\x04\0\0\0\0\0\0".to_vec();
+        id3.extend(std::iter::repeat_n(0x41u8, 5000));
+        assert!(matches!(
+            problem_of(&id3, "a.mp3"),
+            DecodeProblem::Corrupt(_)
+        ));
+        // A RIFF/WAVE file with an unknown format tag: recognised container, unsupported codec.
+        let mut wav = Vec::new();
+        wav.extend(b"RIFF");
+        wav.extend(&(36u32 + 8).to_le_bytes());
+        wav.extend(b"WAVEfmt ");
+        wav.extend(&16u32.to_le_bytes());
+        wav.extend(&0x7777u16.to_le_bytes()); // format tag
+        wav.extend(&1u16.to_le_bytes()); // channels
+        wav.extend(&44_100u32.to_le_bytes());
+        wav.extend(&88_200u32.to_le_bytes());
+        wav.extend(&2u16.to_le_bytes());
+        wav.extend(&16u16.to_le_bytes());
+        wav.extend(b"data");
+        wav.extend(&8u32.to_le_bytes());
+        wav.extend(&[0u8; 8]);
+        assert!(matches!(
+            problem_of(&wav, "a.wav"),
+            DecodeProblem::Unsupported(_)
+        ));
+    }
+
+    #[test]
+    fn mixes_channels_and_limits_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("st.wav");
+        // Left = 0.5, right = -0.25 throughout.
+        let frames = 1_000;
+        let samples: Vec<f32> = (0..frames).flat_map(|_| [0.5f32, -0.25]).collect();
+        write_wav_interleaved(&p, 8_000, 2, &samples, WavFormat::Float32).unwrap();
+        let mean = decode_file(&p, &DecodeOptions::default()).unwrap();
+        assert_eq!(mean.samples.len(), frames);
+        assert!(mean.samples.iter().all(|&x| (x - 0.125).abs() < 1e-6));
+        let right = decode_file(
+            &p,
+            &DecodeOptions {
+                mix: MixDown::Right,
+                max_seconds: Some(0.1),
+                gapless: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(right.samples.len(), 800);
+        assert!(right.samples.iter().all(|&x| (x + 0.25).abs() < 1e-6));
+    }
+
+    #[test]
+    fn a_truncated_file_decodes_what_is_there_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.wav");
+        let samples: Vec<f32> = (0..20_000)
+            .map(|i| ((i as f32) * 0.05).sin() * 0.5)
+            .collect();
+        write_wav_interleaved(&p, 8_000, 1, &samples, WavFormat::Pcm16).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+        let warnings = Warnings::new();
+        let mut s = DecodeStream::open(&p, &DecodeOptions::default(), warnings.clone()).unwrap();
+        let sig = crate::audio::Signal::from_stream(&mut s).unwrap();
+        assert!(
+            sig.samples.len() > 9_000 && sig.samples.len() < 10_100,
+            "{}",
+            sig.samples.len()
+        );
+        assert!(
+            warnings.snapshot().iter().any(|w| w.contains("truncated")),
+            "{:?}",
+            warnings.snapshot()
+        );
     }
 }
