@@ -1,6 +1,7 @@
 //! The maths engine. It knows nothing of audio files, images or the command line:
 //! plain numbers in, plain numbers out, so every stage (and every user) can reuse it.
 
+pub mod conv;
 pub mod rng;
 
 pub use rng::Rng;
