@@ -43,6 +43,17 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// An input file is readable but its content is unusable (wrong dtype, truncated).
+    #[error("{}: {reason}", path.display())]
+    InvalidData {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The correlation/convolution engine refused its inputs.
+    #[error("{0}")]
+    Conv(#[from] crate::engine::conv::ConvError),
     /// A pipeline file or stage parameter is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),

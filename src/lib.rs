@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+pub mod bench;
 pub mod engine;
 pub mod error;
 pub mod pipeline;

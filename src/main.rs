@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use eigentechno::audio::synth::{SynthFormat, SynthParams, synth_track, write_synth_track};
+use eigentechno::engine::conv::{Method, Mode, Op};
 use eigentechno::pipeline::{self, Pipeline, Registry, RunOptions};
 use rayon::prelude::*;
 
@@ -60,6 +61,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Cross-correlate two arrays (.npy, 1-D or 2-D), as scipy.signal.correlate.
+    Correlate(ConvArgs),
+    /// Convolve two arrays (.npy, 1-D or 2-D), as scipy.signal.convolve.
+    Convolve(ConvArgs),
+    /// Time the engine on fixed shapes (and compare with reference timings).
+    Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
     /// Write a synthetic techno corpus with beat and downbeat annotations (JSON beside each track).
     Synth {
         /// Output folder.
@@ -101,6 +111,103 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+struct ConvArgs {
+    /// First input (the signal or image).
+    a: PathBuf,
+    /// Second input (the kernel).
+    b: PathBuf,
+    /// scipy's mode.
+    #[arg(long, default_value = "full", value_parser = ["full", "same", "valid"])]
+    mode: String,
+    /// Direct sums, FFT, or chosen by the cost model.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "direct", "fft"])]
+    method: String,
+    /// Output .npy (float32 if both inputs are, else float64).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// Correlation: 1-D 1M x 1M, 1M x 1k, 1M x 64; 2-D 1024^2 with 3x3, 15x15, 64x64.
+    Conv {
+        /// Reference timings (JSON {case: seconds}, from benches/conv_scipy.py) to compare with.
+        #[arg(long)]
+        compare: Option<PathBuf>,
+        /// Runs per case (median reported).
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+        /// Measure the cost model's constants instead.
+        #[arg(long)]
+        calibrate: bool,
+    },
+}
+
+fn conv_command(args: &ConvArgs, op: Op) -> ExitCode {
+    let read = |p: &Path| eigentechno::store::read_npy(p);
+    let result = read(&args.a).and_then(|a| {
+        let b = read(&args.b)?;
+        let mode = Mode::parse(&args.mode).expect("clap checked");
+        let method = Method::parse(&args.method).expect("clap checked");
+        let out = eigentechno::pipeline::stages::apply_arrays(&a, &b, op, mode, method)?;
+        eigentechno::store::write_npy(&args.out, &out)?;
+        Ok(out)
+    });
+    match result {
+        Ok(out) => {
+            println!(
+                "{} {:?} -> {}",
+                out.dtype(),
+                out.shape(),
+                args.out.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn bench(what: BenchWhat) -> ExitCode {
+    match what {
+        BenchWhat::Conv {
+            compare,
+            repeat,
+            calibrate,
+        } => {
+            if calibrate {
+                let m = eigentechno::bench::calibrate_conv();
+                println!("measured cost model (seconds per unit):\n{m:#?}");
+                return ExitCode::SUCCESS;
+            }
+            let reference = match compare
+                .as_ref()
+                .map(|p| std::fs::read(p).map(|b| serde_json::from_slice(&b)))
+            {
+                None => None,
+                Some(Ok(Ok(map))) => Some(map),
+                Some(Ok(Err(e))) => {
+                    eprintln!("error: {}: {e}", compare.unwrap().display());
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+                Some(Err(e)) => {
+                    eprintln!("error: {}: {e}", compare.unwrap().display());
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            let timings = eigentechno::bench::conv_cases(repeat);
+            print!(
+                "{}",
+                eigentechno::bench::report(&timings, reference.as_ref(), "scipy")
+            );
+            ExitCode::SUCCESS
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -136,6 +243,9 @@ fn main() -> ExitCode {
             print!("{}", stages_text(&Registry::builtin(), json));
             ExitCode::SUCCESS
         }
+        Command::Correlate(args) => conv_command(&args, Op::Correlate),
+        Command::Convolve(args) => conv_command(&args, Op::Convolve),
+        Command::Bench { what } => bench(what),
         Command::Synth {
             out,
             tracks,

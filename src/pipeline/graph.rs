@@ -166,16 +166,16 @@ impl Pipeline {
         let mut inputs: Vec<Vec<usize>> = Vec::with_capacity(raw.stages.len());
         for (s, t) in raw.stages.iter().zip(&types) {
             let loc = &s.inputs_location;
-            if t.mode() == Mode::Source {
-                if !s.inputs.is_empty() {
-                    return Err(err(
-                        loc,
-                        &s.name,
-                        Some("inputs"),
-                        format!("a '{}' stage is a source and takes no inputs", t.name()),
-                    ));
-                }
-            } else if s.inputs.is_empty() {
+            let (least, most) = t.arity();
+            if most == 0 && !s.inputs.is_empty() {
+                return Err(err(
+                    loc,
+                    &s.name,
+                    Some("inputs"),
+                    format!("a '{}' stage takes no inputs", t.name()),
+                ));
+            }
+            if s.inputs.is_empty() && least > 0 {
                 return Err(err(
                     loc,
                     &s.name,
@@ -184,6 +184,23 @@ impl Pipeline {
                         "missing 'inputs': a '{}' stage reads {}",
                         t.name(),
                         kinds_text(t.consumes())
+                    ),
+                ));
+            }
+            if s.inputs.len() < least || s.inputs.len() > most {
+                let want = if least == most {
+                    format!("exactly {least}")
+                } else {
+                    format!("{least} to {most}")
+                };
+                return Err(err(
+                    loc,
+                    &s.name,
+                    Some("inputs"),
+                    format!(
+                        "a '{}' stage reads {want} inputs, got {}",
+                        t.name(),
+                        s.inputs.len()
                     ),
                 ));
             }

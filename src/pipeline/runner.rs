@@ -248,8 +248,10 @@ fn rel(path: &Path, base: &Path) -> String {
 }
 
 fn record_files(stage: &mut StageReport, payload: &Payload, out_dir: &Path) {
-    if let Payload::Files(files) = payload {
-        stage.files.extend(files.iter().map(|f| rel(f, out_dir)));
+    match payload {
+        Payload::Files(files) => stage.files.extend(files.iter().map(|f| rel(f, out_dir))),
+        Payload::Array(_, Some(file)) => stage.files.push(rel(file, out_dir)),
+        _ => {}
     }
 }
 
@@ -712,12 +714,16 @@ impl RunReport {
         };
         let (ok, failed, before) = (count("ok"), count("failed"), count("done-before"));
         let mut s = String::new();
-        let _ = write!(s, "{} tracks: {ok} processed", ok + failed + before);
-        if before > 0 {
-            let _ = write!(s, ", {before} already done (skipped)");
-        }
-        if failed > 0 {
-            let _ = write!(s, ", {failed} failed");
+        if ok + failed + before > 0 {
+            let _ = write!(s, "{} tracks: {ok} processed", ok + failed + before);
+            if before > 0 {
+                let _ = write!(s, ", {before} already done (skipped)");
+            }
+            if failed > 0 {
+                let _ = write!(s, ", {failed} failed");
+            }
+        } else {
+            s.push_str("done");
         }
         let _ = writeln!(
             s,

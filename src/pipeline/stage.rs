@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use super::config::{ConfigError, ParamSpec, Params};
 use crate::audio::{SampleStream, Signal};
 use crate::error::{Result, Warnings};
+use crate::store::NdArray;
 
 /// What flows along an edge of the stage graph. Inputs are type-checked against the
 /// producing stage's kind before anything runs.
@@ -21,6 +22,8 @@ pub enum Kind {
     Audio,
     /// Files written to the output folder.
     Files,
+    /// A float array (`.npy`), for the engine stages.
+    Array,
 }
 
 impl fmt::Display for Kind {
@@ -29,6 +32,7 @@ impl fmt::Display for Kind {
             Kind::Tracks => "tracks",
             Kind::Audio => "audio",
             Kind::Files => "files",
+            Kind::Array => "array",
         })
     }
 }
@@ -116,6 +120,8 @@ pub enum Payload {
     Audio(Audio),
     /// Files written.
     Files(Vec<PathBuf>),
+    /// An array, and the file it was written to, if any.
+    Array(Arc<NdArray>, Option<PathBuf>),
 }
 
 impl Payload {
@@ -125,6 +131,7 @@ impl Payload {
             Payload::Track => Kind::Tracks,
             Payload::Audio(_) => Kind::Audio,
             Payload::Files(_) => Kind::Files,
+            Payload::Array(..) => Kind::Array,
         }
     }
 
@@ -134,6 +141,7 @@ impl Payload {
         Ok(match self {
             Payload::Track => Payload::Track,
             Payload::Files(f) => Payload::Files(f.clone()),
+            Payload::Array(a, f) => Payload::Array(a.clone(), f.clone()),
             Payload::Audio(a) => {
                 let taken =
                     std::mem::replace(a, Audio::Signal(Arc::new(Signal::new(1, Vec::new()))));
@@ -252,6 +260,15 @@ pub trait StageType: Send + Sync {
     fn consumes(&self) -> &'static [Kind];
     /// Kind it produces.
     fn produces(&self) -> Kind;
+    /// How many inputs it takes (least, most). By default: none for a source, one for
+    /// per-track and collecting stages, one or more for whole-run stages.
+    fn arity(&self) -> (usize, usize) {
+        match self.mode() {
+            Mode::Source => (0, 0),
+            Mode::PerTrack | Mode::Collect => (1, 1),
+            Mode::Whole => (1, usize::MAX),
+        }
+    }
     /// Its parameters.
     fn params(&self) -> &'static [ParamSpec];
     /// Validate parameters and build the stage.

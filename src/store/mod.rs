@@ -1,7 +1,8 @@
-//! Where results land on disk: atomic file writes and small metadata helpers.
-//! (Matrices as `.npy` join this module with the ingest stages.)
+//! Where results land on disk: atomic file writes, `.npy` arrays, fingerprints.
 
 pub mod atomic;
 pub mod fingerprint;
+pub mod npy;
 
 pub use atomic::{AtomicFile, write_atomic};
+pub use npy::{NdArray, read_npy, write_npy};

@@ -27,11 +27,11 @@ impl Default for CostModel {
 
 /// Measured with `eigentechno bench conv --calibrate` (see the README).
 const MEASURED: CostModel = CostModel {
-    direct_1d: 0.12e-9,
-    direct_2d: 0.16e-9,
-    fft_1d: 0.45e-9,
-    fft_2d: 0.9e-9,
-    fft_overhead: 2e-6,
+    direct_1d: 0.37e-9,
+    direct_2d: 0.21e-9,
+    fft_1d: 0.39e-9,
+    fft_2d: 0.17e-9,
+    fft_overhead: 10e-6,
 };
 
 impl CostModel {

@@ -60,6 +60,9 @@ pub struct FftConvolver<T: Real> {
     kspec: Vec<Complex<T>>,
     scratch: Vec<Complex<T>>,
     kernel: Vec<T>,
+    grid_rows: Vec<Complex<T>>,
+    grid: Vec<Complex<T>>,
+    kgrid: Vec<Complex<T>>,
 }
 
 impl<T: Real> Default for FftConvolver<T> {
@@ -85,6 +88,9 @@ impl<T: Real> FftConvolver<T> {
             kspec: Vec::new(),
             scratch: Vec::new(),
             kernel: Vec::new(),
+            grid_rows: Vec::new(),
+            grid: Vec::new(),
+            kgrid: Vec::new(),
         }
     }
 
@@ -285,6 +291,79 @@ fn multiply<T: Real>(spec: &mut [Complex<T>], kspec: &[Complex<T>], p: usize) {
     }
 }
 
+/// Column block of the tiled transposes: 16 complex values = 256 bytes per row read.
+const TILE: usize = 16;
+
+/// `dst` (cols x p0, column-major) = transpose of the first `rows` rows of `src`
+/// (rows x cols, row-major); rows `rows..p0` of every column become zero.
+fn transpose_into_columns<T: Real>(
+    src: &[Complex<T>],
+    rows: usize,
+    cols: usize,
+    dst: &mut [Complex<T>],
+    p0: usize,
+) {
+    dst.par_chunks_mut(TILE * p0)
+        .enumerate()
+        .for_each(|(tile, block)| {
+            let c_lo = tile * TILE;
+            let width = block.len() / p0;
+            for r in 0..rows {
+                let src_row = &src[r * cols + c_lo..r * cols + c_lo + width];
+                for (k, &v) in src_row.iter().enumerate() {
+                    block[k * p0 + r] = v;
+                }
+            }
+            for k in 0..width {
+                for v in &mut block[k * p0 + rows..(k + 1) * p0] {
+                    *v = Complex::default();
+                }
+            }
+        });
+}
+
+/// Spectrum of `a` (rows x cols real) on a p0 x p1 grid, column-major in `grid`
+/// (`c = p1 / 2 + 1` columns of p0); `rowbuf` is scratch of rows x c.
+#[allow(clippy::too_many_arguments)]
+fn spectrum_2d<T: Real>(
+    a: ArrayView2<T>,
+    p0: usize,
+    p1: usize,
+    fwd: &Arc<dyn RealToComplex<T>>,
+    col_fwd: &Arc<dyn rustfft::Fft<T>>,
+    rowbuf: &mut [Complex<T>],
+    grid: &mut [Complex<T>],
+) {
+    let c = p1 / 2 + 1;
+    let rows = a.nrows();
+    rowbuf[..rows * c]
+        .par_chunks_mut(c)
+        .zip(a.axis_iter(Axis(0)).into_par_iter())
+        .for_each_init(
+            || {
+                (
+                    vec![T::zero(); p1],
+                    vec![Complex::<T>::default(); fwd.get_scratch_len()],
+                )
+            },
+            |(time, scratch), (dst, row)| {
+                for (t, v) in time
+                    .iter_mut()
+                    .zip(row.iter().copied().chain(std::iter::repeat(T::zero())))
+                {
+                    *t = v;
+                }
+                fwd.process_with_scratch(time, dst, scratch)
+                    .expect("sizes match the plan");
+            },
+        );
+    transpose_into_columns(rowbuf, rows, c, grid, p0);
+    grid.par_chunks_mut(p0).for_each_init(
+        || vec![Complex::<T>::default(); col_fwd.get_inplace_scratch_len()],
+        |scratch, col| col_fwd.process_with_scratch(col, scratch),
+    );
+}
+
 /// 2-D: `out[a][b] = (x * k)[a + r0][b + c0]` (full convolution indices).
 pub fn convolve_2d<T: Real>(
     x: ArrayView2<T>,
@@ -298,57 +377,32 @@ pub fn convolve_2d<T: Real>(
     let p0 = next_fast_len((r0 + oh).max(h + kh - 1 - r0).max(h.max(kh)));
     let p1 = next_fast_len((c0 + ow).max(w + kw - 1 - c0).max(w.max(kw)));
     let c = p1 / 2 + 1;
-    let (fwd, inv, col_fwd, col_inv) = T::with_fft(|conv| {
+    // Plans and the large buffers come from this thread's convolver and go back to it,
+    // so repeated calls neither re-plan nor fault in fresh pages.
+    let (fwd, inv, col_fwd, col_inv, mut rowbuf, mut grid, mut kgrid) = T::with_fft(|conv| {
         let (f, i) = conv.plans(p1);
+        let cf = conv.complex.plan_fft_forward(p0);
+        let ci = conv.complex.plan_fft_inverse(p0);
         (
             f,
             i,
-            conv.complex.plan_fft_forward(p0),
-            conv.complex.plan_fft_inverse(p0),
+            cf,
+            ci,
+            std::mem::take(&mut conv.grid_rows),
+            std::mem::take(&mut conv.grid),
+            std::mem::take(&mut conv.kgrid),
         )
     });
+    grow(&mut rowbuf, h.max(kh).max(oh) * c);
+    grow(&mut grid, c * p0);
+    grow(&mut kgrid, c * p0);
+    let (grid_s, kgrid_s) = (&mut grid[..c * p0], &mut kgrid[..c * p0]);
 
-    // Spectrum of a 2-D array, stored column-major: spec[col * p0 + row].
-    let spectrum = |a: ArrayView2<T>| -> Vec<Complex<T>> {
-        let rows = a.nrows();
-        let mut row_specs = vec![Complex::<T>::default(); rows * c];
-        row_specs
-            .par_chunks_mut(c)
-            .zip(a.axis_iter(Axis(0)).into_par_iter())
-            .for_each_init(
-                || {
-                    (
-                        vec![T::zero(); p1],
-                        vec![Complex::<T>::default(); fwd.get_scratch_len()],
-                    )
-                },
-                |(time, scratch), (dst, row)| {
-                    for (t, v) in time
-                        .iter_mut()
-                        .zip(row.iter().copied().chain(std::iter::repeat(T::zero())))
-                    {
-                        *t = v;
-                    }
-                    fwd.process_with_scratch(time, dst, scratch)
-                        .expect("sizes match the plan");
-                },
-            );
-        let mut spec = vec![Complex::<T>::default(); c * p0];
-        spec.par_chunks_mut(p0).enumerate().for_each_init(
-            || vec![Complex::<T>::default(); col_fwd.get_inplace_scratch_len()],
-            |scratch, (col, dst)| {
-                for r in 0..rows {
-                    dst[r] = row_specs[r * c + col];
-                }
-                col_fwd.process_with_scratch(dst, scratch);
-            },
-        );
-        spec
-    };
-    let mut spec = spectrum(x);
-    let kspec = spectrum(k);
-    spec.par_chunks_mut(p0)
-        .zip(kspec.par_chunks(p0))
+    spectrum_2d(x, p0, p1, &fwd, &col_fwd, &mut rowbuf, grid_s);
+    spectrum_2d(k, p0, p1, &fwd, &col_fwd, &mut rowbuf, kgrid_s);
+    grid_s
+        .par_chunks_mut(p0)
+        .zip(kgrid_s.par_chunks(p0))
         .for_each_init(
             || vec![Complex::<T>::default(); col_inv.get_inplace_scratch_len()],
             |scratch, (s, ks)| {
@@ -358,23 +412,35 @@ pub fn convolve_2d<T: Real>(
                 col_inv.process_with_scratch(s, scratch);
             },
         );
+    // Rows r0..r0+oh of the result, back to row-major (tiled over columns).
+    let grid_ro: &[Complex<T>] = grid_s;
+    let rows_out = &mut rowbuf[..oh * c];
+    rows_out
+        .par_chunks_mut(c * TILE.min(oh).max(1))
+        .enumerate()
+        .for_each(|(blk, dst)| {
+            let a_lo = blk * TILE.min(oh).max(1);
+            let nrows = dst.len() / c;
+            for col in 0..c {
+                let src_col = &grid_ro[col * p0..(col + 1) * p0];
+                for i in 0..nrows {
+                    dst[i * c + col] = src_col[(a_lo + i + r0) % p0];
+                }
+            }
+        });
     let scale = T::one() / T::from_usize(p0 * p1).expect("small");
+    let rows_ro: &mut [Complex<T>] = rows_out;
     out.axis_iter_mut(Axis(0))
         .into_par_iter()
-        .enumerate()
+        .zip(rows_ro.par_chunks_mut(c))
         .for_each_init(
             || {
                 (
-                    vec![Complex::<T>::default(); c],
                     vec![T::zero(); p1],
                     vec![Complex::<T>::default(); inv.get_scratch_len()],
                 )
             },
-            |(row_spec, time, scratch), (a, mut dst)| {
-                let g = (a + r0) % p0;
-                for (col, v) in row_spec.iter_mut().enumerate() {
-                    *v = spec[col * p0 + g];
-                }
+            |(time, scratch), (mut dst, row_spec)| {
                 row_spec[0].im = T::zero();
                 if p1.is_multiple_of(2) {
                     row_spec[c - 1].im = T::zero();
@@ -386,6 +452,11 @@ pub fn convolve_2d<T: Real>(
                 }
             },
         );
+    T::with_fft(|conv| {
+        conv.grid_rows = rowbuf;
+        conv.grid = grid;
+        conv.kgrid = kgrid;
+    });
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use super::{ConvError, Real, check_finite};
 /// use eigentechno::engine::conv::Conv2dLayer;
 /// use ndarray::{Array3, Array4};
 /// // One 3x3 box filter on one channel, padding 1: the output keeps the input's size.
-/// let layer = Conv2dLayer::new(Array4::from_elem((1, 1, 3, 3), 1.0 / 9.0), None, (1, 1), (1, 1), 1).unwrap();
+/// let layer = Conv2dLayer::new(Array4::from_elem((1, 1, 3, 3), 1.0f64 / 9.0), None, (1, 1), (1, 1), 1).unwrap();
 /// let out = layer.forward(Array3::from_elem((1, 4, 4), 9.0).view()).unwrap();
 /// assert_eq!(out.dim(), (1, 4, 4));
 /// assert!((out[[0, 1, 1]] - 9.0).abs() < 1e-12); // interior: full 3x3 window

@@ -1,16 +1,21 @@
 //! The built-in stage types, one file each.
 
+mod correlate;
 mod decode;
 mod folder;
+mod npy;
 mod resample;
 mod write_wav;
 
+pub use correlate::{ConvType, apply_arrays};
 pub use decode::DecodeType;
 pub use folder::{FolderSource, FolderType, list_tracks};
+pub use npy::NpyType;
 pub use resample::ResampleType;
 pub use write_wav::WriteWavType;
 
 use super::stage::StageType;
+use crate::engine::conv::Op;
 
 /// Every built-in stage type, in the order `eigentechno stages` lists them.
 pub fn builtin() -> Vec<Box<dyn StageType>> {
@@ -19,5 +24,8 @@ pub fn builtin() -> Vec<Box<dyn StageType>> {
         Box::new(DecodeType),
         Box::new(ResampleType),
         Box::new(WriteWavType),
+        Box::new(NpyType),
+        Box::new(ConvType(Op::Correlate)),
+        Box::new(ConvType(Op::Convolve)),
     ]
 }

@@ -1,0 +1,186 @@
+//! Benchmarks behind `eigentechno bench`: fixed shapes, median wall times, and ratios
+//! against reference tools timed on the same shapes (their timings come from the
+//! scripts under `benches/`, as JSON).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use ndarray::Array2;
+
+use crate::engine::Rng;
+use crate::engine::conv::{CostModel, FftConvolver, Method, Mode, Op, correlate, correlate2d};
+
+/// One timed case.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Timing {
+    /// Case name (shared with the reference script).
+    pub case: String,
+    /// Median seconds.
+    pub seconds: f64,
+    /// The method `auto` chose.
+    pub method: String,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn time<F: FnMut()>(repeat: usize, mut f: F) -> f64 {
+    f(); // warm-up: plans, buffers, page faults
+    median(
+        (0..repeat.max(1))
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
+}
+
+fn noise(n: usize, seed: u64) -> Vec<f64> {
+    let mut r = Rng::new(seed);
+    (0..n).map(|_| r.normal()).collect()
+}
+
+/// The correlation cases of the engine's acceptance (scipy `correlate(a, b, 'full', 'auto')`
+/// on float64): 1-D 1M x 1M, 1M x 1k, 1M x 64; 2-D 1024x1024 with 3x3, 15x15, 64x64.
+pub fn conv_cases(repeat: usize) -> Vec<Timing> {
+    let mut out = Vec::new();
+    let big = noise(1 << 20, 1);
+    for (name, m) in [
+        ("1d_1M_x_1M", 1usize << 20),
+        ("1d_1M_x_1k", 1000),
+        ("1d_1M_x_64", 64),
+    ] {
+        let k = noise(m, 2);
+        let method = crate::engine::conv::choose_method(&[big.len()], &[m], Mode::Full);
+        let seconds = time(repeat, || {
+            std::hint::black_box(correlate(&big, &k, Mode::Full, Method::Auto).unwrap());
+        });
+        out.push(Timing {
+            case: name.into(),
+            seconds,
+            method: method.to_string(),
+        });
+    }
+    let img = Array2::from_shape_vec((1024, 1024), noise(1 << 20, 3)).unwrap();
+    for (name, k) in [
+        ("2d_1024_x_3", 3usize),
+        ("2d_1024_x_15", 15),
+        ("2d_1024_x_64", 64),
+    ] {
+        let kernel = Array2::from_shape_vec((k, k), noise(k * k, 4)).unwrap();
+        let method = crate::engine::conv::choose_method(&[1024, 1024], &[k, k], Mode::Full);
+        let seconds = time(repeat, || {
+            std::hint::black_box(
+                correlate2d(img.view(), kernel.view(), Mode::Full, Method::Auto).unwrap(),
+            );
+        });
+        out.push(Timing {
+            case: name.into(),
+            seconds,
+            method: method.to_string(),
+        });
+    }
+    out
+}
+
+/// Measure the constants of the [`CostModel`] on this machine: time the direct and FFT
+/// paths on sizes where each dominates and divide by their operation counts.
+pub fn calibrate_conv() -> CostModel {
+    let base = CostModel::default();
+    let per_unit = |s1: &[usize], s2: &[usize], method: Method| -> f64 {
+        let probe = CostModel {
+            direct_1d: 1.0,
+            direct_2d: 1.0,
+            fft_1d: 1.0,
+            fft_2d: 1.0,
+            fft_overhead: 0.0,
+        };
+        let (d_ops, f_ops) = probe.estimate(s1, s2, Mode::Full);
+        let secs = if s1.len() == 1 {
+            let x = noise(s1[0], 5);
+            let k = noise(s2[0], 6);
+            time(5, || {
+                std::hint::black_box(correlate(&x, &k, Mode::Full, method).unwrap());
+            })
+        } else {
+            let x = Array2::from_shape_vec((s1[0], s1[1]), noise(s1[0] * s1[1], 7)).unwrap();
+            let k = Array2::from_shape_vec((s2[0], s2[1]), noise(s2[0] * s2[1], 8)).unwrap();
+            time(5, || {
+                std::hint::black_box(correlate2d(x.view(), k.view(), Mode::Full, method).unwrap());
+            })
+        };
+        secs / if method == Method::Direct {
+            d_ops
+        } else {
+            f_ops
+        }
+    };
+    let direct_1d = median(vec![
+        per_unit(&[200_000], &[64], Method::Direct),
+        per_unit(&[100_000], &[256], Method::Direct),
+    ]);
+    let fft_1d = median(vec![
+        per_unit(&[200_000], &[200_000], Method::Fft),
+        per_unit(&[1 << 20], &[5_000], Method::Fft),
+    ]);
+    let direct_2d = median(vec![
+        per_unit(&[512, 512], &[5, 5], Method::Direct),
+        per_unit(&[256, 256], &[15, 15], Method::Direct),
+    ]);
+    let fft_2d = median(vec![
+        per_unit(&[512, 512], &[32, 32], Method::Fft),
+        per_unit(&[256, 256], &[64, 64], Method::Fft),
+    ]);
+    // Fixed overhead: a tiny FFT problem.
+    let mut conv = FftConvolver::<f64>::new();
+    let mut out = vec![0.0; 15];
+    let fft_overhead = time(200, || {
+        conv.process(&[1.0; 8], &[1.0; 8], Op::Correlate, Mode::Full, &mut out)
+            .unwrap();
+    });
+    CostModel {
+        direct_1d,
+        direct_2d,
+        fft_1d,
+        fft_2d,
+        fft_overhead: fft_overhead.max(base.fft_overhead * 0.0),
+    }
+}
+
+/// A table of our timings, with ratios when reference timings (case -> seconds) are given.
+pub fn report(
+    ours: &[Timing],
+    reference: Option<&BTreeMap<String, f64>>,
+    reference_name: &str,
+) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<16} {:>8} {:>12} {:>14} {:>10}",
+        "case",
+        "method",
+        "ours (ms)",
+        &format!("{reference_name} (ms)"),
+        "speed-up"
+    );
+    for t in ours {
+        let r = reference.and_then(|r| r.get(&t.case)).copied();
+        let _ = writeln!(
+            s,
+            "{:<16} {:>8} {:>12.2} {:>14} {:>10}",
+            t.case,
+            t.method,
+            t.seconds * 1e3,
+            r.map(|r| format!("{:.2}", r * 1e3))
+                .unwrap_or_else(|| "-".into()),
+            r.map(|r| format!("{:.2}x", r / t.seconds))
+                .unwrap_or_else(|| "-".into()),
+        );
+    }
+    s
+}

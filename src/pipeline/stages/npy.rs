@@ -1,0 +1,65 @@
+//! `npy`: a float array read from a `.npy` file, for the engine stages.
+
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
+use crate::pipeline::stage::{
+    BuildContext, Kind, Mode, Payload, Stage, StageContext, StageType, WholeStage,
+};
+use crate::store::read_npy;
+
+/// The `npy` stage type.
+pub struct NpyType;
+
+const PARAMS: &[ParamSpec] = &[ParamSpec {
+    name: "path",
+    ty: ParamType::Path,
+    default: None,
+    help: "a float32 or float64 .npy file; relative to the pipeline file",
+}];
+
+impl StageType for NpyType {
+    fn name(&self) -> &'static str {
+        "npy"
+    }
+    fn about(&self) -> &'static str {
+        "Reads a float32/float64 array from a .npy file (numpy's format)."
+    }
+    fn mode(&self) -> Mode {
+        Mode::Whole
+    }
+    fn consumes(&self) -> &'static [Kind] {
+        &[]
+    }
+    fn produces(&self) -> Kind {
+        Kind::Array
+    }
+    fn arity(&self) -> (usize, usize) {
+        (0, 0)
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn build(
+        &self,
+        params: &Params<'_>,
+        _ctx: &BuildContext<'_>,
+    ) -> std::result::Result<Stage, ConfigError> {
+        let path = params.path("path")?;
+        if !path.is_file() {
+            return Err(params.error("path", format!("'{}' is not a file", path.display())));
+        }
+        Ok(Stage::Whole(Box::new(NpyStage { path })))
+    }
+}
+
+struct NpyStage {
+    path: std::path::PathBuf,
+}
+
+impl WholeStage for NpyStage {
+    fn run(&self, _inputs: Vec<Payload>, _ctx: &StageContext) -> Result<Payload> {
+        Ok(Payload::Array(Arc::new(read_npy(&self.path)?), None))
+    }
+}
