@@ -67,6 +67,9 @@ pub enum Error {
         /// What was given.
         actual: String,
     },
+    /// A track has no usable rhythm (silent, no steady beat, shorter than a bar).
+    #[error("{0}")]
+    NoRhythm(String),
     /// A stage panicked; the message is kept so a batch can report it and go on.
     #[error("internal error in stage '{stage}': {message}")]
     Internal {

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use eigentechno::audio::rhythm::{Rhythm, RhythmOptions, analyse_file};
 use eigentechno::audio::synth::{SynthFormat, SynthParams, synth_track, write_synth_track};
 use eigentechno::engine::conv::{Method, Mode, Op};
 use eigentechno::pipeline::{self, Pipeline, Registry, RunOptions};
@@ -65,6 +66,23 @@ enum Command {
     Correlate(ConvArgs),
     /// Convolve two arrays (.npy, 1-D or 2-D), as scipy.signal.convolve.
     Convolve(ConvArgs),
+    /// Tempo, confidence, first downbeat and beat count of audio files.
+    Tempo {
+        /// Audio files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON array with an object per file.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score tempo, beat and downbeat estimates against annotations beside the audio.
+    EvalTempo {
+        /// Folder of audio files with annotations (.json from synth, .bpm, .beats).
+        dir: PathBuf,
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Time the engine on fixed shapes (and compare with reference timings).
     Bench {
         #[command(subcommand)]
@@ -208,6 +226,96 @@ fn bench(what: BenchWhat) -> ExitCode {
     }
 }
 
+fn tempo(files: &[PathBuf], json: bool) -> ExitCode {
+    let opts = RhythmOptions::default();
+    let results: Vec<(PathBuf, Result<Option<Rhythm>, eigentechno::Error>)> = files
+        .par_iter()
+        .map(|f| (f.clone(), analyse_file(f, 8_820, &opts)))
+        .collect();
+    let mut failed = false;
+    if json {
+        let list: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(f, r)| match r {
+                Ok(Some(r)) => serde_json::json!({
+                    "file": f.display().to_string(),
+                    "bpm": r.bpm,
+                    "confidence": r.confidence,
+                    "runner_up_bpm": r.runner_up_bpm,
+                    "beats": r.beats,
+                    "downbeats": r.downbeats,
+                }),
+                Ok(None) => {
+                    failed = true;
+                    serde_json::json!({"file": f.display().to_string(), "error": "no steady beat found"})
+                }
+                Err(e) => {
+                    failed = true;
+                    serde_json::json!({"file": f.display().to_string(), "error": e.to_string()})
+                }
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list).expect("json"));
+    } else {
+        for (f, r) in &results {
+            match r {
+                Ok(Some(r)) => println!(
+                    "{}: {:.2} bpm (confidence {:.2}, runner-up {:.2} bpm), first downbeat {:.3} s, {} beats{}",
+                    f.display(),
+                    r.bpm,
+                    r.confidence,
+                    r.runner_up_bpm,
+                    r.downbeats.first().copied().unwrap_or(f64::NAN),
+                    r.beats.len(),
+                    if r.drifting {
+                        format!(", tempo drifts ({:.2} bpm)", r.drift)
+                    } else {
+                        String::new()
+                    }
+                ),
+                Ok(None) => {
+                    failed = true;
+                    eprintln!("{}: no steady beat found", f.display());
+                }
+                Err(e) => {
+                    failed = true;
+                    eprintln!("{e}");
+                }
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn eval_tempo(dir: &Path, json: bool) -> ExitCode {
+    let files = match eigentechno::pipeline::stages::list_tracks(dir, true) {
+        Ok(t) => t.into_iter().map(|t| t.path).collect::<Vec<_>>(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let report =
+        eigentechno::audio::evaluate::evaluate_files(&files, 8_820, &RhythmOptions::default());
+    if report.tracks.is_empty() {
+        eprintln!(
+            "error: {}: no audio file with an annotation (.json, .bpm, .beats) beside it",
+            dir.display()
+        );
+        return ExitCode::from(EXIT_FAILED);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+    } else {
+        print!("{}", report.table());
+    }
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -246,6 +354,8 @@ fn main() -> ExitCode {
         Command::Correlate(args) => conv_command(&args, Op::Correlate),
         Command::Convolve(args) => conv_command(&args, Op::Convolve),
         Command::Bench { what } => bench(what),
+        Command::Tempo { files, json } => tempo(&files, json),
+        Command::EvalTempo { dir, json } => eval_tempo(&dir, json),
         Command::Synth {
             out,
             tracks,

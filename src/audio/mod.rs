@@ -1,10 +1,14 @@
 //! Audio: decoding, resampling, WAV output and the synthetic corpus.
 //! (Tempo, beats, bars and stretching join this module with the ingest stages.)
 
+pub mod bars;
 pub mod decode;
+pub mod evaluate;
 pub mod resample;
+pub mod rhythm;
 pub mod signal;
 pub mod sniff;
+pub mod stretch;
 pub mod synth;
 pub mod wav;
 

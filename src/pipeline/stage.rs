@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::config::{ConfigError, ParamSpec, Params};
+use crate::audio::bars::TrackBars;
+use crate::audio::rhythm::{BeatGrid, Features, RhythmOptions};
 use crate::audio::{SampleStream, Signal};
 use crate::error::{Result, Warnings};
 use crate::store::NdArray;
@@ -24,6 +26,14 @@ pub enum Kind {
     Files,
     /// A float array (`.npy`), for the engine stages.
     Array,
+    /// A track's audio with its tempo.
+    Tempo,
+    /// ... and its beat grid.
+    Beats,
+    /// ... and its downbeats.
+    Downbeats,
+    /// One-bar clips of a track.
+    Bars,
 }
 
 impl fmt::Display for Kind {
@@ -33,6 +43,10 @@ impl fmt::Display for Kind {
             Kind::Audio => "audio",
             Kind::Files => "files",
             Kind::Array => "array",
+            Kind::Tempo => "tempo",
+            Kind::Beats => "beats",
+            Kind::Downbeats => "downbeats",
+            Kind::Bars => "bars",
         })
     }
 }
@@ -122,6 +136,28 @@ pub enum Payload {
     Files(Vec<PathBuf>),
     /// An array, and the file it was written to, if any.
     Array(Arc<NdArray>, Option<PathBuf>),
+    /// A track under rhythm analysis (tempo, then beats, then downbeats).
+    Rhythm(Box<RhythmItem>),
+    /// A track's bars.
+    Bars(Box<TrackBars>),
+}
+
+/// A track under rhythm analysis: its signal and features, and what the tempo, beats
+/// and downbeats stages found so far.
+#[derive(Clone, Debug)]
+pub struct RhythmItem {
+    /// The audio at the working rate.
+    pub signal: Arc<Signal>,
+    /// Onset strength and chroma.
+    pub features: Arc<Features>,
+    /// The analysis settings.
+    pub options: RhythmOptions,
+    /// (bpm, runner-up bpm, confidence) from the tempo stage.
+    pub tempo: (f64, f64, f64),
+    /// From the beats stage.
+    pub grid: Option<BeatGrid>,
+    /// (first downbeat index, confidence) from the downbeats stage.
+    pub downbeat: Option<(usize, f64)>,
 }
 
 impl Payload {
@@ -132,6 +168,10 @@ impl Payload {
             Payload::Audio(_) => Kind::Audio,
             Payload::Files(_) => Kind::Files,
             Payload::Array(..) => Kind::Array,
+            Payload::Rhythm(r) if r.downbeat.is_some() => Kind::Downbeats,
+            Payload::Rhythm(r) if r.grid.is_some() => Kind::Beats,
+            Payload::Rhythm(_) => Kind::Tempo,
+            Payload::Bars(_) => Kind::Bars,
         }
     }
 
@@ -142,6 +182,8 @@ impl Payload {
             Payload::Track => Payload::Track,
             Payload::Files(f) => Payload::Files(f.clone()),
             Payload::Array(a, f) => Payload::Array(a.clone(), f.clone()),
+            Payload::Rhythm(r) => Payload::Rhythm(r.clone()),
+            Payload::Bars(b) => Payload::Bars(b.clone()),
             Payload::Audio(a) => {
                 let taken =
                     std::mem::replace(a, Audio::Signal(Arc::new(Signal::new(1, Vec::new()))));

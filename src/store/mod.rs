@@ -5,4 +5,4 @@ pub mod fingerprint;
 pub mod npy;
 
 pub use atomic::{AtomicFile, write_atomic};
-pub use npy::{NdArray, read_npy, write_npy};
+pub use npy::{NdArray, NpyRowWriter, read_npy, write_npy};

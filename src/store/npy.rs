@@ -126,3 +126,100 @@ mod tests {
         );
     }
 }
+
+/// Total header size of the `.npy` files written row by row: room for any shape.
+const ROW_HEADER_LEN: usize = 128;
+
+fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
+    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut h = b"\x93NUMPY\x01\x00".to_vec();
+    let len = ROW_HEADER_LEN - 10;
+    h.extend_from_slice(&(len as u16).to_le_bytes());
+    h.extend_from_slice(dict.as_bytes());
+    h.resize(ROW_HEADER_LEN - 1, b' ');
+    h.push(b'\n');
+    h
+}
+
+/// A float32 matrix written one row at a time, so it never has to fit in memory. The
+/// header is rewritten with the final row count on [`NpyRowWriter::finish`], and the
+/// file appears under its name only then.
+pub struct NpyRowWriter {
+    file: AtomicFile,
+    writer: BufWriter<std::fs::File>,
+    cols: usize,
+    rows: usize,
+}
+
+impl NpyRowWriter {
+    /// Start a matrix with `cols` columns.
+    pub fn create(path: &Path, cols: usize) -> Result<Self> {
+        let mut file = AtomicFile::create(path)?;
+        let handle = file.file().try_clone().map_err(|e| Error::io(path, e))?;
+        let mut writer = BufWriter::with_capacity(1 << 20, handle);
+        std::io::Write::write_all(&mut writer, &npy_header(0, cols)).map_err(|e| Error::io(path, e))?;
+        Ok(NpyRowWriter { file, writer, cols, rows: 0 })
+    }
+
+    /// Columns per row.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Append one row (its length must be `cols`).
+    pub fn push(&mut self, row: &[f32]) -> Result<()> {
+        if row.len() != self.cols {
+            return Err(Error::InvalidArgument {
+                name: "matrix row",
+                expected: format!("{} values", self.cols),
+                actual: format!("{} values", row.len()),
+            });
+        }
+        let mut bytes = Vec::with_capacity(row.len() * 4);
+        for v in row {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        std::io::Write::write_all(&mut self.writer, &bytes).map_err(|e| Error::io(self.file.dest(), e))?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Write the final header and move the file into place.
+    pub fn finish(mut self) -> Result<PathBuf> {
+        use std::io::{Seek, SeekFrom, Write};
+        let dest = self.file.dest().to_path_buf();
+        self.writer.flush().map_err(|e| Error::io(&dest, e))?;
+        let f = self.writer.get_mut();
+        f.seek(SeekFrom::Start(0)).map_err(|e| Error::io(&dest, e))?;
+        f.write_all(&npy_header(self.rows, self.cols)).map_err(|e| Error::io(&dest, e))?;
+        f.flush().map_err(|e| Error::io(&dest, e))?;
+        drop(self.writer);
+        self.file.commit()
+    }
+}
+
+#[cfg(test)]
+mod row_tests {
+    use super::*;
+
+    #[test]
+    fn rows_written_incrementally_read_back_as_a_matrix() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.npy");
+        let mut w = NpyRowWriter::create(&p, 3).unwrap();
+        w.push(&[1.0, 2.0, 3.0]).unwrap();
+        w.push(&[4.0, 5.0, 6.5]).unwrap();
+        assert!(w.push(&[1.0]).is_err());
+        assert!(!p.exists());
+        w.finish().unwrap();
+        let NdArray::F32(a) = read_npy(&p).unwrap() else { panic!("float32") };
+        assert_eq!(a.shape(), &[2, 3]);
+        assert_eq!(a.iter().copied().collect::<Vec<_>>(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.5]);
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 128 + 24);
+    }
+}

@@ -1,11 +1,24 @@
 //! The built-in stage types, one file each.
 
+mod bars;
+mod beats;
 mod correlate;
 mod decode;
+mod downbeats;
 mod folder;
+mod matrix;
 mod npy;
 mod resample;
+mod stretch;
+mod tempo;
 mod write_wav;
+
+pub use bars::BarsType;
+pub use beats::BeatsType;
+pub use downbeats::DownbeatsType;
+pub use matrix::MatrixType;
+pub use stretch::{StretchType, bar_length};
+pub use tempo::TempoType;
 
 pub use correlate::{ConvType, apply_arrays};
 pub use decode::DecodeType;
@@ -24,6 +37,12 @@ pub fn builtin() -> Vec<Box<dyn StageType>> {
         Box::new(DecodeType),
         Box::new(ResampleType),
         Box::new(WriteWavType),
+        Box::new(TempoType),
+        Box::new(BeatsType),
+        Box::new(DownbeatsType),
+        Box::new(BarsType),
+        Box::new(StretchType),
+        Box::new(MatrixType),
         Box::new(NpyType),
         Box::new(ConvType(Op::Correlate)),
         Box::new(ConvType(Op::Convolve)),

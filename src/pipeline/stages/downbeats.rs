@@ -1,0 +1,50 @@
+//! `downbeats`: which beat of the bar is "1".
+
+use crate::audio::rhythm::downbeat_phase;
+use crate::error::Result;
+use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
+use crate::pipeline::stage::{BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType};
+
+/// The `downbeats` stage type.
+pub struct DownbeatsType;
+
+const PARAMS: &[ParamSpec] = &[ParamSpec { name: "beats_per_bar", ty: ParamType::Int, default: Some("4"), help: "beats per bar" }];
+
+impl StageType for DownbeatsType {
+    fn name(&self) -> &'static str {
+        "downbeats"
+    }
+    fn about(&self) -> &'static str {
+        "The bar phase: the beat position whose beats show the most harmonic change (chords and bass change at bar \
+         starts) and low/broadband onset strength; with a confidence."
+    }
+    fn mode(&self) -> Mode {
+        Mode::PerTrack
+    }
+    fn consumes(&self) -> &'static [Kind] {
+        &[Kind::Beats]
+    }
+    fn produces(&self) -> Kind {
+        Kind::Downbeats
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn build(&self, params: &Params<'_>, _ctx: &BuildContext<'_>) -> std::result::Result<Stage, ConfigError> {
+        Ok(Stage::PerTrack(Box::new(DownbeatsStage { beats_per_bar: params.int_in("beats_per_bar", 1, 32)? as usize })))
+    }
+}
+
+struct DownbeatsStage {
+    beats_per_bar: usize,
+}
+
+impl PerTrackStage for DownbeatsStage {
+    fn process(&self, item: Item, _ctx: &StageContext) -> Result<Payload> {
+        let Payload::Rhythm(mut r) = item.payload else { unreachable!("checked by the graph") };
+        r.options.beats_per_bar = self.beats_per_bar;
+        let grid = r.grid.as_ref().expect("beats come before downbeats");
+        r.downbeat = Some(downbeat_phase(&r.features, grid, self.beats_per_bar));
+        Ok(Payload::Rhythm(r))
+    }
+}

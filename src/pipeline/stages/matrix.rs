@@ -1,0 +1,200 @@
+//! `matrix`: every track's bars stacked into `bars.npy`, described by `bars.csv`, with
+//! `report.json` saying what happened to each track.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::pipeline::config::{ConfigError, ParamSpec, Params};
+use crate::pipeline::stage::{BuildContext, CollectStage, Kind, Mode, Payload, Stage, StageContext, StageType, Track};
+use crate::store::{AtomicFile, NpyRowWriter, write_atomic};
+
+/// The `matrix` stage type.
+pub struct MatrixType;
+
+const PARAMS: &[ParamSpec] = &[];
+
+impl StageType for MatrixType {
+    fn name(&self) -> &'static str {
+        "matrix"
+    }
+    fn about(&self) -> &'static str {
+        "Stacks every bar into OUT/<stage>/bars.npy (N x d float32, written row by row), with bars.csv (row, track, \
+         bar, start_s, bpm, tempo_confidence, downbeat_confidence, stretch_ratio) and report.json (per track: status, \
+         bpm, runner-up, confidences, drift, bars taken, error). Rows follow track path, then time."
+    }
+    fn mode(&self) -> Mode {
+        Mode::Collect
+    }
+    fn consumes(&self) -> &'static [Kind] {
+        &[Kind::Bars]
+    }
+    fn produces(&self) -> Kind {
+        Kind::Files
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PARAMS
+    }
+    fn build(&self, _params: &Params<'_>, _ctx: &BuildContext<'_>) -> std::result::Result<Stage, ConfigError> {
+        Ok(Stage::Collect(Box::new(MatrixStage::default())))
+    }
+}
+
+#[derive(Serialize)]
+struct TrackEntry {
+    path: String,
+    status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bpm: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runner_up_bpm: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    downbeat_confidence: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drift: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drifting: Option<bool>,
+    bars: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    rate: Option<u32>,
+    bar_samples: Option<usize>,
+    rows: usize,
+    tracks: &'a [TrackEntry],
+}
+
+#[derive(Default)]
+struct MatrixStage {
+    npy: Option<NpyRowWriter>,
+    csv: Option<(AtomicFile, std::io::BufWriter<std::fs::File>)>,
+    rate: Option<u32>,
+    tracks: Vec<TrackEntry>,
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+impl MatrixStage {
+    fn open(&mut self, ctx: &StageContext, cols: usize) -> Result<()> {
+        let dir = ctx.stage_dir();
+        self.npy = Some(NpyRowWriter::create(&dir.join("bars.npy"), cols)?);
+        let path = dir.join("bars.csv");
+        let mut f = AtomicFile::create(&path)?;
+        let handle = f.file().try_clone().map_err(|e| Error::io(&path, e))?;
+        let mut w = std::io::BufWriter::new(handle);
+        writeln!(w, "row,track,bar,start_s,bpm,tempo_confidence,downbeat_confidence,stretch_ratio").map_err(|e| Error::io(&path, e))?;
+        self.csv = Some((f, w));
+        Ok(())
+    }
+}
+
+impl CollectStage for MatrixStage {
+    fn accept(&mut self, track: &Track, input: std::result::Result<Payload, &str>, ctx: &StageContext) -> Result<()> {
+        let path = track.path.display().to_string();
+        let bars = match input {
+            Err(e) => {
+                self.tracks.push(TrackEntry {
+                    path,
+                    status: "failed".into(),
+                    bpm: None,
+                    runner_up_bpm: None,
+                    confidence: None,
+                    downbeat_confidence: None,
+                    drift: None,
+                    drifting: None,
+                    bars: 0,
+                    error: Some(e.to_string()),
+                });
+                return Ok(());
+            }
+            Ok(Payload::Bars(b)) => b,
+            Ok(_) => unreachable!("checked by the graph"),
+        };
+        let r = &bars.rhythm;
+        let mut entry = TrackEntry {
+            path: path.clone(),
+            status: "ok".into(),
+            bpm: Some(r.bpm),
+            runner_up_bpm: Some(r.runner_up_bpm),
+            confidence: Some(r.confidence),
+            downbeat_confidence: Some(r.downbeat_confidence),
+            drift: Some(r.drift),
+            drifting: Some(r.drifting),
+            bars: 0,
+            error: None,
+        };
+        let len = bars.bars.first().map(|b| b.samples.len()).unwrap_or(0);
+        if self.npy.is_none() {
+            self.open(ctx, len)?;
+            self.rate = Some(bars.rate);
+        }
+        let npy = self.npy.as_mut().expect("opened");
+        let uneven = bars.bars.iter().any(|b| b.samples.len() != npy.cols());
+        if uneven || self.rate != Some(bars.rate) {
+            entry.status = "failed".into();
+            entry.error = Some(format!(
+                "bars of {len} samples at {} Hz do not fit a matrix of {} samples at {} Hz (stretch the bars first)",
+                bars.rate,
+                npy.cols(),
+                self.rate.unwrap_or(0)
+            ));
+            self.tracks.push(entry);
+            return Ok(());
+        }
+        let (csv_file, csv) = self.csv.as_mut().expect("opened");
+        for b in &bars.bars {
+            let row = npy.rows();
+            npy.push(&b.samples)?;
+            writeln!(
+                csv,
+                "{row},{},{},{:.6},{:.4},{:.4},{:.4},{:.6}",
+                csv_field(&path),
+                b.index,
+                b.start,
+                r.bpm,
+                r.confidence,
+                r.downbeat_confidence,
+                b.stretch_ratio
+            )
+            .map_err(|e| Error::io(csv_file.dest(), e))?;
+        }
+        entry.bars = bars.bars.len();
+        self.tracks.push(entry);
+        Ok(())
+    }
+
+    fn finish(&mut self, ctx: &StageContext) -> Result<Payload> {
+        let dir = ctx.stage_dir();
+        let mut files: Vec<PathBuf> = Vec::new();
+        let rows = self.npy.as_ref().map(|n| n.rows()).unwrap_or(0);
+        let cols = self.npy.as_ref().map(|n| n.cols());
+        if let Some(npy) = self.npy.take() {
+            files.push(npy.finish()?);
+        }
+        if let Some((file, mut w)) = self.csv.take() {
+            w.flush().map_err(|e| Error::io(file.dest(), e))?;
+            drop(w);
+            files.push(file.commit()?);
+        }
+        let report = Report { rate: self.rate, bar_samples: cols, rows, tracks: &self.tracks };
+        let json = serde_json::to_vec_pretty(&report).expect("report serialises");
+        files.push(write_atomic(&dir.join("report.json"), &json)?);
+        if rows == 0 {
+            return Err(Error::NoRhythm(format!(
+                "no bars were taken from any of the {} tracks (see {})",
+                self.tracks.len(),
+                dir.join("report.json").display()
+            )));
+        }
+        Ok(Payload::Files(files))
+    }
+}
