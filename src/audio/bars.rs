@@ -67,13 +67,25 @@ pub struct BarOptions {
 
 impl Default for BarOptions {
     fn default() -> Self {
-        BarOptions { skip_start: 0.0, skip_end: 0.0, max_bars: None, every: 1, min_confidence: 0.0 }
+        BarOptions {
+            skip_start: 0.0,
+            skip_end: 0.0,
+            max_bars: None,
+            every: 1,
+            min_confidence: 0.0,
+        }
     }
 }
 
 /// Cut bars from downbeat to downbeat. Each bar spans `beats_per_bar` grid beats, so a
 /// drifting track is cut on its own grid, not on a fixed period.
-pub fn cut_bars(signal: &Signal, grid: &BeatGrid, first_downbeat: usize, beats_per_bar: usize, opts: &BarOptions) -> Vec<Bar> {
+pub fn cut_bars(
+    signal: &Signal,
+    grid: &BeatGrid,
+    first_downbeat: usize,
+    beats_per_bar: usize,
+    opts: &BarOptions,
+) -> Vec<Bar> {
     let rate = signal.rate as f64;
     let duration = signal.duration();
     let mut bars = Vec::new();
@@ -95,11 +107,20 @@ pub fn cut_bars(signal: &Signal, grid: &BeatGrid, first_downbeat: usize, beats_p
         if confidence < opts.min_confidence {
             continue;
         }
-        let (a, b) = ((t0 * rate).round() as usize, ((t1 * rate).round() as usize).min(signal.samples.len()));
+        let (a, b) = (
+            (t0 * rate).round() as usize,
+            ((t1 * rate).round() as usize).min(signal.samples.len()),
+        );
         if b <= a {
             continue;
         }
-        bars.push(Bar { index: this, start: t0, samples: signal.samples[a..b].to_vec(), stretch_ratio: 1.0, confidence });
+        bars.push(Bar {
+            index: this,
+            start: t0,
+            samples: signal.samples[a..b].to_vec(),
+            stretch_ratio: 1.0,
+            confidence,
+        });
         if opts.max_bars.is_some_and(|m| bars.len() >= m) {
             break;
         }

@@ -85,6 +85,22 @@ pub fn varispeed(x: &[f32], d: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Decimation of the coarse WSOLA search.
+const COARSE: usize = 4;
+
+/// Lag (into `region`) where `template` correlates best; `None` if it correlates with
+/// nothing (silence).
+fn best_lag(region: &[f32], template: &[f32]) -> Option<usize> {
+    let c = correlate(region, template, Mode::Valid, Method::Auto).ok()?;
+    if c.iter().all(|v| *v == 0.0) {
+        return None;
+    }
+    c.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(k, _)| k)
+}
+
 /// WSOLA time-stretch of `x` to `d` samples at sample rate `rate`.
 pub fn wsola(x: &[f32], d: usize, rate: u32) -> Vec<f32> {
     let n = ((0.04 * rate as f64) as usize).max(16) & !1; // frame, even
@@ -92,7 +108,9 @@ pub fn wsola(x: &[f32], d: usize, rate: u32) -> Vec<f32> {
     let tol = ((0.01 * rate as f64) as usize).max(1);
     let alpha = x.len() as f64 / d as f64; // input samples per output sample
     // Periodic Hann: at 50 % overlap the windows sum to exactly 1.
-    let window: Vec<f32> = (0..n).map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()) as f32).collect();
+    let window: Vec<f32> = (0..n)
+        .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()) as f32)
+        .collect();
     // Input with zero margins, so frames may start before 0 and run past the end.
     let margin = n + tol + hs;
     let mut padded = vec![0.0f32; x.len() + 2 * margin + n];
@@ -113,18 +131,25 @@ pub fn wsola(x: &[f32], d: usize, rate: u32) -> Vec<f32> {
         let pos = if j == 0 {
             prev
         } else {
-            // Best match within ±tol to the natural continuation of the previous frame.
+            // Best match within ±tol to the natural continuation of the previous frame:
+            // a coarse search on every 4th sample, then the exact lag nearby.
             let template = &padded[at(prev + hs as isize)..at(prev + hs as isize) + n];
             let lo = (ideal - tol as isize).max(-((n + hs) as isize));
             let hi = ideal + tol as isize;
             let region = &padded[at(lo)..at(hi) + n];
-            match correlate(region, template, Mode::Valid, Method::Auto) {
-                Ok(c) => {
-                    let best = c.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(k, _)| k).unwrap_or(0);
-                    // A silent template correlates with nothing: stay on the ideal position.
-                    if c.iter().all(|v| *v == 0.0) { ideal } else { lo + best as isize }
+            let coarse_t: Vec<f32> = template.iter().step_by(COARSE).copied().collect();
+            let coarse_r: Vec<f32> = region.iter().step_by(COARSE).copied().collect();
+            match best_lag(&coarse_r, &coarse_t) {
+                None => ideal, // a silent template matches nothing: keep the ideal position
+                Some(k) => {
+                    let centre = lo + (k * COARSE) as isize;
+                    let flo = (centre - COARSE as isize).max(lo);
+                    let fhi = (centre + COARSE as isize).min(hi);
+                    let fine = &padded[at(flo)..at(fhi) + n];
+                    best_lag(fine, template)
+                        .map(|j| flo + j as isize)
+                        .unwrap_or(centre)
                 }
-                Err(_) => ideal,
             }
         };
         let src = &padded[at(pos)..at(pos) + n];
@@ -146,7 +171,11 @@ mod tests {
     use super::*;
 
     fn tone(freq: f64, rate: u32, n: usize) -> Vec<f32> {
-        (0..n).map(|i| (2.0 * std::f64::consts::PI * freq * i as f64 / rate as f64).sin() as f32 * 0.5).collect()
+        (0..n)
+            .map(|i| {
+                (2.0 * std::f64::consts::PI * freq * i as f64 / rate as f64).sin() as f32 * 0.5
+            })
+            .collect()
     }
 
     /// Frequency of the strongest DFT bin near the expected range, refined by a
@@ -198,7 +227,10 @@ mod tests {
             let y = stretch(&x, d, StretchMethod::Varispeed, rate);
             let f = dominant_frequency(&y[1_000..d - 1_000], rate);
             let want = 440.0 / ratio;
-            assert!((f / want - 1.0).abs() < 0.01, "ratio {ratio}: {f} Hz, want {want}");
+            assert!(
+                (f / want - 1.0).abs() < 0.01,
+                "ratio {ratio}: {f} Hz, want {want}"
+            );
         }
     }
 
@@ -208,7 +240,12 @@ mod tests {
         let mut x = vec![0.0f32; 1_000];
         x[0] = 1.0;
         let y = varispeed(&x, 900);
-        let peak = y.iter().enumerate().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())).unwrap().0;
+        let peak = y
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+            .unwrap()
+            .0;
         assert_eq!(peak, 0);
         // Shortening a 4 kHz tone at 8,820 Hz by 0.8 would put it at 5 kHz, above Nyquist:
         // the kernel's cutoff removes it instead of folding it back.

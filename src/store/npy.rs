@@ -157,8 +157,14 @@ impl NpyRowWriter {
         let mut file = AtomicFile::create(path)?;
         let handle = file.file().try_clone().map_err(|e| Error::io(path, e))?;
         let mut writer = BufWriter::with_capacity(1 << 20, handle);
-        std::io::Write::write_all(&mut writer, &npy_header(0, cols)).map_err(|e| Error::io(path, e))?;
-        Ok(NpyRowWriter { file, writer, cols, rows: 0 })
+        std::io::Write::write_all(&mut writer, &npy_header(0, cols))
+            .map_err(|e| Error::io(path, e))?;
+        Ok(NpyRowWriter {
+            file,
+            writer,
+            cols,
+            rows: 0,
+        })
     }
 
     /// Columns per row.
@@ -184,7 +190,8 @@ impl NpyRowWriter {
         for v in row {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
-        std::io::Write::write_all(&mut self.writer, &bytes).map_err(|e| Error::io(self.file.dest(), e))?;
+        std::io::Write::write_all(&mut self.writer, &bytes)
+            .map_err(|e| Error::io(self.file.dest(), e))?;
         self.rows += 1;
         Ok(())
     }
@@ -195,8 +202,10 @@ impl NpyRowWriter {
         let dest = self.file.dest().to_path_buf();
         self.writer.flush().map_err(|e| Error::io(&dest, e))?;
         let f = self.writer.get_mut();
-        f.seek(SeekFrom::Start(0)).map_err(|e| Error::io(&dest, e))?;
-        f.write_all(&npy_header(self.rows, self.cols)).map_err(|e| Error::io(&dest, e))?;
+        f.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(&dest, e))?;
+        f.write_all(&npy_header(self.rows, self.cols))
+            .map_err(|e| Error::io(&dest, e))?;
         f.flush().map_err(|e| Error::io(&dest, e))?;
         drop(self.writer);
         self.file.commit()
@@ -217,9 +226,14 @@ mod row_tests {
         assert!(w.push(&[1.0]).is_err());
         assert!(!p.exists());
         w.finish().unwrap();
-        let NdArray::F32(a) = read_npy(&p).unwrap() else { panic!("float32") };
+        let NdArray::F32(a) = read_npy(&p).unwrap() else {
+            panic!("float32")
+        };
         assert_eq!(a.shape(), &[2, 3]);
-        assert_eq!(a.iter().copied().collect::<Vec<_>>(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.5]);
+        assert_eq!(
+            a.iter().copied().collect::<Vec<_>>(),
+            vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.5]
+        );
         assert_eq!(std::fs::metadata(&p).unwrap().len(), 128 + 24);
     }
 }

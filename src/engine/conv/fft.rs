@@ -257,15 +257,21 @@ fn fft_cost(p: usize) -> f64 {
 /// FFT size and block count for overlap-add of `n` samples with an `m`-tap kernel:
 /// the size that minimises FFT work per output sample.
 fn overlap_add_plan(n: usize, m: usize) -> (usize, usize) {
+    // Candidates 2^k and 3 * 2^k from 2m up to 64m (a dozen sizes, all fast).
     let mut best = (usize::MAX, f64::INFINITY);
-    let mut p = next_fast_len(2 * m);
-    while p <= next_fast_len(64 * m).max(4096) {
-        let step = p - m + 1;
-        let per_sample = fft_cost(p) / step as f64;
-        if per_sample < best.1 {
-            best = (p, per_sample);
+    let lo = 2 * m;
+    let hi = (64 * m).max(4096);
+    let mut p2 = 2usize;
+    while p2 <= hi {
+        for p in [p2, 3 * p2] {
+            if p >= lo && p <= hi {
+                let per_sample = fft_cost(p) / (p - m + 1) as f64;
+                if per_sample < best.1 {
+                    best = (p, per_sample);
+                }
+            }
         }
-        p = next_fast_len(p + 1);
+        p2 *= 2;
     }
     let p = best.0;
     (p, n.div_ceil(p - m + 1))

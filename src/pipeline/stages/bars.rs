@@ -3,16 +3,38 @@
 use crate::audio::bars::{BarOptions, TrackBars, TrackRhythm, cut_bars};
 use crate::error::{Error, Result};
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
-use crate::pipeline::stage::{BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType};
+use crate::pipeline::stage::{
+    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType,
+};
 
 /// The `bars` stage type.
 pub struct BarsType;
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec { name: "skip_start", ty: ParamType::Float, default: Some("0"), help: "skip bars starting in the first N seconds" },
-    ParamSpec { name: "skip_end", ty: ParamType::Float, default: Some("0"), help: "skip bars ending in the last N seconds" },
-    ParamSpec { name: "max_bars", ty: ParamType::Int, default: Some("0"), help: "at most N bars per track (0: all)" },
-    ParamSpec { name: "every", ty: ParamType::Int, default: Some("1"), help: "take every k-th bar" },
+    ParamSpec {
+        name: "skip_start",
+        ty: ParamType::Float,
+        default: Some("0"),
+        help: "skip bars starting in the first N seconds",
+    },
+    ParamSpec {
+        name: "skip_end",
+        ty: ParamType::Float,
+        default: Some("0"),
+        help: "skip bars ending in the last N seconds",
+    },
+    ParamSpec {
+        name: "max_bars",
+        ty: ParamType::Int,
+        default: Some("0"),
+        help: "at most N bars per track (0: all)",
+    },
+    ParamSpec {
+        name: "every",
+        ty: ParamType::Int,
+        default: Some("1"),
+        help: "take every k-th bar",
+    },
     ParamSpec {
         name: "min_confidence",
         ty: ParamType::Float,
@@ -41,7 +63,11 @@ impl StageType for BarsType {
     fn params(&self) -> &'static [ParamSpec] {
         PARAMS
     }
-    fn build(&self, params: &Params<'_>, _ctx: &BuildContext<'_>) -> std::result::Result<Stage, ConfigError> {
+    fn build(
+        &self,
+        params: &Params<'_>,
+        _ctx: &BuildContext<'_>,
+    ) -> std::result::Result<Stage, ConfigError> {
         let max = params.int_in("max_bars", 0, i64::MAX)? as usize;
         Ok(Stage::PerTrack(Box::new(BarsStage {
             options: BarOptions {
@@ -61,7 +87,9 @@ struct BarsStage {
 
 impl PerTrackStage for BarsStage {
     fn process(&self, item: Item, _ctx: &StageContext) -> Result<Payload> {
-        let Payload::Rhythm(r) = item.payload else { unreachable!("checked by the graph") };
+        let Payload::Rhythm(r) = item.payload else {
+            unreachable!("checked by the graph")
+        };
         let grid = r.grid.as_ref().expect("beats come before bars");
         let (first, db_conf) = r.downbeat.expect("downbeats come before bars");
         let bpb = r.options.beats_per_bar;

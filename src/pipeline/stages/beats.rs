@@ -3,7 +3,9 @@
 use crate::audio::rhythm::beat_grid;
 use crate::error::{Error, Result};
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
-use crate::pipeline::stage::{BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType};
+use crate::pipeline::stage::{
+    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType,
+};
 
 /// The `beats` stage type.
 pub struct BeatsType;
@@ -43,7 +45,11 @@ impl StageType for BeatsType {
     fn params(&self) -> &'static [ParamSpec] {
         PARAMS
     }
-    fn build(&self, params: &Params<'_>, _ctx: &BuildContext<'_>) -> std::result::Result<Stage, ConfigError> {
+    fn build(
+        &self,
+        params: &Params<'_>,
+        _ctx: &BuildContext<'_>,
+    ) -> std::result::Result<Stage, ConfigError> {
         Ok(Stage::PerTrack(Box::new(BeatsStage {
             drift_threshold: params.float_in("drift_threshold", 0.0, 1000.0)?,
             min_support: params.float_in("min_beat_support", 0.0, 1.0)?,
@@ -58,9 +64,12 @@ struct BeatsStage {
 
 impl PerTrackStage for BeatsStage {
     fn process(&self, item: Item, _ctx: &StageContext) -> Result<Payload> {
-        let Payload::Rhythm(mut r) = item.payload else { unreachable!("checked by the graph") };
+        let Payload::Rhythm(mut r) = item.payload else {
+            unreachable!("checked by the graph")
+        };
         r.options.drift_threshold = self.drift_threshold;
-        let grid = beat_grid(&r.features, r.tempo.0, &r.options).ok_or_else(|| Error::NoRhythm("no steady beat found".into()))?;
+        let grid = beat_grid(&r.features, r.tempo.0, &r.options)
+            .ok_or_else(|| Error::NoRhythm("no steady beat found".into()))?;
         let support = grid.support(0, grid.beats.len());
         if support < self.min_support {
             return Err(Error::NoRhythm(format!(

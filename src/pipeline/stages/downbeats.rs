@@ -3,12 +3,19 @@
 use crate::audio::rhythm::downbeat_phase;
 use crate::error::Result;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
-use crate::pipeline::stage::{BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType};
+use crate::pipeline::stage::{
+    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType,
+};
 
 /// The `downbeats` stage type.
 pub struct DownbeatsType;
 
-const PARAMS: &[ParamSpec] = &[ParamSpec { name: "beats_per_bar", ty: ParamType::Int, default: Some("4"), help: "beats per bar" }];
+const PARAMS: &[ParamSpec] = &[ParamSpec {
+    name: "beats_per_bar",
+    ty: ParamType::Int,
+    default: Some("4"),
+    help: "beats per bar",
+}];
 
 impl StageType for DownbeatsType {
     fn name(&self) -> &'static str {
@@ -30,8 +37,14 @@ impl StageType for DownbeatsType {
     fn params(&self) -> &'static [ParamSpec] {
         PARAMS
     }
-    fn build(&self, params: &Params<'_>, _ctx: &BuildContext<'_>) -> std::result::Result<Stage, ConfigError> {
-        Ok(Stage::PerTrack(Box::new(DownbeatsStage { beats_per_bar: params.int_in("beats_per_bar", 1, 32)? as usize })))
+    fn build(
+        &self,
+        params: &Params<'_>,
+        _ctx: &BuildContext<'_>,
+    ) -> std::result::Result<Stage, ConfigError> {
+        Ok(Stage::PerTrack(Box::new(DownbeatsStage {
+            beats_per_bar: params.int_in("beats_per_bar", 1, 32)? as usize,
+        })))
     }
 }
 
@@ -41,7 +54,9 @@ struct DownbeatsStage {
 
 impl PerTrackStage for DownbeatsStage {
     fn process(&self, item: Item, _ctx: &StageContext) -> Result<Payload> {
-        let Payload::Rhythm(mut r) = item.payload else { unreachable!("checked by the graph") };
+        let Payload::Rhythm(mut r) = item.payload else {
+            unreachable!("checked by the graph")
+        };
         r.options.beats_per_bar = self.beats_per_bar;
         let grid = r.grid.as_ref().expect("beats come before downbeats");
         r.downbeat = Some(downbeat_phase(&r.features, grid, self.beats_per_bar));

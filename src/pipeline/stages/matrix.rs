@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::pipeline::config::{ConfigError, ParamSpec, Params};
-use crate::pipeline::stage::{BuildContext, CollectStage, Kind, Mode, Payload, Stage, StageContext, StageType, Track};
+use crate::pipeline::stage::{
+    BuildContext, CollectStage, Kind, Mode, Payload, Stage, StageContext, StageType, Track,
+};
 use crate::store::{AtomicFile, NpyRowWriter, write_atomic};
 
 /// The `matrix` stage type.
@@ -37,7 +39,11 @@ impl StageType for MatrixType {
     fn params(&self) -> &'static [ParamSpec] {
         PARAMS
     }
-    fn build(&self, _params: &Params<'_>, _ctx: &BuildContext<'_>) -> std::result::Result<Stage, ConfigError> {
+    fn build(
+        &self,
+        _params: &Params<'_>,
+        _ctx: &BuildContext<'_>,
+    ) -> std::result::Result<Stage, ConfigError> {
         Ok(Stage::Collect(Box::new(MatrixStage::default())))
     }
 }
@@ -80,7 +86,11 @@ struct MatrixStage {
 }
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 impl MatrixStage {
@@ -91,14 +101,23 @@ impl MatrixStage {
         let mut f = AtomicFile::create(&path)?;
         let handle = f.file().try_clone().map_err(|e| Error::io(&path, e))?;
         let mut w = std::io::BufWriter::new(handle);
-        writeln!(w, "row,track,bar,start_s,bpm,tempo_confidence,downbeat_confidence,stretch_ratio").map_err(|e| Error::io(&path, e))?;
+        writeln!(
+            w,
+            "row,track,bar,start_s,bpm,tempo_confidence,downbeat_confidence,stretch_ratio"
+        )
+        .map_err(|e| Error::io(&path, e))?;
         self.csv = Some((f, w));
         Ok(())
     }
 }
 
 impl CollectStage for MatrixStage {
-    fn accept(&mut self, track: &Track, input: std::result::Result<Payload, &str>, ctx: &StageContext) -> Result<()> {
+    fn accept(
+        &mut self,
+        track: &Track,
+        input: std::result::Result<Payload, &str>,
+        ctx: &StageContext,
+    ) -> Result<()> {
         let path = track.path.display().to_string();
         let bars = match input {
             Err(e) => {
@@ -185,7 +204,12 @@ impl CollectStage for MatrixStage {
             drop(w);
             files.push(file.commit()?);
         }
-        let report = Report { rate: self.rate, bar_samples: cols, rows, tracks: &self.tracks };
+        let report = Report {
+            rate: self.rate,
+            bar_samples: cols,
+            rows,
+            tracks: &self.tracks,
+        };
         let json = serde_json::to_vec_pretty(&report).expect("report serialises");
         files.push(write_atomic(&dir.join("report.json"), &json)?);
         if rows == 0 {

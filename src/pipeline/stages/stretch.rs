@@ -3,13 +3,20 @@
 use crate::audio::stretch::{StretchMethod, stretch};
 use crate::error::Result;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
-use crate::pipeline::stage::{BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType};
+use crate::pipeline::stage::{
+    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType,
+};
 
 /// The `stretch` stage type.
 pub struct StretchType;
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec { name: "target_bpm", ty: ParamType::Float, default: Some("128"), help: "common tempo of all bars (Isik: 128)" },
+    ParamSpec {
+        name: "target_bpm",
+        ty: ParamType::Float,
+        default: Some("128"),
+        help: "common tempo of all bars (Isik: 128)",
+    },
     ParamSpec {
         name: "method",
         ty: ParamType::Choice(&["pitch", "varispeed"]),
@@ -38,7 +45,11 @@ impl StageType for StretchType {
     fn params(&self) -> &'static [ParamSpec] {
         PARAMS
     }
-    fn build(&self, params: &Params<'_>, _ctx: &BuildContext<'_>) -> std::result::Result<Stage, ConfigError> {
+    fn build(
+        &self,
+        params: &Params<'_>,
+        _ctx: &BuildContext<'_>,
+    ) -> std::result::Result<Stage, ConfigError> {
         Ok(Stage::PerTrack(Box::new(StretchStage {
             target_bpm: params.float_in("target_bpm", 20.0, 400.0)?,
             method: StretchMethod::parse(&params.choice("method")?).expect("choice validated"),
@@ -58,7 +69,9 @@ pub fn bar_length(beats_per_bar: usize, target_bpm: f64, rate: u32) -> usize {
 
 impl PerTrackStage for StretchStage {
     fn process(&self, item: Item, _ctx: &StageContext) -> Result<Payload> {
-        let Payload::Bars(mut b) = item.payload else { unreachable!("checked by the graph") };
+        let Payload::Bars(mut b) = item.payload else {
+            unreachable!("checked by the graph")
+        };
         let d = bar_length(b.beats_per_bar, self.target_bpm, b.rate);
         for bar in &mut b.bars {
             let len = bar.samples.len();

@@ -5,15 +5,33 @@ use std::sync::Arc;
 use crate::audio::rhythm::{RhythmOptions, estimate_tempo, features};
 use crate::error::{Error, Result};
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
-use crate::pipeline::stage::{BuildContext, Item, Kind, Mode, Payload, PerTrackStage, RhythmItem, Stage, StageContext, StageType};
+use crate::pipeline::stage::{
+    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, RhythmItem, Stage, StageContext,
+    StageType,
+};
 
 /// The `tempo` stage type.
 pub struct TempoType;
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec { name: "bpm_min", ty: ParamType::Float, default: Some("60"), help: "slowest tempo considered" },
-    ParamSpec { name: "bpm_max", ty: ParamType::Float, default: Some("200"), help: "fastest tempo considered" },
-    ParamSpec { name: "prior_bpm", ty: ParamType::Float, default: Some("125"), help: "centre of the tempo prior (dance music)" },
+    ParamSpec {
+        name: "bpm_min",
+        ty: ParamType::Float,
+        default: Some("60"),
+        help: "slowest tempo considered",
+    },
+    ParamSpec {
+        name: "bpm_max",
+        ty: ParamType::Float,
+        default: Some("200"),
+        help: "fastest tempo considered",
+    },
+    ParamSpec {
+        name: "prior_bpm",
+        ty: ParamType::Float,
+        default: Some("125"),
+        help: "centre of the tempo prior (dance music)",
+    },
     ParamSpec {
         name: "prior_octaves",
         ty: ParamType::Float,
@@ -42,7 +60,11 @@ impl StageType for TempoType {
     fn params(&self) -> &'static [ParamSpec] {
         PARAMS
     }
-    fn build(&self, params: &Params<'_>, _ctx: &BuildContext<'_>) -> std::result::Result<Stage, ConfigError> {
+    fn build(
+        &self,
+        params: &Params<'_>,
+        _ctx: &BuildContext<'_>,
+    ) -> std::result::Result<Stage, ConfigError> {
         let bpm_min = params.float_in("bpm_min", 20.0, 400.0)?;
         let bpm_max = params.float_in("bpm_max", 20.0, 400.0)?;
         if bpm_max <= bpm_min {
@@ -69,17 +91,23 @@ const MIN_SECONDS: f64 = 3.0;
 
 impl PerTrackStage for TempoStage {
     fn process(&self, item: Item, _ctx: &StageContext) -> Result<Payload> {
-        let Payload::Audio(audio) = item.payload else { unreachable!("checked by the graph") };
+        let Payload::Audio(audio) = item.payload else {
+            unreachable!("checked by the graph")
+        };
         let signal = audio.into_signal()?;
         if signal.duration() < MIN_SECONDS {
-            return Err(Error::NoRhythm(format!("too short for a tempo: {:.2} s (need {MIN_SECONDS} s)", signal.duration())));
+            return Err(Error::NoRhythm(format!(
+                "too short for a tempo: {:.2} s (need {MIN_SECONDS} s)",
+                signal.duration()
+            )));
         }
         let peak = signal.samples.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         if peak < 1e-4 {
             return Err(Error::NoRhythm("silent (peak below -80 dBFS)".into()));
         }
         let features = Arc::new(features(&signal));
-        let tempo = estimate_tempo(&features, &self.options).ok_or_else(|| Error::NoRhythm("no periodic onsets found".into()))?;
+        let tempo = estimate_tempo(&features, &self.options)
+            .ok_or_else(|| Error::NoRhythm("no periodic onsets found".into()))?;
         Ok(Payload::Rhythm(Box::new(RhythmItem {
             signal,
             features,
