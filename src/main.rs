@@ -66,6 +66,35 @@ enum Command {
     Correlate(ConvArgs),
     /// Convolve two arrays (.npy, 1-D or 2-D), as scipy.signal.convolve.
     Convolve(ConvArgs),
+    /// A music folder to a tempo-normalised one-bar matrix (shorthand for pipelines/ingest.toml).
+    Ingest {
+        /// The music folder.
+        dir: PathBuf,
+        /// Output folder (bars.npy, bars.csv, report.json land in OUT/matrix/).
+        #[arg(long)]
+        out: PathBuf,
+        /// Common tempo of the bars.
+        #[arg(long, default_value_t = 128.0)]
+        bpm: f64,
+        /// Working sample rate.
+        #[arg(long, default_value_t = 8_820)]
+        rate: u32,
+        /// pitch: keep pitch (WSOLA); varispeed: resample.
+        #[arg(long, default_value = "pitch", value_parser = ["pitch", "varispeed"])]
+        stretch: String,
+        /// At most N bars per track (0: all).
+        #[arg(long, default_value_t = 0)]
+        max_bars_per_track: usize,
+        /// Fail at the first track that cannot be processed.
+        #[arg(long)]
+        strict: bool,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// No progress bar or summary.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Tempo, confidence, first downbeat and beat count of audio files.
     Tempo {
         /// Audio files.
@@ -355,6 +384,27 @@ fn main() -> ExitCode {
         Command::Convolve(args) => conv_command(&args, Op::Convolve),
         Command::Bench { what } => bench(what),
         Command::Tempo { files, json } => tempo(&files, json),
+        Command::Ingest {
+            dir,
+            out,
+            bpm,
+            rate,
+            stretch,
+            max_bars_per_track,
+            strict,
+            threads,
+            quiet,
+        } => ingest(
+            &dir,
+            out,
+            bpm,
+            rate,
+            &stretch,
+            max_bars_per_track,
+            strict,
+            threads,
+            quiet,
+        ),
         Command::EvalTempo { dir, json } => eval_tempo(&dir, json),
         Command::Synth {
             out,
@@ -384,13 +434,64 @@ fn run(
     strict: bool,
     quiet: bool,
 ) -> ExitCode {
-    let mut pipeline = match Pipeline::load(file, overrides) {
-        Ok(p) => p,
+    match Pipeline::load(file, overrides) {
+        Ok(p) => run_pipeline(p, file, out, threads, strict, quiet),
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(EXIT_CONFIG);
+            ExitCode::from(EXIT_CONFIG)
         }
-    };
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ingest(
+    dir: &Path,
+    out: PathBuf,
+    bpm: f64,
+    rate: u32,
+    stretch: &str,
+    max_bars: usize,
+    strict: bool,
+    threads: Option<usize>,
+    quiet: bool,
+) -> ExitCode {
+    let file = Path::new("pipelines/ingest.toml");
+    let overrides = [
+        format!(
+            "tracks.path={}",
+            toml::Value::String(dir.display().to_string())
+        ),
+        format!("working_rate.rate={rate}"),
+        format!("stretch.target_bpm={bpm}"),
+        format!("stretch.method=\"{stretch}\""),
+        format!("bars.max_bars={max_bars}"),
+    ];
+    // The built-in copy of pipelines/ingest.toml, so the command works from any folder.
+    let pipeline =
+        eigentechno::pipeline::RawPipeline::parse(file, eigentechno::pipeline::INGEST_PIPELINE)
+            .and_then(|mut raw| {
+                for o in &overrides {
+                    raw.apply_override(o)?;
+                }
+                Pipeline::build(raw, &Registry::builtin())
+            });
+    match pipeline {
+        Ok(p) => run_pipeline(p, file, Some(out), threads, strict, quiet),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_CONFIG)
+        }
+    }
+}
+
+fn run_pipeline(
+    mut pipeline: Pipeline,
+    file: &Path,
+    out: Option<PathBuf>,
+    threads: Option<usize>,
+    strict: bool,
+    quiet: bool,
+) -> ExitCode {
     let stem = file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

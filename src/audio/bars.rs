@@ -127,3 +127,86 @@ pub fn cut_bars(
     }
     bars
 }
+
+impl TrackBars {
+    /// A compact binary form (JSON header line, then the samples as little-endian f32),
+    /// used to cache a track's bars so an interrupted ingest resumes without redoing it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut meta = self.clone();
+        let mut samples: Vec<u8> =
+            Vec::with_capacity(self.bars.iter().map(|b| b.samples.len() * 4).sum());
+        let mut lengths = Vec::with_capacity(self.bars.len());
+        for b in &mut meta.bars {
+            lengths.push(b.samples.len());
+            for v in &b.samples {
+                samples.extend_from_slice(&v.to_le_bytes());
+            }
+            b.samples = Vec::new();
+        }
+        let header = serde_json::json!({ "meta": meta, "lengths": lengths });
+        let mut out = serde_json::to_vec(&header).expect("serialises");
+        out.push(b'\n');
+        out.extend_from_slice(&samples);
+        out
+    }
+
+    /// Read the form written by [`TrackBars::to_bytes`]; `None` if it is damaged.
+    pub fn from_bytes(bytes: &[u8]) -> Option<TrackBars> {
+        let nl = bytes.iter().position(|&b| b == b'\n')?;
+        let header: serde_json::Value = serde_json::from_slice(&bytes[..nl]).ok()?;
+        let mut meta: TrackBars = serde_json::from_value(header.get("meta")?.clone()).ok()?;
+        let lengths: Vec<usize> = serde_json::from_value(header.get("lengths")?.clone()).ok()?;
+        let mut data = &bytes[nl + 1..];
+        if lengths.len() != meta.bars.len() || data.len() != lengths.iter().sum::<usize>() * 4 {
+            return None;
+        }
+        for (b, len) in meta.bars.iter_mut().zip(lengths) {
+            b.samples = data[..len * 4]
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                .collect();
+            data = &data[len * 4..];
+        }
+        Some(meta)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_form_round_trips() {
+        let tb = TrackBars {
+            rate: 8_820,
+            beats_per_bar: 4,
+            bars: vec![
+                Bar {
+                    index: 0,
+                    start: 0.5,
+                    samples: vec![0.25, -1.5, 3.0],
+                    stretch_ratio: 1.01,
+                    confidence: 1.0,
+                },
+                Bar {
+                    index: 2,
+                    start: 4.25,
+                    samples: vec![7.0; 5],
+                    stretch_ratio: 0.99,
+                    confidence: 0.75,
+                },
+            ],
+            rhythm: TrackRhythm {
+                bpm: 128.5,
+                runner_up_bpm: 85.0,
+                confidence: 0.4,
+                downbeat_confidence: 0.9,
+                drift: 0.01,
+                drifting: false,
+            },
+        };
+        let bytes = tb.to_bytes();
+        assert_eq!(TrackBars::from_bytes(&bytes), Some(tb));
+        assert_eq!(TrackBars::from_bytes(&bytes[..bytes.len() - 1]), None);
+    }
+}

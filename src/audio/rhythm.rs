@@ -40,6 +40,8 @@ pub struct RhythmOptions {
     /// Local-tempo drift (bpm, Legendre distance from constant) above which a track
     /// counts as drifting.
     pub drift_threshold: f64,
+    /// Periodicity below which a track has no steady beat ([`TempoEstimate::periodicity`]).
+    pub min_periodicity: f64,
 }
 
 impl Default for RhythmOptions {
@@ -51,6 +53,7 @@ impl Default for RhythmOptions {
             prior_octaves: 0.6,
             beats_per_bar: 4,
             drift_threshold: 0.25,
+            min_periodicity: 0.06,
         }
     }
 }
@@ -258,9 +261,23 @@ fn beat_strength(f: &Features) -> Vec<f64> {
 /// the broadband flux alone tracks best, so the weight is 0.
 const LOW_WEIGHT: f64 = 0.0;
 
-/// Global tempo: (bpm, runner-up bpm, confidence), or `None` for a signal with no
+/// A global tempo estimate.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TempoEstimate {
+    /// Tempo (bpm) on the 0.05 bpm candidate grid.
+    pub bpm: f64,
+    /// Best tempo of another octave or ratio (bpm).
+    pub runner_up_bpm: f64,
+    /// How much the winner beats the runner-up, in [0, 1].
+    pub confidence: f64,
+    /// Normalised autocorrelation of the onset strength at the beat period, in [-1, 1]:
+    /// how periodic the track is at all (white noise: about 0; a steady beat: 0.3 and more).
+    pub periodicity: f64,
+}
+
+/// Global tempo, or `None` for a signal with no
 /// onsets (silence).
-pub fn estimate_tempo(f: &Features, opts: &RhythmOptions) -> Option<(f64, f64, f64)> {
+pub fn estimate_tempo(f: &Features, opts: &RhythmOptions) -> Option<TempoEstimate> {
     let env = beat_strength(f);
     let max_period = f.fps * 60.0 / opts.bpm_min;
     let max_lag = ((4.0 * max_period).ceil() as usize + 2).min(env.len().saturating_sub(1));
@@ -292,7 +309,20 @@ pub fn estimate_tempo(f: &Features, opts: &RhythmOptions) -> Option<(f64, f64, f
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .unwrap_or((best_bpm, 0.0));
     let confidence = (1.0 - runner.1 / best).clamp(0.0, 1.0);
-    Some((best_bpm, runner.0, confidence))
+    // Periodicity on the mean-removed envelope: a positive envelope correlates with
+    // itself at every lag, which says nothing about a beat.
+    let mean = env.iter().sum::<f64>() / env.len() as f64;
+    let centred: Vec<f64> = env.iter().map(|v| v - mean).collect();
+    let period = f.fps * 60.0 / best_bpm;
+    let periodicity = autocorrelate(&centred, period.ceil() as usize + 1)
+        .map(|ac0| interp(&ac0, period))
+        .unwrap_or(0.0);
+    Some(TempoEstimate {
+        bpm: best_bpm,
+        runner_up_bpm: runner.0,
+        confidence,
+        periodicity,
+    })
 }
 
 /// Ellis's dynamic-programming beat tracker: beat frames for a given period (frames).
@@ -375,8 +405,8 @@ pub fn analyse(signal: &Signal, opts: &RhythmOptions) -> Option<Rhythm> {
 
 /// As [`analyse`], from precomputed features.
 pub fn analyse_features(f: &Features, opts: &RhythmOptions) -> Option<Rhythm> {
-    let tempo = estimate_tempo(f, opts)?;
-    let grid = beat_grid(f, tempo.0, opts)?;
+    let tempo = estimate_tempo(f, opts).filter(|t| t.periodicity >= opts.min_periodicity)?;
+    let grid = beat_grid(f, tempo.bpm, opts)?;
     let (first_downbeat, downbeat_confidence) =
         find_downbeat_phase(f, &grid.beats, opts.beats_per_bar);
     Some(Rhythm::assemble(
@@ -499,7 +529,7 @@ pub fn downbeat_phase(f: &Features, grid: &BeatGrid, beats_per_bar: usize) -> (u
 impl Rhythm {
     /// Put the three analyses together.
     pub fn assemble(
-        tempo: (f64, f64, f64),
+        tempo: TempoEstimate,
         grid: BeatGrid,
         first_downbeat: usize,
         downbeat_confidence: f64,
@@ -514,8 +544,8 @@ impl Rhythm {
             .collect();
         Rhythm {
             bpm: grid.bpm,
-            runner_up_bpm: tempo.1,
-            confidence: tempo.2,
+            runner_up_bpm: tempo.runner_up_bpm,
+            confidence: tempo.confidence,
             beats: grid.beats,
             first_downbeat,
             downbeats,

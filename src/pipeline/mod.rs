@@ -26,6 +26,9 @@
 //! assert!(err.to_string().starts_with("bad.toml:2:1: stage 'a', key 'type'"));
 //! ```
 
+/// `pipelines/ingest.toml`, built in: what `eigentechno ingest` runs.
+pub const INGEST_PIPELINE: &str = include_str!("../../pipelines/ingest.toml");
+
 pub mod config;
 pub mod graph;
 pub mod registry;

@@ -401,6 +401,73 @@ fn write_marker(
     Ok(())
 }
 
+fn cache_path(p: &Pipeline, opts: &RunOptions, collector: usize, track: &Track) -> PathBuf {
+    let mut fp = Fingerprint::new();
+    fp.add_str(&track.name);
+    opts.out_dir
+        .join(".eigentechno")
+        .join("cache")
+        .join(&p.nodes[collector].name)
+        .join(format!("{}.bin", fp.hex()))
+}
+
+/// The cached inputs of every collecting stage for this track, if all are present and
+/// were made from the same file by the same stages.
+fn check_cache(
+    p: &Pipeline,
+    plan: &StreamPlan,
+    opts: &RunOptions,
+    track: &Track,
+) -> Option<Vec<(usize, Payload)>> {
+    if plan.collectors.is_empty() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for &c in &plan.collectors {
+        let path = cache_path(p, opts, c, track);
+        let marker: DoneMarker =
+            serde_json::from_slice(&std::fs::read(path.with_extension("json")).ok()?).ok()?;
+        if marker.track != track.name
+            || marker.size != track.size
+            || marker.modified_ns != modified_ns(track)
+            || marker.chain != plan.chain
+        {
+            return None;
+        }
+        let kind = p.nodes[p.nodes[c].inputs[0]].produces;
+        out.push((c, Payload::from_cache(kind, &std::fs::read(&path).ok()?)?));
+    }
+    Some(out)
+}
+
+fn write_cache(
+    p: &Pipeline,
+    plan: &StreamPlan,
+    opts: &RunOptions,
+    track: &Track,
+    collected: &[(usize, Payload)],
+) -> Result<()> {
+    for (c, payload) in collected {
+        let Some(bytes) = payload.to_cache() else {
+            continue;
+        };
+        let path = cache_path(p, opts, *c, track);
+        write_atomic(&path, &bytes)?;
+        let marker = DoneMarker {
+            track: track.name.clone(),
+            size: track.size,
+            modified_ns: modified_ns(track),
+            chain: plan.chain.clone(),
+            files: BTreeMap::new(),
+        };
+        write_atomic(
+            &path.with_extension("json"),
+            &serde_json::to_vec_pretty(&marker).expect("serialises"),
+        )?;
+    }
+    Ok(())
+}
+
 /// Push one track through the per-track stages (runs on a worker thread).
 fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Track) -> TrackResult {
     let warnings = Warnings::new();
@@ -413,6 +480,15 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
             warnings: Vec::new(),
             collected: Vec::new(),
             files,
+        };
+    }
+    if let Some(collected) = check_cache(p, plan, opts, &track) {
+        return TrackResult {
+            track: Arc::new(track),
+            status: TrackStatus::DoneBefore,
+            warnings: Vec::new(),
+            collected,
+            files: BTreeMap::new(),
         };
     }
     let track = Arc::new(track);
@@ -493,6 +569,9 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
         && let Err(e) = write_marker(p, plan, opts, &track, &files)
     {
         warnings.push(format!("could not write the resume marker: {e}"));
+    }
+    if let Err(e) = write_cache(p, plan, opts, &track, &collected) {
+        warnings.push(format!("could not write the resume cache: {e}"));
     }
     TrackResult {
         track,

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use super::config::{ConfigError, ParamSpec, Params};
 use crate::audio::bars::TrackBars;
-use crate::audio::rhythm::{BeatGrid, Features, RhythmOptions};
+use crate::audio::rhythm::{BeatGrid, Features, RhythmOptions, TempoEstimate};
 use crate::audio::{SampleStream, Signal};
 use crate::error::{Result, Warnings};
 use crate::store::NdArray;
@@ -153,7 +153,7 @@ pub struct RhythmItem {
     /// The analysis settings.
     pub options: RhythmOptions,
     /// (bpm, runner-up bpm, confidence) from the tempo stage.
-    pub tempo: (f64, f64, f64),
+    pub tempo: TempoEstimate,
     /// From the beats stage.
     pub grid: Option<BeatGrid>,
     /// (first downbeat index, confidence) from the downbeats stage.
@@ -172,6 +172,22 @@ impl Payload {
             Payload::Rhythm(r) if r.grid.is_some() => Kind::Beats,
             Payload::Rhythm(_) => Kind::Tempo,
             Payload::Bars(_) => Kind::Bars,
+        }
+    }
+
+    /// A binary form for the resume cache, for the kinds that have one (bars).
+    pub fn to_cache(&self) -> Option<Vec<u8>> {
+        match self {
+            Payload::Bars(b) => Some(b.to_bytes()),
+            _ => None,
+        }
+    }
+
+    /// Read a cached payload of `kind`.
+    pub fn from_cache(kind: Kind, bytes: &[u8]) -> Option<Payload> {
+        match kind {
+            Kind::Bars => TrackBars::from_bytes(bytes).map(|b| Payload::Bars(Box::new(b))),
+            _ => None,
         }
     }
 

@@ -107,8 +107,8 @@ impl PerTrackStage for BarsStage {
             bars,
             rhythm: TrackRhythm {
                 bpm: grid.bpm,
-                runner_up_bpm: r.tempo.1,
-                confidence: r.tempo.2,
+                runner_up_bpm: r.tempo.runner_up_bpm,
+                confidence: r.tempo.confidence,
                 downbeat_confidence: db_conf,
                 drift: grid.drift,
                 drifting: grid.drifting,

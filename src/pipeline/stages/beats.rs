@@ -68,7 +68,7 @@ impl PerTrackStage for BeatsStage {
             unreachable!("checked by the graph")
         };
         r.options.drift_threshold = self.drift_threshold;
-        let grid = beat_grid(&r.features, r.tempo.0, &r.options)
+        let grid = beat_grid(&r.features, r.tempo.bpm, &r.options)
             .ok_or_else(|| Error::NoRhythm("no steady beat found".into()))?;
         let support = grid.support(0, grid.beats.len());
         if support < self.min_support {

@@ -33,6 +33,12 @@ const PARAMS: &[ParamSpec] = &[
         help: "centre of the tempo prior (dance music)",
     },
     ParamSpec {
+        name: "min_periodicity",
+        ty: ParamType::Float,
+        default: Some("0.06"),
+        help: "fail tracks whose onsets repeat less than this at the beat period (noise: ~0.03, music: 0.1 and up)",
+    },
+    ParamSpec {
         name: "prior_octaves",
         ty: ParamType::Float,
         default: Some("0.6"),
@@ -77,12 +83,20 @@ impl StageType for TempoType {
             prior_octaves: params.float_in("prior_octaves", 0.05, 10.0)?,
             ..Default::default()
         };
-        Ok(Stage::PerTrack(Box::new(TempoStage { options })))
+        let min_periodicity = params.float_in("min_periodicity", -1.0, 1.0)?;
+        Ok(Stage::PerTrack(Box::new(TempoStage {
+            options: RhythmOptions {
+                min_periodicity,
+                ..options
+            },
+            min_periodicity,
+        })))
     }
 }
 
 struct TempoStage {
     options: RhythmOptions,
+    min_periodicity: f64,
 }
 
 /// Shortest track worth analysing: two bars at the slowest tempo would be more, but a
@@ -108,6 +122,13 @@ impl PerTrackStage for TempoStage {
         let features = Arc::new(features(&signal));
         let tempo = estimate_tempo(&features, &self.options)
             .ok_or_else(|| Error::NoRhythm("no periodic onsets found".into()))?;
+        if tempo.periodicity < self.min_periodicity {
+            return Err(Error::NoRhythm(format!(
+                "no steady beat: onsets repeat at the best period ({:.1} bpm) with periodicity {:.3} < min_periodicity {} \
+                 (noise or beatless audio)",
+                tempo.bpm, tempo.periodicity, self.min_periodicity
+            )));
+        }
         Ok(Payload::Rhythm(Box::new(RhythmItem {
             signal,
             features,
