@@ -177,6 +177,14 @@ struct ConvArgs {
 
 #[derive(Subcommand)]
 enum BenchWhat {
+    /// Whole ingest of a folder (decode to matrix), in times realtime.
+    Ingest {
+        /// A folder of tracks (e.g. made by `eigentechno synth`).
+        dir: PathBuf,
+        /// Worker threads (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
     /// Correlation: 1-D 1M x 1M, 1M x 1k, 1M x 64; 2-D 1024^2 with 3x3, 15x15, 64x64.
     Conv {
         /// Reference timings (JSON {case: seconds}, from benches/conv_scipy.py) to compare with.
@@ -220,6 +228,16 @@ fn conv_command(args: &ConvArgs, op: Op) -> ExitCode {
 
 fn bench(what: BenchWhat) -> ExitCode {
     match what {
+        BenchWhat::Ingest { dir, threads } => match eigentechno::bench::ingest(&dir, threads) {
+            Ok((n, audio, wall)) => {
+                println!("{n} tracks, {audio:.1} s of audio, ingested in {wall:.2} s: {:.0}x realtime", audio / wall);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_FAILED)
+            }
+        },
         BenchWhat::Conv {
             compare,
             repeat,
