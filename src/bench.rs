@@ -193,16 +193,29 @@ pub fn ingest(dir: &std::path::Path, threads: usize) -> crate::Result<(usize, f6
     let tracks = crate::pipeline::stages::list_tracks(dir, true)?;
     let mut audio_seconds = 0.0;
     for t in &tracks {
-        if let Ok(s) = crate::audio::DecodeStream::open(&t.path, &Default::default(), Default::default()) {
+        if let Ok(s) =
+            crate::audio::DecodeStream::open(&t.path, &Default::default(), Default::default())
+        {
             let i = s.info();
             audio_seconds += i.frames.unwrap_or(0) as f64 / i.rate as f64;
         }
     }
     let mut raw = RawPipeline::parse("pipelines/ingest.toml".as_ref(), INGEST_PIPELINE)?;
-    raw.apply_override(&format!("tracks.path={}", toml::Value::String(dir.display().to_string())))?;
+    raw.apply_override(&format!(
+        "tracks.path={}",
+        toml::Value::String(dir.display().to_string())
+    ))?;
     let mut p = Pipeline::build(raw, &Registry::builtin())?;
     let out = tempfile::tempdir().map_err(|e| crate::Error::io(std::path::Path::new("."), e))?;
     let start = Instant::now();
-    run(&mut p, &RunOptions { out_dir: out.path().to_path_buf(), threads, strict: false, quiet: true })?;
+    run(
+        &mut p,
+        &RunOptions {
+            out_dir: out.path().to_path_buf(),
+            threads,
+            strict: false,
+            quiet: true,
+        },
+    )?;
     Ok((tracks.len(), audio_seconds, start.elapsed().as_secs_f64()))
 }

@@ -230,7 +230,10 @@ fn bench(what: BenchWhat) -> ExitCode {
     match what {
         BenchWhat::Ingest { dir, threads } => match eigentechno::bench::ingest(&dir, threads) {
             Ok((n, audio, wall)) => {
-                println!("{n} tracks, {audio:.1} s of audio, ingested in {wall:.2} s: {:.0}x realtime", audio / wall);
+                println!(
+                    "{n} tracks, {audio:.1} s of audio, ingested in {wall:.2} s: {:.0}x realtime",
+                    audio / wall
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => {

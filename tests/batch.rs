@@ -272,11 +272,19 @@ fn stages_lists_every_type_with_parameters_and_defaults() {
 fn the_main_pipeline_runs_on_the_fixtures() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("main");
-    let o = eigentechno(&["run", "pipelines/eigentechno.toml", "--out", out.to_str().unwrap()]);
+    let o = eigentechno(&[
+        "run",
+        "pipelines/eigentechno.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}{stderr}");
     assert!(stdout.contains("10 tracks: 10 processed"), "{stdout}");
-    assert!(stdout.contains(&out.join("matrix").display().to_string()), "says where outputs went: {stdout}");
+    assert!(
+        stdout.contains(&out.join("matrix").display().to_string()),
+        "says where outputs went: {stdout}"
+    );
     for f in ["bars.npy", "bars.csv", "report.json"] {
         assert!(out.join("matrix").join(f).exists(), "{f}");
     }
