@@ -129,7 +129,10 @@ pub fn list_tracks(root: &Path, recursive: bool) -> Result<Vec<Track>> {
                         .unwrap_or_else(|| std::io::Error::other("folder loop")),
                 )
             })?;
-            if !entry.file_type().is_file() {
+            // Files, and links to files (links to folders are not followed: no loops).
+            let is_file =
+                entry.file_type().is_file() || (entry.path_is_symlink() && entry.path().is_file());
+            if !is_file {
                 continue;
             }
             let path = entry.path();
@@ -188,9 +191,15 @@ mod tests {
         std::fs::write(d.join("broken.mp3"), b"garbage").unwrap();
         std::fs::write(d.join("sub/a.mp3"), b"ID3\x04").unwrap();
         std::fs::write(d.join(".hidden/x.wav"), b"RIFF\0\0\0\0WAVE").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(d.join("b.wav"), d.join("sub/linked.wav")).unwrap();
         let t = list_tracks(d, true).unwrap();
         let names: Vec<&str> = t.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, vec!["b.flac", "b.wav", "broken", "noext", "sub/a"]);
+        #[cfg(unix)]
+        assert_eq!(
+            names,
+            vec!["b.flac", "b.wav", "broken", "noext", "sub/a", "sub/linked"]
+        );
         assert!(t.iter().enumerate().all(|(i, t)| t.index == i));
         let flat = list_tracks(d, false).unwrap();
         assert_eq!(flat.len(), 4);
