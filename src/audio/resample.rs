@@ -6,13 +6,17 @@
 //! delay, so durations and timings survive the conversion.
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{Fft, FixedSync, Indexing, Resampler};
+use rubato::{Fft, FixedSync, Indexing, Resampler, WindowFunction};
 
 use super::signal::{SampleStream, Signal};
 use crate::error::{Error, Result};
 
-/// Input frames per resampler call.
+/// Input frames per resampler call when passing through.
 const CHUNK: usize = 2048;
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
 
 /// A [`SampleStream`] at a new rate. Equal rates pass through untouched.
 pub struct ResampleStream {
@@ -59,12 +63,26 @@ impl ResampleStream {
         let engine = if from == to {
             None
         } else {
-            let fft = Fft::<f32>::new(from as usize, to as usize, CHUNK, 1, FixedSync::Input)
-                .map_err(|e| Error::Resample {
-                    from_rate: from,
-                    to_rate: to,
-                    reason: e.to_string(),
-                })?;
+            // FFT sizes are multiples of from/gcd and to/gcd; pick the multiple as a power
+            // of two so the transforms avoid large prime factors (44.1 kHz -> 8,820 Hz
+            // would otherwise get 260/52-point FFTs, with a factor 13).
+            let g = gcd(from as usize, to as usize);
+            let min_in = from as usize / g;
+            let sub = (256 / min_in).max(1).next_power_of_two() * min_in;
+            let fft = Fft::<f32>::new_custom(
+                from as usize,
+                to as usize,
+                8 * sub,
+                8,
+                1,
+                WindowFunction::BlackmanHarris2,
+                FixedSync::Input,
+            )
+            .map_err(|e| Error::Resample {
+                from_rate: from,
+                to_rate: to,
+                reason: e.to_string(),
+            })?;
             Some(fft)
         };
         let (delay_left, out_len) = engine
