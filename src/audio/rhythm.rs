@@ -121,14 +121,22 @@ fn stft(samples: &[f32], win: usize, hop: usize, mut each: impl FnMut(usize, &[f
     let mut mags = vec![0.0f32; win / 2 + 1];
     let frames = samples.len().div_ceil(hop).max(1);
     for t in 0..frames {
-        let centre = (t * hop) as isize;
-        for (i, v) in input.iter_mut().enumerate() {
-            let idx = centre - (win / 2) as isize + i as isize;
-            *v = if idx >= 0 && (idx as usize) < samples.len() {
-                samples[idx as usize] * window[i]
-            } else {
-                0.0
-            };
+        let start = (t * hop) as isize - (win / 2) as isize;
+        if start >= 0 && start as usize + win <= samples.len() {
+            // Interior frame: a straight, vectorised copy.
+            let src = &samples[start as usize..start as usize + win];
+            for ((v, &x), &w) in input.iter_mut().zip(src).zip(&window) {
+                *v = x * w;
+            }
+        } else {
+            for (i, v) in input.iter_mut().enumerate() {
+                let idx = start + i as isize;
+                *v = if idx >= 0 && (idx as usize) < samples.len() {
+                    samples[idx as usize] * window[i]
+                } else {
+                    0.0
+                };
+            }
         }
         fft.process_with_scratch(&mut input, &mut output, &mut scratch)
             .expect("sizes match the plan");
@@ -174,23 +182,22 @@ pub fn features(signal: &Signal) -> Features {
     let cwin = ((0.232 * rate as f64) as usize).next_power_of_two();
     let chop = cwin / 4;
     let cbin_hz = rate as f64 / cwin as f64;
-    let pitch_class: Vec<Option<usize>> = (0..cwin / 2 + 1)
-        .map(|k| {
+    // (bin, pitch class) of the bins between 50 Hz and 2 kHz.
+    let pitch_class: Vec<(usize, usize)> = (0..cwin / 2 + 1)
+        .filter_map(|k| {
             let f = k as f64 * cbin_hz;
             if !(50.0..=2_000.0).contains(&f) {
                 return None;
             }
             let midi = 69.0 + 12.0 * (f / 440.0).log2();
-            Some((midi.round() as i64).rem_euclid(12) as usize)
+            Some((k, (midi.round() as i64).rem_euclid(12) as usize))
         })
         .collect();
     let mut chroma = Vec::new();
     stft(&signal.samples, cwin, chop, |_, mags| {
         let mut c = [0.0f32; 12];
-        for (m, pc) in mags.iter().zip(&pitch_class) {
-            if let Some(pc) = pc {
-                c[*pc] += m;
-            }
+        for &(k, pc) in &pitch_class {
+            c[pc] += mags[k];
         }
         let sum: f32 = c.iter().sum();
         if sum > 0.0 {
