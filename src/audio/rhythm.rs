@@ -263,6 +263,9 @@ fn beat_strength(f: &Features) -> Vec<f64> {
     detrended(&combined, f.fps)
 }
 
+/// Weight of the half period in the tempo score.
+const HALF_WEIGHT: f64 = 0.25;
+
 /// Weight of the low band in [`beat_strength`]. Off-beat bass lines (common in techno
 /// and in the synthetic corpus) put strong low-band onsets on the "and": measured on both,
 /// the broadband flux alone tracks best, so the weight is 0.
@@ -294,7 +297,10 @@ pub fn estimate_tempo(f: &Features, opts: &RhythmOptions) -> Option<TempoEstimat
     let ac = autocorrelate(&env, max_lag).ok()?;
     let score = |bpm: f64| -> f64 {
         let t = f.fps * 60.0 / bpm;
-        let s = interp(&ac, t) + 0.5 * interp(&ac, 2.0 * t) + 0.25 * interp(&ac, 4.0 * t);
+        let s = interp(&ac, t)
+            + 0.5 * interp(&ac, 2.0 * t)
+            + 0.25 * interp(&ac, 4.0 * t)
+            + HALF_WEIGHT * interp(&ac, 0.5 * t);
         let z = (bpm / opts.prior_bpm).log2() / opts.prior_octaves;
         s.max(0.0) * (-0.5 * z * z).exp()
     };
