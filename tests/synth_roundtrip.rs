@@ -58,61 +58,43 @@ fn check_track(audio: &std::path::Path, tol_s: f64) {
 
 #[test]
 fn synthesized_wav_and_flac_kicks_fall_on_the_annotated_beats() {
+    // Four tracks, WAV and FLAC in turn, half swung and half drifting.
+    let synth = |out: &std::path::Path| {
+        eigentechno(&[
+            "synth",
+            "--out",
+            out.to_str().unwrap(),
+            "--tracks",
+            "4",
+            "--seed",
+            "99",
+            "--bpm",
+            "100..160",
+            "--seconds",
+            "20",
+            "--formats",
+            "wav,flac",
+            "--swing",
+            "0.5",
+            "--drift",
+            "0.5",
+            "--quiet",
+        ])
+    };
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().to_str().unwrap();
-    let o = eigentechno(&[
-        "synth",
-        "--out",
-        out,
-        "--tracks",
-        "4",
-        "--seed",
-        "99",
-        "--bpm",
-        "100..160",
-        "--seconds",
-        "20",
-        "--formats",
-        "wav,flac",
-        "--swing",
-        "0.5",
-        "--drift",
-        "0.5",
-        "--quiet",
-    ]);
+    let o = synth(dir.path());
     assert!(o.status.success(), "{:?}", text(&o));
-    let names = [
+    for n in [
         "synth-0000.wav",
         "synth-0001.flac",
         "synth-0002.wav",
         "synth-0003.flac",
-    ];
-    for n in names {
+    ] {
         check_track(&dir.path().join(n), 0.005);
     }
     // Same seed, same bytes.
     let dir2 = tempfile::tempdir().unwrap();
-    let o = eigentechno(&[
-        "synth",
-        "--out",
-        dir2.path().to_str().unwrap(),
-        "--tracks",
-        "4",
-        "--seed",
-        "99",
-        "--bpm",
-        "100..160",
-        "--seconds",
-        "20",
-        "--formats",
-        "wav,flac",
-        "--swing",
-        "0.5",
-        "--drift",
-        "0.5",
-        "--quiet",
-    ]);
-    assert!(o.status.success());
+    assert!(synth(dir2.path()).status.success());
     assert_eq!(tree(dir.path()), tree(dir2.path()));
 }
 

@@ -147,7 +147,13 @@ impl<T: Real> FftConvolver<T> {
         }
     }
 
-    fn single(&mut self, a: &[T], b: &[T], p: usize, start: usize, out: &mut [T]) {
+    /// Plan length `p`, grow the buffers to fit, and put the spectrum of the kernel `b`
+    /// in `kspec`. Returns the plans and the scratch length.
+    fn prepare(
+        &mut self,
+        b: &[T],
+        p: usize,
+    ) -> (Arc<dyn RealToComplex<T>>, Arc<dyn ComplexToReal<T>>, usize) {
         let (fwd, inv) = self.plans(p);
         let c = p / 2 + 1;
         let scratch_len = fwd.get_scratch_len().max(inv.get_scratch_len());
@@ -155,12 +161,21 @@ impl<T: Real> FftConvolver<T> {
         grow(&mut self.spec, c);
         grow(&mut self.kspec, c);
         grow(&mut self.scratch, scratch_len);
+        load(&mut self.time[..p], b);
+        fwd.process_with_scratch(
+            &mut self.time[..p],
+            &mut self.kspec[..c],
+            &mut self.scratch[..scratch_len],
+        )
+        .expect("sizes match the plan");
+        (fwd, inv, scratch_len)
+    }
+
+    fn single(&mut self, a: &[T], b: &[T], p: usize, start: usize, out: &mut [T]) {
+        let (fwd, inv, scratch_len) = self.prepare(b, p);
+        let c = p / 2 + 1;
         let time = &mut self.time[..p];
         let scratch = &mut self.scratch[..scratch_len];
-
-        load(time, b);
-        fwd.process_with_scratch(time, &mut self.kspec[..c], scratch)
-            .expect("sizes match the plan");
         load(time, a);
         fwd.process_with_scratch(time, &mut self.spec[..c], scratch)
             .expect("sizes match the plan");
@@ -174,20 +189,12 @@ impl<T: Real> FftConvolver<T> {
     }
 
     fn overlap_add(&mut self, a: &[T], b: &[T], p: usize, start: usize, out: &mut [T]) {
-        let (fwd, inv) = self.plans(p);
+        let (fwd, inv, scratch_len) = self.prepare(b, p);
         let c = p / 2 + 1;
         let m = b.len();
         let step = p - m + 1;
-        let scratch_len = fwd.get_scratch_len().max(inv.get_scratch_len());
-        grow(&mut self.time, p);
-        grow(&mut self.spec, c);
-        grow(&mut self.kspec, c);
-        grow(&mut self.scratch, scratch_len);
         let time = &mut self.time[..p];
         let scratch = &mut self.scratch[..scratch_len];
-        load(time, b);
-        fwd.process_with_scratch(time, &mut self.kspec[..c], scratch)
-            .expect("sizes match the plan");
         let scale = T::one() / T::from_usize(p).expect("small");
         for v in out.iter_mut() {
             *v = T::zero();
