@@ -17,24 +17,19 @@ struct FramesStage {
 
 const NO_PARAMS: &[ParamSpec] = &[];
 
+const FRAMES: StageInfo = StageInfo {
+    name: "frames",
+    about: "test: frames per track",
+    mode: Mode::Collect,
+    consumes: &[Kind::Audio],
+    produces: Kind::Files,
+    arity: None,
+    params: NO_PARAMS,
+};
+
 impl StageType for FramesType {
-    fn name(&self) -> &'static str {
-        "frames"
-    }
-    fn about(&self) -> &'static str {
-        "test: frames per track"
-    }
-    fn mode(&self) -> Mode {
-        Mode::Collect
-    }
-    fn consumes(&self) -> &'static [Kind] {
-        &[Kind::Audio]
-    }
-    fn produces(&self) -> Kind {
-        Kind::Files
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        NO_PARAMS
+    fn info(&self) -> &'static StageInfo {
+        &FRAMES
     }
     fn build(&self, _: &Params<'_>, _: &BuildContext<'_>) -> Result<Stage, ConfigError> {
         Ok(Stage::Collect(Box::new(FramesStage { lines: Vec::new() })))
@@ -67,24 +62,19 @@ impl CollectStage for FramesStage {
 struct CountType;
 struct CountStage;
 
+const COUNT: StageInfo = StageInfo {
+    name: "count-lines",
+    about: "test: count lines",
+    mode: Mode::Whole,
+    consumes: &[Kind::Files],
+    produces: Kind::Files,
+    arity: None,
+    params: NO_PARAMS,
+};
+
 impl StageType for CountType {
-    fn name(&self) -> &'static str {
-        "count-lines"
-    }
-    fn about(&self) -> &'static str {
-        "test: count lines"
-    }
-    fn mode(&self) -> Mode {
-        Mode::Whole
-    }
-    fn consumes(&self) -> &'static [Kind] {
-        &[Kind::Files]
-    }
-    fn produces(&self) -> Kind {
-        Kind::Files
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        NO_PARAMS
+    fn info(&self) -> &'static StageInfo {
+        &COUNT
     }
     fn build(&self, _: &Params<'_>, _: &BuildContext<'_>) -> Result<Stage, ConfigError> {
         Ok(Stage::Whole(Box::new(CountStage)))

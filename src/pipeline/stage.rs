@@ -304,31 +304,64 @@ pub struct BuildContext<'a> {
     pub pipeline_file: &'a Path,
 }
 
+/// What a stage type declares about itself: one constant per type.
+#[derive(Clone, Copy, Debug)]
+pub struct StageInfo {
+    /// The `type = "..."` name.
+    pub name: &'static str,
+    /// One line on what it does.
+    pub about: &'static str,
+    /// How it runs.
+    pub mode: Mode,
+    /// Kinds it accepts on its inputs (empty for sources).
+    pub consumes: &'static [Kind],
+    /// Kind it produces.
+    pub produces: Kind,
+    /// How many inputs it takes (least, most); `None`: none for a source, one for
+    /// per-track and collecting stages, one or more for whole-run stages.
+    pub arity: Option<(usize, usize)>,
+    /// Its parameters.
+    pub params: &'static [ParamSpec],
+}
+
 /// A stage type: one per file under `src/pipeline/stages/`, registered by name in the
 /// [`super::Registry`]. It declares everything the graph checker and `eigentechno
 /// stages` need, and turns a raw TOML table into a typed, validated stage.
 pub trait StageType: Send + Sync {
+    /// The type's declaration.
+    fn info(&self) -> &'static StageInfo;
     /// The `type = "..."` name.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.info().name
+    }
     /// One line on what it does.
-    fn about(&self) -> &'static str;
+    fn about(&self) -> &'static str {
+        self.info().about
+    }
     /// How it runs.
-    fn mode(&self) -> Mode;
+    fn mode(&self) -> Mode {
+        self.info().mode
+    }
     /// Kinds it accepts on its inputs (empty for sources).
-    fn consumes(&self) -> &'static [Kind];
+    fn consumes(&self) -> &'static [Kind] {
+        self.info().consumes
+    }
     /// Kind it produces.
-    fn produces(&self) -> Kind;
-    /// How many inputs it takes (least, most). By default: none for a source, one for
-    /// per-track and collecting stages, one or more for whole-run stages.
+    fn produces(&self) -> Kind {
+        self.info().produces
+    }
+    /// How many inputs it takes (least, most).
     fn arity(&self) -> (usize, usize) {
-        match self.mode() {
+        self.info().arity.unwrap_or(match self.mode() {
             Mode::Source => (0, 0),
             Mode::PerTrack | Mode::Collect => (1, 1),
             Mode::Whole => (1, usize::MAX),
-        }
+        })
     }
     /// Its parameters.
-    fn params(&self) -> &'static [ParamSpec];
+    fn params(&self) -> &'static [ParamSpec] {
+        self.info().params
+    }
     /// Validate parameters and build the stage.
     fn build(
         &self,

@@ -4,7 +4,8 @@ use crate::audio::bars::{BarOptions, TrackBars, TrackRhythm, cut_bars};
 use crate::error::{Error, Result};
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
-    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType,
+    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageInfo,
+    StageType,
 };
 
 /// The `bars` stage type.
@@ -43,25 +44,20 @@ const PARAMS: &[ParamSpec] = &[
     },
 ];
 
+const INFO: StageInfo = StageInfo {
+    name: "bars",
+    about: "Cuts one-bar clips from each downbeat to the next (on the beat grid, so drifting tracks are cut on their own \
+         beats), with options to skip the start/end, cap bars per track, take every k-th bar, drop weak bars.",
+    mode: Mode::PerTrack,
+    consumes: &[Kind::Downbeats],
+    produces: Kind::Bars,
+    arity: None,
+    params: PARAMS,
+};
+
 impl StageType for BarsType {
-    fn name(&self) -> &'static str {
-        "bars"
-    }
-    fn about(&self) -> &'static str {
-        "Cuts one-bar clips from each downbeat to the next (on the beat grid, so drifting tracks are cut on their own \
-         beats), with options to skip the start/end, cap bars per track, take every k-th bar, drop weak bars."
-    }
-    fn mode(&self) -> Mode {
-        Mode::PerTrack
-    }
-    fn consumes(&self) -> &'static [Kind] {
-        &[Kind::Downbeats]
-    }
-    fn produces(&self) -> Kind {
-        Kind::Bars
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn info(&self) -> &'static StageInfo {
+        &INFO
     }
     fn build(
         &self,

@@ -4,7 +4,8 @@ use crate::audio::rhythm::beat_grid;
 use crate::error::{Error, Result};
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
-    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType,
+    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageInfo,
+    StageType,
 };
 
 /// The `beats` stage type.
@@ -25,25 +26,20 @@ const PARAMS: &[ParamSpec] = &[
     },
 ];
 
+const INFO: StageInfo = StageInfo {
+    name: "beats",
+    about: "Beat times: a dynamic-programming tracker (Ellis 2007) at the track's tempo, then a fitted grid (a line for \
+         steady tracks, a cubic for drifting ones); also the local-tempo curve and its Legendre drift.",
+    mode: Mode::PerTrack,
+    consumes: &[Kind::Tempo],
+    produces: Kind::Beats,
+    arity: None,
+    params: PARAMS,
+};
+
 impl StageType for BeatsType {
-    fn name(&self) -> &'static str {
-        "beats"
-    }
-    fn about(&self) -> &'static str {
-        "Beat times: a dynamic-programming tracker (Ellis 2007) at the track's tempo, then a fitted grid (a line for \
-         steady tracks, a cubic for drifting ones); also the local-tempo curve and its Legendre drift."
-    }
-    fn mode(&self) -> Mode {
-        Mode::PerTrack
-    }
-    fn consumes(&self) -> &'static [Kind] {
-        &[Kind::Tempo]
-    }
-    fn produces(&self) -> Kind {
-        Kind::Beats
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn info(&self) -> &'static StageInfo {
+        &INFO
     }
     fn build(
         &self,

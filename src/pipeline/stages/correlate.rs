@@ -8,7 +8,8 @@ use crate::engine::conv::{ConvError, Method, Mode, Op, apply, apply2d};
 use crate::error::Result;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
-    BuildContext, Kind, Mode as StageMode, Payload, Stage, StageContext, StageType, WholeStage,
+    BuildContext, Kind, Mode as StageMode, Payload, Stage, StageContext, StageInfo, StageType,
+    WholeStage,
 };
 use crate::store::{NdArray, write_npy};
 
@@ -30,39 +31,30 @@ const PARAMS: &[ParamSpec] = &[
     },
 ];
 
+const CORRELATE: StageInfo = StageInfo {
+    name: "correlate",
+    about: "Cross-correlates its first input with its second (kernel not flipped, as scipy.signal.correlate \
+            and deep-learning 'convolution'); 1-D or 2-D; writes OUT/<stage>/<stage>.npy.",
+    mode: StageMode::Whole,
+    consumes: &[Kind::Array],
+    produces: Kind::Array,
+    arity: Some((2, 2)),
+    params: PARAMS,
+};
+
+const CONVOLVE: StageInfo = StageInfo {
+    name: "convolve",
+    about: "Convolves its first input with its second (kernel flipped, as scipy.signal.convolve); 1-D or 2-D; \
+            writes OUT/<stage>/<stage>.npy.",
+    ..CORRELATE
+};
+
 impl StageType for ConvType {
-    fn name(&self) -> &'static str {
+    fn info(&self) -> &'static StageInfo {
         match self.0 {
-            Op::Correlate => "correlate",
-            Op::Convolve => "convolve",
+            Op::Correlate => &CORRELATE,
+            Op::Convolve => &CONVOLVE,
         }
-    }
-    fn about(&self) -> &'static str {
-        match self.0 {
-            Op::Correlate => {
-                "Cross-correlates its first input with its second (kernel not flipped, as scipy.signal.correlate \
-                 and deep-learning 'convolution'); 1-D or 2-D; writes OUT/<stage>/<stage>.npy."
-            }
-            Op::Convolve => {
-                "Convolves its first input with its second (kernel flipped, as scipy.signal.convolve); 1-D or 2-D; \
-                 writes OUT/<stage>/<stage>.npy."
-            }
-        }
-    }
-    fn mode(&self) -> StageMode {
-        StageMode::Whole
-    }
-    fn consumes(&self) -> &'static [Kind] {
-        &[Kind::Array]
-    }
-    fn produces(&self) -> Kind {
-        Kind::Array
-    }
-    fn arity(&self) -> (usize, usize) {
-        (2, 2)
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
     }
     fn build(
         &self,

@@ -4,7 +4,8 @@ use crate::audio::{DecodeOptions, DecodeStream, MixDown};
 use crate::error::Result;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
-    Audio, BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType,
+    Audio, BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageInfo,
+    StageType,
 };
 
 /// The `decode` stage type.
@@ -31,25 +32,20 @@ const PARAMS: &[ParamSpec] = &[
     },
 ];
 
+const INFO: StageInfo = StageInfo {
+    name: "decode",
+    about: "Decodes each track (WAV, FLAC, MP3, Ogg Vorbis, AAC/M4A, AIFF, ...) to mono, streamed packet by \
+         packet. Files that cannot be decoded are reported with the reason and skipped.",
+    mode: Mode::PerTrack,
+    consumes: &[Kind::Tracks],
+    produces: Kind::Audio,
+    arity: None,
+    params: PARAMS,
+};
+
 impl StageType for DecodeType {
-    fn name(&self) -> &'static str {
-        "decode"
-    }
-    fn about(&self) -> &'static str {
-        "Decodes each track (WAV, FLAC, MP3, Ogg Vorbis, AAC/M4A, AIFF, ...) to mono, streamed packet by \
-         packet. Files that cannot be decoded are reported with the reason and skipped."
-    }
-    fn mode(&self) -> Mode {
-        Mode::PerTrack
-    }
-    fn consumes(&self) -> &'static [Kind] {
-        &[Kind::Tracks]
-    }
-    fn produces(&self) -> Kind {
-        Kind::Audio
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn info(&self) -> &'static StageInfo {
+        &INFO
     }
     fn build(
         &self,

@@ -4,7 +4,8 @@ use crate::audio::rhythm::downbeat_phase;
 use crate::error::Result;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
-    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType,
+    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageInfo,
+    StageType,
 };
 
 /// The `downbeats` stage type.
@@ -17,25 +18,20 @@ const PARAMS: &[ParamSpec] = &[ParamSpec {
     help: "beats per bar",
 }];
 
+const INFO: StageInfo = StageInfo {
+    name: "downbeats",
+    about: "The bar phase: the beat position whose beats show the most harmonic change (chords and bass change at bar \
+         starts) and low/broadband onset strength; with a confidence.",
+    mode: Mode::PerTrack,
+    consumes: &[Kind::Beats],
+    produces: Kind::Downbeats,
+    arity: None,
+    params: PARAMS,
+};
+
 impl StageType for DownbeatsType {
-    fn name(&self) -> &'static str {
-        "downbeats"
-    }
-    fn about(&self) -> &'static str {
-        "The bar phase: the beat position whose beats show the most harmonic change (chords and bass change at bar \
-         starts) and low/broadband onset strength; with a confidence."
-    }
-    fn mode(&self) -> Mode {
-        Mode::PerTrack
-    }
-    fn consumes(&self) -> &'static [Kind] {
-        &[Kind::Beats]
-    }
-    fn produces(&self) -> Kind {
-        Kind::Downbeats
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn info(&self) -> &'static StageInfo {
+        &INFO
     }
     fn build(
         &self,

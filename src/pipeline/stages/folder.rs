@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::audio::sniff;
 use crate::error::{Error, Result};
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
-use crate::pipeline::stage::{BuildContext, Kind, Mode, Stage, StageType, Track, TrackSource};
+use crate::pipeline::stage::{
+    BuildContext, Kind, Mode, Stage, StageInfo, StageType, Track, TrackSource,
+};
 
 /// The `folder` stage type.
 pub struct FolderType;
@@ -32,25 +34,20 @@ const PARAMS: &[ParamSpec] = &[
     },
 ];
 
+const INFO: StageInfo = StageInfo {
+    name: "folder",
+    about: "Lists the audio files under a folder, sorted by path. Files are picked by their content \
+         (WAV, FLAC, MP3, Ogg, M4A/AAC, AIFF, CAF, MKV) or by an audio extension; hidden files are skipped.",
+    mode: Mode::Source,
+    consumes: &[],
+    produces: Kind::Tracks,
+    arity: None,
+    params: PARAMS,
+};
+
 impl StageType for FolderType {
-    fn name(&self) -> &'static str {
-        "folder"
-    }
-    fn about(&self) -> &'static str {
-        "Lists the audio files under a folder, sorted by path. Files are picked by their content \
-         (WAV, FLAC, MP3, Ogg, M4A/AAC, AIFF, CAF, MKV) or by an audio extension; hidden files are skipped."
-    }
-    fn mode(&self) -> Mode {
-        Mode::Source
-    }
-    fn consumes(&self) -> &'static [Kind] {
-        &[]
-    }
-    fn produces(&self) -> Kind {
-        Kind::Tracks
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn info(&self) -> &'static StageInfo {
+        &INFO
     }
     fn build(
         &self,

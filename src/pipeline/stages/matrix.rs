@@ -9,7 +9,8 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::pipeline::config::{ConfigError, ParamSpec, Params};
 use crate::pipeline::stage::{
-    BuildContext, CollectStage, Kind, Mode, Payload, Stage, StageContext, StageType, Track,
+    BuildContext, CollectStage, Kind, Mode, Payload, Stage, StageContext, StageInfo, StageType,
+    Track,
 };
 use crate::store::{AtomicFile, NpyRowWriter, write_atomic};
 
@@ -18,26 +19,21 @@ pub struct MatrixType;
 
 const PARAMS: &[ParamSpec] = &[];
 
-impl StageType for MatrixType {
-    fn name(&self) -> &'static str {
-        "matrix"
-    }
-    fn about(&self) -> &'static str {
-        "Stacks every bar into OUT/<stage>/bars.npy (N x d float32, written row by row), with bars.csv (row, track, \
+const INFO: StageInfo = StageInfo {
+    name: "matrix",
+    about: "Stacks every bar into OUT/<stage>/bars.npy (N x d float32, written row by row), with bars.csv (row, track, \
          bar, start_s, bpm, tempo_confidence, downbeat_confidence, stretch_ratio) and report.json (per track: status, \
-         bpm, runner-up, confidences, drift, bars taken, error). Rows follow track path, then time."
-    }
-    fn mode(&self) -> Mode {
-        Mode::Collect
-    }
-    fn consumes(&self) -> &'static [Kind] {
-        &[Kind::Bars]
-    }
-    fn produces(&self) -> Kind {
-        Kind::Files
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+         bpm, runner-up, confidences, drift, bars taken, error). Rows follow track path, then time.",
+    mode: Mode::Collect,
+    consumes: &[Kind::Bars],
+    produces: Kind::Files,
+    arity: None,
+    params: PARAMS,
+};
+
+impl StageType for MatrixType {
+    fn info(&self) -> &'static StageInfo {
+        &INFO
     }
     fn build(
         &self,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
-    BuildContext, Kind, Mode, Payload, Stage, StageContext, StageType, WholeStage,
+    BuildContext, Kind, Mode, Payload, Stage, StageContext, StageInfo, StageType, WholeStage,
 };
 use crate::store::read_npy;
 
@@ -19,27 +19,19 @@ const PARAMS: &[ParamSpec] = &[ParamSpec {
     help: "a float32 or float64 .npy file; relative to the pipeline file",
 }];
 
+const INFO: StageInfo = StageInfo {
+    name: "npy",
+    about: "Reads a float32/float64 array from a .npy file (numpy's format).",
+    mode: Mode::Whole,
+    consumes: &[],
+    produces: Kind::Array,
+    arity: Some((0, 0)),
+    params: PARAMS,
+};
+
 impl StageType for NpyType {
-    fn name(&self) -> &'static str {
-        "npy"
-    }
-    fn about(&self) -> &'static str {
-        "Reads a float32/float64 array from a .npy file (numpy's format)."
-    }
-    fn mode(&self) -> Mode {
-        Mode::Whole
-    }
-    fn consumes(&self) -> &'static [Kind] {
-        &[]
-    }
-    fn produces(&self) -> Kind {
-        Kind::Array
-    }
-    fn arity(&self) -> (usize, usize) {
-        (0, 0)
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn info(&self) -> &'static StageInfo {
+        &INFO
     }
     fn build(
         &self,

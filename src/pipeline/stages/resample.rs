@@ -4,7 +4,8 @@ use crate::audio::ResampleStream;
 use crate::error::Result;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
-    Audio, BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType,
+    Audio, BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageInfo,
+    StageType,
 };
 
 /// The `resample` stage type.
@@ -17,25 +18,20 @@ const PARAMS: &[ParamSpec] = &[ParamSpec {
     help: "working sample rate in Hz (Isik's Eigentechno: 8820)",
 }];
 
+const INFO: StageInfo = StageInfo {
+    name: "resample",
+    about: "Converts each track to the working sample rate with an anti-aliasing FFT resampler, \
+         keeping the exact duration (ceil(n * rate_out / rate_in) samples) and timing.",
+    mode: Mode::PerTrack,
+    consumes: &[Kind::Audio],
+    produces: Kind::Audio,
+    arity: None,
+    params: PARAMS,
+};
+
 impl StageType for ResampleType {
-    fn name(&self) -> &'static str {
-        "resample"
-    }
-    fn about(&self) -> &'static str {
-        "Converts each track to the working sample rate with an anti-aliasing FFT resampler, \
-         keeping the exact duration (ceil(n * rate_out / rate_in) samples) and timing."
-    }
-    fn mode(&self) -> Mode {
-        Mode::PerTrack
-    }
-    fn consumes(&self) -> &'static [Kind] {
-        &[Kind::Audio]
-    }
-    fn produces(&self) -> Kind {
-        Kind::Audio
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn info(&self) -> &'static StageInfo {
+        &INFO
     }
     fn build(
         &self,

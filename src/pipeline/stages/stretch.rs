@@ -4,7 +4,8 @@ use crate::audio::stretch::{StretchMethod, stretch};
 use crate::error::Result;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
-    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType,
+    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageInfo,
+    StageType,
 };
 
 /// The `stretch` stage type.
@@ -25,25 +26,20 @@ const PARAMS: &[ParamSpec] = &[
     },
 ];
 
+const INFO: StageInfo = StageInfo {
+    name: "stretch",
+    about: "Brings every bar to the same length, d = round(beats_per_bar * 60 / target_bpm * rate) samples \
+         (16,538 at 128 bpm and 8,820 Hz), keeping pitch (WSOLA) or not (band-limited varispeed).",
+    mode: Mode::PerTrack,
+    consumes: &[Kind::Bars],
+    produces: Kind::Bars,
+    arity: None,
+    params: PARAMS,
+};
+
 impl StageType for StretchType {
-    fn name(&self) -> &'static str {
-        "stretch"
-    }
-    fn about(&self) -> &'static str {
-        "Brings every bar to the same length, d = round(beats_per_bar * 60 / target_bpm * rate) samples \
-         (16,538 at 128 bpm and 8,820 Hz), keeping pitch (WSOLA) or not (band-limited varispeed)."
-    }
-    fn mode(&self) -> Mode {
-        Mode::PerTrack
-    }
-    fn consumes(&self) -> &'static [Kind] {
-        &[Kind::Bars]
-    }
-    fn produces(&self) -> Kind {
-        Kind::Bars
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn info(&self) -> &'static StageInfo {
+        &INFO
     }
     fn build(
         &self,

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
     BuildContext, Item, Kind, Mode, Payload, PerTrackStage, RhythmItem, Stage, StageContext,
-    StageType,
+    StageInfo, StageType,
 };
 
 /// The `tempo` stage type.
@@ -46,25 +46,20 @@ const PARAMS: &[ParamSpec] = &[
     },
 ];
 
+const INFO: StageInfo = StageInfo {
+    name: "tempo",
+    about: "Global tempo from the autocorrelation of a spectral-flux onset envelope, scored with the beat's \
+         multiples and a dance-music prior against half/double-tempo errors; reports the runner-up and a confidence.",
+    mode: Mode::PerTrack,
+    consumes: &[Kind::Audio],
+    produces: Kind::Tempo,
+    arity: None,
+    params: PARAMS,
+};
+
 impl StageType for TempoType {
-    fn name(&self) -> &'static str {
-        "tempo"
-    }
-    fn about(&self) -> &'static str {
-        "Global tempo from the autocorrelation of a spectral-flux onset envelope, scored with the beat's \
-         multiples and a dance-music prior against half/double-tempo errors; reports the runner-up and a confidence."
-    }
-    fn mode(&self) -> Mode {
-        Mode::PerTrack
-    }
-    fn consumes(&self) -> &'static [Kind] {
-        &[Kind::Audio]
-    }
-    fn produces(&self) -> Kind {
-        Kind::Tempo
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn info(&self) -> &'static StageInfo {
+        &INFO
     }
     fn build(
         &self,

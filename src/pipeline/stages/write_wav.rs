@@ -6,7 +6,8 @@ use crate::audio::{WavFormat, write_wav_stream};
 use crate::error::Result;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
-    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageType,
+    BuildContext, Item, Kind, Mode, Payload, PerTrackStage, Stage, StageContext, StageInfo,
+    StageType,
 };
 
 /// The `write-wav` stage type.
@@ -19,24 +20,19 @@ const PARAMS: &[ParamSpec] = &[ParamSpec {
     help: "sample format: 16-bit PCM (clips outside [-1, 1]) or 32-bit float (lossless)",
 }];
 
+const INFO: StageInfo = StageInfo {
+    name: "write-wav",
+    about: "Writes each track's audio as OUT/<stage name>/<track path>.wav, atomically (temp file + rename).",
+    mode: Mode::PerTrack,
+    consumes: &[Kind::Audio],
+    produces: Kind::Files,
+    arity: None,
+    params: PARAMS,
+};
+
 impl StageType for WriteWavType {
-    fn name(&self) -> &'static str {
-        "write-wav"
-    }
-    fn about(&self) -> &'static str {
-        "Writes each track's audio as OUT/<stage name>/<track path>.wav, atomically (temp file + rename)."
-    }
-    fn mode(&self) -> Mode {
-        Mode::PerTrack
-    }
-    fn consumes(&self) -> &'static [Kind] {
-        &[Kind::Audio]
-    }
-    fn produces(&self) -> Kind {
-        Kind::Files
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        PARAMS
+    fn info(&self) -> &'static StageInfo {
+        &INFO
     }
     fn build(
         &self,
