@@ -71,6 +71,9 @@ pub struct Features {
     pub chroma_fps: f64,
     /// 12-bin chroma per long frame (unit sum).
     pub chroma: Vec<[f32; 12]>,
+    /// The beat-defining onset strength (see [`beat_strength`]), detrended; computed once
+    /// here and shared by the tempo estimate, the tracker and the beat refinement.
+    pub strength: Vec<f64>,
 }
 
 /// The analysis of one track.
@@ -207,12 +210,15 @@ pub fn features(signal: &Signal) -> Features {
         }
         chroma.push(c);
     });
+    let fps = rate as f64 / hop as f64;
+    let strength = beat_strength(&flux, &low, fps);
     Features {
-        fps: rate as f64 / hop as f64,
+        fps,
         flux,
         low,
         chroma_fps: rate as f64 / chop as f64,
         chroma,
+        strength,
     }
 }
 
@@ -250,17 +256,16 @@ fn detrended(flux: &[f32], fps: f64) -> Vec<f64> {
 /// The onset strength that defines the beat: broadband flux plus the low band (kick and
 /// bass) weighted up, since in dance music the kick marks the beat and the off-beat hats
 /// must not pull the tracker onto the "and".
-fn beat_strength(f: &Features) -> Vec<f64> {
+fn beat_strength(flux: &[f32], low: &[f32], fps: f64) -> Vec<f64> {
     let mean =
         |v: &[f32]| (v.iter().map(|&x| x as f64).sum::<f64>() / v.len().max(1) as f64).max(1e-12);
-    let (mf, ml) = (mean(&f.flux), mean(&f.low));
-    let combined: Vec<f32> = f
-        .flux
+    let (mf, ml) = (mean(flux), mean(low));
+    let combined: Vec<f32> = flux
         .iter()
-        .zip(&f.low)
+        .zip(low)
         .map(|(&a, &b)| (a as f64 / mf + LOW_WEIGHT * b as f64 / ml) as f32)
         .collect();
-    detrended(&combined, f.fps)
+    detrended(&combined, fps)
 }
 
 /// Weight of the half period in the tempo score.
@@ -288,13 +293,13 @@ pub struct TempoEstimate {
 /// Global tempo, or `None` for a signal with no
 /// onsets (silence).
 pub fn estimate_tempo(f: &Features, opts: &RhythmOptions) -> Option<TempoEstimate> {
-    let env = beat_strength(f);
+    let env = &f.strength;
     let max_period = f.fps * 60.0 / opts.bpm_min;
     let max_lag = ((4.0 * max_period).ceil() as usize + 2).min(env.len().saturating_sub(1));
     if max_lag < 8 {
         return None;
     }
-    let ac = autocorrelate(&env, max_lag).ok()?;
+    let ac = autocorrelate(env, max_lag).ok()?;
     let score = |bpm: f64| -> f64 {
         let t = f.fps * 60.0 / bpm;
         let s = interp(&ac, t)
@@ -340,7 +345,7 @@ pub fn estimate_tempo(f: &Features, opts: &RhythmOptions) -> Option<TempoEstimat
 
 /// Ellis's dynamic-programming beat tracker: beat frames for a given period (frames).
 pub fn track_beats(f: &Features, period: f64) -> Vec<usize> {
-    let env = beat_strength(f);
+    let env = &f.strength;
     let n = env.len();
     if n == 0 || period < 2.0 {
         return Vec::new();
@@ -482,7 +487,7 @@ pub fn beat_grid(f: &Features, bpm: f64, opts: &RhythmOptions) -> Option<BeatGri
         return None;
     }
     // Sub-frame beat positions: parabolic peak of the onset strength near each beat.
-    let o = beat_strength(f);
+    let o = &f.strength;
     let refined: Vec<f64> = frames
         .iter()
         .map(|&b| {
