@@ -219,3 +219,118 @@ pub fn ingest(dir: &std::path::Path, threads: usize) -> crate::Result<(usize, f6
     )?;
     Ok((tracks.len(), audio_seconds, start.elapsed().as_secs_f64()))
 }
+
+/// A synthetic bar-like matrix for the PCA benchmarks: `rows x cols` float32, rank-`rank`
+/// signal whose singular values decay as `(1 + j)^-decay` (the shape measured on real
+/// bar matrices), plus isotropic noise at `noise` times the smallest signal value, and a
+/// non-zero column mean. Written row by row to `path`, so any shape fits.
+pub fn make_pca_matrix(
+    path: &std::path::Path,
+    rows: usize,
+    cols: usize,
+    rank: usize,
+    decay: f64,
+    seed: u64,
+) -> crate::Result<()> {
+    use rayon::prelude::*;
+    let rank = rank.min(rows).min(cols);
+    // Right factor: rank x cols Gaussian rows scaled by the spectrum.
+    let basis: Vec<f32> = (0..rank)
+        .into_par_iter()
+        .flat_map_iter(|j| {
+            let mut r = Rng::for_item(seed, j as u64);
+            let s = (1.0 + j as f64).powf(-decay) * 100.0;
+            (0..cols)
+                .map(|_| (r.normal() * s / (cols as f64).sqrt()) as f32)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let floor = (rank as f64).powf(-decay) * 100.0 * 0.05 / (cols as f64).sqrt();
+    let mean: Vec<f32> = (0..cols)
+        .map(|c| (0.01 * (c as f64 * 0.01).sin()) as f32)
+        .collect();
+    let mut w = crate::store::NpyRowWriter::create(path, cols)?;
+    let chunk = 256;
+    for start in (0..rows).step_by(chunk) {
+        let block: Vec<Vec<f32>> = (start..(start + chunk).min(rows))
+            .into_par_iter()
+            .map(|i| {
+                let mut r = Rng::for_item(seed ^ 0xABCD, i as u64);
+                let a: Vec<f32> = (0..rank).map(|_| r.normal() as f32).collect();
+                let mut row: Vec<f32> = (0..cols)
+                    .map(|c| mean[c] + (r.normal() * floor) as f32)
+                    .collect();
+                for (j, &aj) in a.iter().enumerate() {
+                    let b = &basis[j * cols..(j + 1) * cols];
+                    for (x, &bv) in row.iter_mut().zip(b) {
+                        *x += aj * bv;
+                    }
+                }
+                row
+            })
+            .collect();
+        for row in &block {
+            w.push(row)?;
+        }
+    }
+    w.finish()?;
+    Ok(())
+}
+
+/// One PCA benchmark result.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PcaTiming {
+    /// `exact` or `randomized`.
+    pub method: String,
+    /// Wall seconds of the fit, reading the `.npy` file included.
+    pub seconds: f64,
+    /// Largest relative error of the top-k singular values against the exact fit.
+    pub max_rel_error: Option<f64>,
+    /// The fitted singular values.
+    #[serde(skip)]
+    pub singular_values: Vec<f64>,
+}
+
+/// Time `methods` on the matrix file, k components, each once (the data is big).
+pub fn pca(
+    path: &std::path::Path,
+    k: usize,
+    methods: &[crate::engine::pca::Method],
+    params: &crate::engine::pca::PcaParams,
+) -> crate::Result<Vec<PcaTiming>> {
+    use crate::engine::pca::{Method, PcaParams};
+    let m = crate::store::NpyMatrix::open(path)?;
+    let mut out: Vec<PcaTiming> = Vec::new();
+    for &method in methods {
+        let p = PcaParams {
+            k: Some(k),
+            method,
+            ..params.clone()
+        };
+        let start = Instant::now();
+        let fit = p.check(&m)?.fit(&m)?;
+        let seconds = start.elapsed().as_secs_f64();
+        out.push(PcaTiming {
+            method: method.to_string(),
+            seconds,
+            max_rel_error: None,
+            singular_values: fit.model.singular_values,
+        });
+    }
+    if let Some(exact) = out
+        .iter()
+        .find(|t| t.method == Method::Exact.to_string())
+        .map(|t| t.singular_values.clone())
+    {
+        for t in &mut out {
+            t.max_rel_error = Some(
+                t.singular_values
+                    .iter()
+                    .zip(&exact)
+                    .map(|(a, b)| (a - b).abs() / b)
+                    .fold(0.0, f64::max),
+            );
+        }
+    }
+    Ok(out)
+}

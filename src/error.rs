@@ -54,6 +54,9 @@ pub enum Error {
     /// The correlation/convolution engine refused its inputs.
     #[error("{0}")]
     Conv(#[from] crate::engine::conv::ConvError),
+    /// PCA refused its input or parameters.
+    #[error("{0}")]
+    Pca(#[from] crate::engine::pca::PcaError),
     /// A pipeline file or stage parameter is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),

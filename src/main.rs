@@ -185,6 +185,42 @@ enum BenchWhat {
         #[arg(long, default_value_t = 0)]
         threads: usize,
     },
+    /// PCA on a float32 .npy matrix (made first if FILE does not exist): wall time of
+    /// each method, reading the file included, and the randomized error against exact.
+    Pca {
+        /// The matrix file (generated with a bar-like decaying spectrum if missing).
+        file: PathBuf,
+        /// Rows of a generated matrix.
+        #[arg(long, default_value_t = 4000)]
+        rows: usize,
+        /// Columns of a generated matrix.
+        #[arg(long, default_value_t = 20672)]
+        cols: usize,
+        /// Rank of the generated signal.
+        #[arg(long, default_value_t = 1000)]
+        rank: usize,
+        /// Singular values of the generated signal decay as (1 + j)^-decay.
+        #[arg(long, default_value_t = 0.5)]
+        decay: f64,
+        /// Components.
+        #[arg(short, default_value_t = 64)]
+        k: usize,
+        /// Methods to time, comma-separated.
+        #[arg(long, default_value = "exact,randomized", value_delimiter = ',')]
+        methods: Vec<String>,
+        /// Randomized: power iterations (default 3).
+        #[arg(long)]
+        power_iterations: Option<usize>,
+        /// Randomized: oversampling (default max(16, k / 4)).
+        #[arg(long)]
+        oversampling: Option<usize>,
+        /// Arithmetic precision: auto, f32, f64.
+        #[arg(long, default_value = "auto")]
+        precision: String,
+        /// Reference timings (JSON {method: seconds}, from benches/pca_sklearn.py).
+        #[arg(long)]
+        compare: Option<PathBuf>,
+    },
     /// Correlation: 1-D 1M x 1M, 1M x 1k, 1M x 64; 2-D 1024^2 with 3x3, 15x15, 64x64.
     Conv {
         /// Reference timings (JSON {case: seconds}, from benches/conv_scipy.py) to compare with.
@@ -228,6 +264,76 @@ fn conv_command(args: &ConvArgs, op: Op) -> ExitCode {
 
 fn bench(what: BenchWhat) -> ExitCode {
     match what {
+        BenchWhat::Pca {
+            file,
+            rows,
+            cols,
+            rank,
+            decay,
+            k,
+            methods,
+            power_iterations,
+            oversampling,
+            precision,
+            compare,
+        } => {
+            use eigentechno::engine::pca::{Method, PcaParams, Precision};
+            let mut ms = Vec::new();
+            for m in &methods {
+                match Method::parse(m) {
+                    Some(m) => ms.push(m),
+                    None => {
+                        eprintln!("error: --methods: unknown method {m:?} (exact, randomized, auto)");
+                        return ExitCode::from(EXIT_CONFIG);
+                    }
+                }
+            }
+            let Some(precision) = Precision::parse(&precision) else {
+                eprintln!("error: --precision: expected auto, f32 or f64");
+                return ExitCode::from(EXIT_CONFIG);
+            };
+            let reference: Option<std::collections::BTreeMap<String, f64>> = match compare {
+                None => None,
+                Some(p) => match std::fs::read(&p).map(|b| serde_json::from_slice(&b)) {
+                    Ok(Ok(m)) => Some(m),
+                    _ => {
+                        eprintln!("error: {}: not a JSON object of timings", p.display());
+                        return ExitCode::from(EXIT_CONFIG);
+                    }
+                },
+            };
+            if !file.exists() {
+                eprintln!("generating {rows} x {cols} float32 (rank {rank}, decay {decay}) -> {}", file.display());
+                if let Err(e) = eigentechno::bench::make_pca_matrix(&file, rows, cols, rank, decay, 1) {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(EXIT_FAILED);
+                }
+            }
+            let params = PcaParams {
+                power_iterations: power_iterations.unwrap_or(PcaParams::default().power_iterations),
+                oversampling,
+                precision,
+                ..Default::default()
+            };
+            match eigentechno::bench::pca(&file, k, &ms, &params) {
+                Ok(timings) => {
+                    for t in &timings {
+                        let err = t.max_rel_error.map(|e| format!(", top-{k} max rel error {e:.1e}")).unwrap_or_default();
+                        let vs = reference
+                            .as_ref()
+                            .and_then(|r| r.get(&t.method))
+                            .map(|r| format!(", reference {r:.2} s: {:.2}x faster", r / t.seconds))
+                            .unwrap_or_default();
+                        println!("{:<11} {:>8.2} s{err}{vs}", t.method, t.seconds);
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_FAILED)
+                }
+            }
+        }
         BenchWhat::Ingest { dir, threads } => match eigentechno::bench::ingest(&dir, threads) {
             Ok((n, audio, wall)) => {
                 println!(

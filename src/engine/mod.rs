@@ -3,6 +3,7 @@
 
 pub mod conv;
 pub mod legendre;
+pub mod pca;
 pub mod rng;
 
 pub use rng::Rng;

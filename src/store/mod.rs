@@ -2,7 +2,9 @@
 
 pub mod atomic;
 pub mod fingerprint;
+pub mod matrix_file;
 pub mod npy;
 
 pub use atomic::{AtomicFile, write_atomic};
+pub use matrix_file::{Dtype, NpyMatrix};
 pub use npy::{NdArray, NpyRowWriter, read_npy, write_npy};

@@ -1,0 +1,107 @@
+//! Randomized PCA (Halko, Martinsson & Tropp 2011, algorithms 4.4 and 5.1): sketch the
+//! range of the centred data with a Gaussian test matrix of k + p columns, sharpen it
+//! with q power iterations (each re-orthonormalised by a thin QR, so small singular
+//! values are not lost to rounding), then take the exact SVD of the small projection.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, get_global_parallelism};
+
+use super::{Data, PcaConfig, PcaError, RawFit, Scalar};
+use crate::engine::Rng;
+
+fn orthonormal<T: Scalar>(m: Mat<T>) -> Mat<T> {
+    m.qr().compute_thin_Q()
+}
+
+pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawFit, PcaError> {
+    let (n, d) = data.shape();
+    let k = cfg.k;
+    let l = (k + cfg.oversampling).min(n.min(d));
+    let par = get_global_parallelism();
+    let mut rng = Rng::new(cfg.params.seed);
+    let omega = Mat::<T>::from_fn(d, l, |_, _| T::of(rng.normal()));
+    let mut q = orthonormal(data.times(omega.as_ref())?);
+    drop(omega);
+    // Q (n x m, orthonormal columns) and B^T = X^T Q (d x m).
+    let (q, bt) = if cfg.params.krylov {
+        // Block Krylov (Rokhlin, Szlam & Tygert 2009; Musco & Musco 2015): keep every
+        // power-iteration block, each orthogonalised against the ones before, and
+        // extract from their span. For the flat spectra of audio it converges far
+        // faster than keeping the last block only, for the same passes over the data;
+        // and X^T Q comes out of the iteration itself, block by block.
+        let mut blocks = vec![q];
+        let mut z_blocks: Vec<Mat<T>> = Vec::new();
+        for _ in 0..cfg.params.power_iterations {
+            if (blocks.len() + 1) * l > n.min(d) {
+                break;
+            }
+            let z = data.t_times(blocks.last().expect("one block").as_ref())?;
+            let mut y = data.times(z.as_ref())?;
+            z_blocks.push(z);
+            // Two rounds of block Gram-Schmidt against the basis, then a QR.
+            for _ in 0..2 {
+                for b in &blocks {
+                    let mut c = Mat::<T>::zeros(b.ncols(), y.ncols());
+                    matmul(c.as_mut(), Accum::Replace, b.transpose(), y.as_ref(), T::of(1.0), par);
+                    matmul(y.as_mut(), Accum::Add, b.as_ref(), c.as_ref(), T::of(-1.0), par);
+                }
+            }
+            blocks.push(orthonormal(y));
+        }
+        z_blocks.push(data.t_times(blocks.last().expect("one block").as_ref())?);
+        (concat_cols(&blocks), concat_cols(&z_blocks))
+    } else {
+        for _ in 0..cfg.params.power_iterations {
+            let z = orthonormal(data.t_times(q.as_ref())?);
+            q = orthonormal(data.times(z.as_ref())?);
+        }
+        let bt = data.t_times(q.as_ref())?;
+        (q, bt)
+    };
+    // B = Q^T X (m x d) = Ub S W^T, from the eigendecomposition of the small m x m
+    // matrix B B^T in float64 (so float32 data loses nothing here); then
+    // X ~ Q B = (Q Ub) S W^T.
+    let m = bt.ncols();
+    let bt64 = Mat::<f64>::from_fn(d, m, |i, j| bt[(i, j)].f64());
+    drop(bt);
+    let mut bbt = Mat::<f64>::zeros(m, m);
+    matmul(bbt.as_mut(), Accum::Replace, bt64.transpose(), bt64.as_ref(), 1.0, par);
+    let eig = bbt
+        .self_adjoint_eigen(faer::Side::Lower)
+        .map_err(|_| PcaError::NoConvergence("eigensolver on the sketch"))?;
+    let lam = eig.S().column_vector();
+    let order: Vec<usize> = (0..m).rev().take(k).collect();
+    let sigma: Vec<f64> = order.iter().map(|&i| lam[i].max(0.0).sqrt()).collect();
+    let ub = Mat::<f64>::from_fn(m, k, |i, j| eig.U()[(i, order[j])]);
+    let mut w = Mat::<f64>::zeros(d, k);
+    matmul(w.as_mut(), Accum::Replace, bt64.as_ref(), ub.as_ref(), 1.0, par);
+    let mut components = Vec::with_capacity(k * d);
+    for (i, &s) in sigma.iter().enumerate() {
+        let inv = if s > 0.0 { 1.0 / s } else { 0.0 };
+        components.extend((0..d).map(|j| (w[(j, i)] * inv) as f32));
+    }
+    let ub_t = Mat::<T>::from_fn(m, k, |i, j| T::of(ub[(i, j)]));
+    let mut left = Mat::<T>::zeros(n, k);
+    matmul(left.as_mut(), Accum::Replace, q.as_ref(), ub_t.as_ref(), T::of(1.0), par);
+    let mut scores = Vec::with_capacity(n * k);
+    for i in 0..n {
+        scores.extend((0..k).map(|j| (left[(i, j)].f64() * sigma[j]) as f32));
+    }
+    Ok(RawFit {
+        singular_values: sigma,
+        components,
+        scores: Some(scores),
+    })
+}
+
+fn concat_cols<T: Scalar>(blocks: &[Mat<T>]) -> Mat<T> {
+    let n = blocks[0].nrows();
+    let total = blocks.iter().map(|b| b.ncols()).sum();
+    let mut out = Mat::<T>::zeros(n, total);
+    let mut at = 0;
+    for b in blocks {
+        out.as_mut().subcols_mut(at, b.ncols()).copy_from(b.as_ref());
+        at += b.ncols();
+    }
+    out
+}

@@ -1,0 +1,132 @@
+use super::*;
+use crate::engine::Rng;
+
+/// `n x d` data of rank `r` with singular values decaying as 1 / (1 + i), plus an offset.
+fn low_rank(n: usize, d: usize, r: usize, seed: u64) -> Vec<f32> {
+    low_rank_f64(n, d, r, seed).into_iter().map(|v| v as f32).collect()
+}
+
+fn low_rank_f64(n: usize, d: usize, r: usize, seed: u64) -> Vec<f64> {
+    let mut rng = Rng::new(seed);
+    let a: Vec<f64> = (0..n * r).map(|_| rng.normal()).collect();
+    let b: Vec<f64> = (0..r * d).map(|_| rng.normal()).collect();
+    let mut x = vec![0f64; n * d];
+    for i in 0..n {
+        for j in 0..d {
+            let mut v = 3.0 + j as f64 * 0.01;
+            for t in 0..r {
+                v += a[i * r + t] * b[t * d + j] / (1.0 + t as f64);
+            }
+            x[i * d + j] = v;
+        }
+    }
+    x
+}
+
+fn fit(x: &[f32], n: usize, d: usize, params: PcaParams) -> PcaFit {
+    let rows = MemoryRows::f32(x, n, d).unwrap();
+    params.check(&rows).unwrap().fit(&rows).unwrap()
+}
+
+#[test]
+fn exact_gram_and_covariance_routes_agree() {
+    let (n, d) = (30, 40);
+    // Exactly rank 8 in float64 (float32 storage would add rounding noise of full rank).
+    let x = low_rank_f64(n, d, 8, 1);
+    let rows = MemoryRows::f64(&x, n, d).unwrap();
+    let p = PcaParams { method: Method::Exact, ..Default::default() };
+    let gram = p.check(&rows).unwrap().fit(&rows).unwrap();
+    // A zero memory budget forces the streamed covariance route.
+    let p = PcaParams { method: Method::Exact, memory_budget: 0, block_rows: Some(7), ..Default::default() };
+    let cov = p.check(&rows).unwrap().fit(&rows).unwrap();
+    assert_eq!(gram.model.k(), 29, "every component, as scikit-learn");
+    assert_eq!(cov.model.k(), 29);
+    for i in 0..8 {
+        let (a, b) = (gram.model.singular_values[i], cov.model.singular_values[i]);
+        assert!((a - b).abs() < 1e-9 * a, "sigma {i}: {a} vs {b}");
+        for (u, v) in gram.model.component(i).iter().zip(cov.model.component(i)) {
+            assert!((u - v).abs() < 1e-5, "component {i}");
+        }
+    }
+    let sum: f64 = gram.model.explained_variance_ratio[..8].iter().sum();
+    assert!((sum - 1.0).abs() < 1e-9, "rank-8 data: 8 components explain all ({sum})");
+}
+
+#[test]
+fn randomized_matches_exact_on_top_components() {
+    let (n, d) = (120, 90);
+    let x = low_rank(n, d, 30, 2);
+    let exact = fit(&x, n, d, PcaParams { method: Method::Exact, ..Default::default() });
+    let rand = fit(
+        &x,
+        n,
+        d,
+        PcaParams { k: Some(5), method: Method::Randomized, block_rows: Some(16), memory_budget: 0, ..Default::default() },
+    );
+    assert_eq!(rand.model.k(), 5);
+    for i in 0..5 {
+        let (a, b) = (exact.model.singular_values[i], rand.model.singular_values[i]);
+        assert!((a - b).abs() < 1e-6 * a, "sigma {i}: {a} vs {b}");
+        assert!((exact.model.explained_variance_ratio[i] - rand.model.explained_variance_ratio[i]).abs() < 1e-8);
+    }
+    // Scores equal the projections of the data.
+    let row = &x[17 * d..18 * d];
+    let p = rand.model.project(row, 5);
+    let s = rand.scores.as_ref().unwrap();
+    for j in 0..5 {
+        assert!((p[j] - s[17 * 5 + j] as f64).abs() < 1e-3 * p[0].abs(), "score {j}");
+    }
+}
+
+#[test]
+fn full_reconstruction_returns_the_row() {
+    let (n, d) = (25, 60);
+    let mut rng = Rng::new(5);
+    let x: Vec<f32> = (0..n * d).map(|_| rng.normal() as f32).collect();
+    let f = fit(&x, n, d, PcaParams::default());
+    assert_eq!(f.model.k(), n - 1);
+    let scores = f.scores.as_ref().unwrap();
+    let k = f.model.k();
+    for r in [0, 7, 24] {
+        let s: Vec<f64> = scores[r * k..(r + 1) * k].iter().map(|&v| v as f64).collect();
+        let back = f.model.reconstruct(&s, k);
+        let row = &x[r * d..(r + 1) * d];
+        let err: f64 = back.iter().zip(row).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>().sqrt();
+        let norm: f64 = row.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
+        assert!(err < 1e-5 * norm, "row {r}: relative error {}", err / norm);
+    }
+}
+
+#[test]
+fn bad_inputs_are_clear_errors() {
+    let x = vec![1f32; 6];
+    let rows = MemoryRows::f32(&x, 2, 3).unwrap();
+    let e = PcaParams { k: Some(2), ..Default::default() }.check(&rows).unwrap_err();
+    assert!(matches!(e, PcaError::TooManyComponents { k: 2, max: 1, .. }), "{e}");
+    let e = PcaParams::default().check(&rows).unwrap().fit(&rows).unwrap_err();
+    assert_eq!(e, PcaError::ZeroVariance);
+    let mut y = vec![0f32, 1., 2., 3., 4., 5., 6., f32::NAN, 8., 1., 1., 2.];
+    let rows = MemoryRows::f32(&y, 4, 3).unwrap();
+    let e = PcaParams::default().check(&rows).unwrap().fit(&rows).unwrap_err();
+    assert_eq!(e, PcaError::NonFinite { row: 2, col: 1 });
+    let p = PcaParams { drop_nonfinite: true, k: Some(1), ..Default::default() };
+    let f = p.check(&rows).unwrap().fit(&rows).unwrap();
+    assert_eq!(f.dropped_rows, vec![2]);
+    assert_eq!(f.model.n_samples, 3);
+    y[7] = 7.0;
+    assert!(MemoryRows::f32(&y, 5, 3).is_err());
+}
+
+#[test]
+fn sign_rule_makes_the_largest_entry_positive() {
+    let (n, d) = (30, 12);
+    let x = low_rank(n, d, 4, 9);
+    let f = fit(&x, n, d, PcaParams::default());
+    for i in 0..f.model.k() {
+        let c = f.model.component(i);
+        let big = c.iter().copied().fold(0f32, |m, v| if v.abs() > m.abs() { v } else { m });
+        assert!(big > 0.0, "component {i}");
+        let norm: f32 = c.iter().map(|v| v * v).sum();
+        assert!((norm - 1.0).abs() < 1e-5);
+    }
+}

@@ -1,0 +1,298 @@
+//! A 2-D float `.npy` file read block by block (never whole), as a PCA row source.
+//!
+//! The header is checked when the file is opened, so a wrong dtype, a 3-D array, a
+//! Fortran-ordered or truncated file is a clear error naming the file before any work.
+//! Blocks are read by a second thread while the caller computes on the previous one.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use crate::engine::pca::{PcaError, RowSource, Rows};
+use crate::error::{Error, Result};
+
+/// Element type of a matrix file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dtype {
+    /// `<f4`.
+    F32,
+    /// `<f8`.
+    F64,
+}
+
+/// An `N x d` float32 or float64 `.npy` file (C order, little-endian).
+#[derive(Clone, Debug)]
+pub struct NpyMatrix {
+    path: PathBuf,
+    dtype: Dtype,
+    rows: usize,
+    cols: usize,
+    data_offset: u64,
+}
+
+fn invalid(path: &Path, reason: impl Into<String>) -> Error {
+    Error::InvalidData {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// The value of `key` in numpy's header dict (a Python literal), as raw text.
+fn header_value<'a>(dict: &'a str, key: &str) -> Option<&'a str> {
+    let at = dict.find(&format!("'{key}'"))? + key.len() + 2;
+    let rest = dict[at..].trim_start().strip_prefix(':')?.trim_start();
+    let end = if rest.starts_with('(') {
+        rest.find(')')? + 1
+    } else {
+        rest.find([',', '}'])?
+    };
+    Some(rest[..end].trim())
+}
+
+impl NpyMatrix {
+    /// Open and check the header.
+    pub fn open(path: &Path) -> Result<NpyMatrix> {
+        let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut pre = [0u8; 10];
+        f.read_exact(&mut pre)
+            .map_err(|_| invalid(path, "not a .npy file (too short for a header)"))?;
+        if &pre[..6] != b"\x93NUMPY" {
+            return Err(invalid(path, "not a .npy file (no \\x93NUMPY magic)"));
+        }
+        let (hlen, start) = match pre[6] {
+            1 => (u16::from_le_bytes([pre[8], pre[9]]) as usize, 10u64),
+            2 | 3 => {
+                let mut more = [0u8; 2];
+                f.read_exact(&mut more).map_err(|e| Error::io(path, e))?;
+                (
+                    u32::from_le_bytes([pre[8], pre[9], more[0], more[1]]) as usize,
+                    12u64,
+                )
+            }
+            v => return Err(invalid(path, format!(".npy format version {v} is not supported"))),
+        };
+        let mut dict = vec![0u8; hlen];
+        f.read_exact(&mut dict)
+            .map_err(|_| invalid(path, "the .npy header is truncated"))?;
+        let dict = String::from_utf8_lossy(&dict).to_string();
+        let descr = header_value(&dict, "descr")
+            .ok_or_else(|| invalid(path, "the .npy header has no 'descr'"))?
+            .trim_matches(['\'', '"']);
+        let dtype = match descr {
+            "<f4" | "|f4" => Dtype::F32,
+            "<f8" | "|f8" => Dtype::F64,
+            other => {
+                return Err(invalid(
+                    path,
+                    format!("dtype {other} is not supported: expected float32 or float64 (little-endian)"),
+                ));
+            }
+        };
+        if header_value(&dict, "fortran_order") == Some("True") {
+            return Err(invalid(
+                path,
+                "the array is stored in Fortran (column-major) order: save it with numpy.ascontiguousarray first",
+            ));
+        }
+        let shape = header_value(&dict, "shape")
+            .ok_or_else(|| invalid(path, "the .npy header has no 'shape'"))?;
+        let dims: Vec<usize> = shape
+            .trim_matches(['(', ')'])
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.trim_end_matches('L').parse::<usize>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| invalid(path, format!("unreadable shape {shape}")))?;
+        let [rows, cols] = dims[..] else {
+            return Err(invalid(
+                path,
+                format!("expected a 2-D matrix (rows x columns), got shape {shape} ({}-D)", dims.len()),
+            ));
+        };
+        let data_offset = start + hlen as u64;
+        let size = f.metadata().map_err(|e| Error::io(path, e))?.len();
+        let width = match dtype {
+            Dtype::F32 => 4,
+            Dtype::F64 => 8,
+        };
+        let need = data_offset + (rows * cols * width) as u64;
+        if size < need {
+            return Err(invalid(
+                path,
+                format!(
+                    "the file is shorter than its header says ({size} bytes, expected {need}): truncated?"
+                ),
+            ));
+        }
+        Ok(NpyMatrix {
+            path: path.to_path_buf(),
+            dtype,
+            rows,
+            cols,
+            data_offset,
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Element type.
+    pub fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    /// Read rows `start..start + count` as f32 (f64 files are converted).
+    pub fn read_rows(&self, start: usize, count: usize) -> Result<Vec<f32>> {
+        let mut out = Vec::new();
+        self.visit_range(start, count, count.max(1), &mut |_, rows| {
+            match rows {
+                Rows::F32(v) => out.extend_from_slice(v),
+                Rows::F64(v) => out.extend(v.iter().map(|&x| x as f32)),
+            }
+            Ok(())
+        })
+        .map_err(|e| invalid(&self.path, e.to_string()))?;
+        Ok(out)
+    }
+
+    fn visit_range(
+        &self,
+        first: usize,
+        count: usize,
+        max_rows: usize,
+        f: &mut dyn FnMut(usize, Rows<'_>) -> std::result::Result<(), PcaError>,
+    ) -> std::result::Result<(), PcaError> {
+        let end = (first + count).min(self.rows);
+        if first >= end {
+            return Ok(());
+        }
+        let width = match self.dtype {
+            Dtype::F32 => 4,
+            Dtype::F64 => 8,
+        };
+        let step = max_rows.max(1);
+        let path = self.path.clone();
+        let cols = self.cols;
+        let offset = self.data_offset + (first * cols * width) as u64;
+        let io_err = move |e: std::io::Error| PcaError::Source(format!("{}: {e}", path.display()));
+        let mut file = File::open(&self.path).map_err(io_err.clone())?;
+        file.seek(SeekFrom::Start(offset)).map_err(io_err.clone())?;
+        // One block in flight: the reader fills the next while the caller works.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<std::result::Result<Vec<u8>, PcaError>>(1);
+        let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::scope(|scope| {
+            let reader_err = io_err.clone();
+            scope.spawn(move || {
+                let mut reader = BufReader::with_capacity(1 << 20, file);
+                let mut at = first;
+                while at < end {
+                    let r = (end - at).min(step);
+                    let mut buf = free_rx.try_recv().unwrap_or_default();
+                    buf.resize(r * cols * width, 0);
+                    let res = reader.read_exact(&mut buf).map(|_| buf).map_err(&reader_err);
+                    let failed = res.is_err();
+                    if tx.send(res).is_err() || failed {
+                        return;
+                    }
+                    at += r;
+                }
+            });
+            let mut at = first;
+            let mut values32: Vec<f32> = Vec::new();
+            let mut values64: Vec<f64> = Vec::new();
+            while at < end {
+                let bytes = rx
+                    .recv()
+                    .map_err(|_| PcaError::Source("the reader thread stopped".into()))??;
+                let r = bytes.len() / (cols * width);
+                let block = match self.dtype {
+                    Dtype::F32 => {
+                        values32.clear();
+                        values32.extend(
+                            bytes
+                                .chunks_exact(4)
+                                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                        );
+                        Rows::F32(&values32)
+                    }
+                    Dtype::F64 => {
+                        values64.clear();
+                        values64.extend(bytes.chunks_exact(8).map(|b| {
+                            f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+                        }));
+                        Rows::F64(&values64)
+                    }
+                };
+                let res = f(at, block);
+                let _ = free_tx.send(bytes);
+                if let Err(e) = res {
+                    // Dropping the receiver stops the reader at its next send.
+                    drop(rx);
+                    return Err(e);
+                }
+                at += r;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl RowSource for NpyMatrix {
+    fn nrows(&self) -> usize {
+        self.rows
+    }
+    fn ncols(&self) -> usize {
+        self.cols
+    }
+    fn is_f64(&self) -> bool {
+        self.dtype == Dtype::F64
+    }
+    fn visit(
+        &self,
+        max_rows: usize,
+        f: &mut dyn FnMut(usize, Rows<'_>) -> std::result::Result<(), PcaError>,
+    ) -> std::result::Result<(), PcaError> {
+        self.visit_range(0, self.rows, max_rows, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NdArray, write_npy};
+    use ndarray::{ArrayD, IxDyn};
+
+    #[test]
+    fn reads_blocks_in_order_and_rejects_bad_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.npy");
+        let vals: Vec<f64> = (0..35).map(|v| v as f64 * 0.5).collect();
+        write_npy(&p, &NdArray::F64(ArrayD::from_shape_vec(IxDyn(&[7, 5]), vals.clone()).unwrap())).unwrap();
+        let m = NpyMatrix::open(&p).unwrap();
+        assert_eq!((m.nrows(), m.ncols(), m.dtype()), (7, 5, Dtype::F64));
+        let mut seen = Vec::new();
+        m.visit(3, &mut |start, rows| {
+            seen.push((start, rows.len()));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, vec![(0, 15), (3, 15), (6, 5)]);
+        assert_eq!(m.read_rows(2, 2).unwrap(), vals[10..20].iter().map(|&v| v as f32).collect::<Vec<_>>());
+
+        let p3 = dir.path().join("cube.npy");
+        write_npy(&p3, &NdArray::F32(ArrayD::zeros(IxDyn(&[2, 2, 2])))).unwrap();
+        let e = NpyMatrix::open(&p3).unwrap_err().to_string();
+        assert!(e.contains("cube.npy") && e.contains("2-D"), "{e}");
+        let pi = dir.path().join("ints.npy");
+        ndarray_npy::write_npy(&pi, &ndarray::Array2::<i64>::zeros((2, 2))).unwrap();
+        let e = NpyMatrix::open(&pi).unwrap_err().to_string();
+        assert!(e.contains("ints.npy") && e.contains("float32 or float64"), "{e}");
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() - 8]).unwrap();
+        let e = NpyMatrix::open(&p).unwrap_err().to_string();
+        assert!(e.contains("truncated"), "{e}");
+    }
+}
