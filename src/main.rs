@@ -48,6 +48,63 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// PCA of a bar matrix (eigentechno): the model, Isik's listening outputs
+    /// (DIR/listen) and figures (DIR/figures).
+    Pca {
+        /// The matrix (N x d float32/float64 .npy, e.g. OUT/matrix/bars.npy).
+        matrix: PathBuf,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Components to keep (default: all, by the exact method).
+        #[arg(short)]
+        k: Option<usize>,
+        /// exact, randomized, or auto (chosen by cost).
+        #[arg(long, default_value = "auto", value_parser = ["auto", "exact", "randomized"])]
+        method: String,
+        /// Apply Isik's equalisation before PCA (undone for listening).
+        #[arg(long)]
+        equalize: bool,
+        /// Arithmetic precision: auto, f32, f64.
+        #[arg(long, default_value = "auto", value_parser = ["auto", "f32", "f64"])]
+        precision: String,
+        /// Sample rate of the bars (default: from report.json beside the matrix, else 8820).
+        #[arg(long)]
+        rate: Option<u32>,
+        /// Skip rows holding NaN or infinity instead of failing.
+        #[arg(long)]
+        drop_nonfinite: bool,
+        /// Only the model: no listening outputs, no figures.
+        #[arg(long)]
+        model_only: bool,
+    },
+    /// Listen to a fitted PCA: writes the WAV (DIR/audition/...) and prints its path;
+    /// --play also plays it (needs the `playback` feature).
+    Audition {
+        /// The model folder (`eigentechno pca --out DIR`, or OUT/pca of a pipeline run).
+        dir: PathBuf,
+        /// Component I (0-based), peak-normalised.
+        #[arg(long, group = "what")]
+        component: Option<usize>,
+        /// Row of the matrix to reconstruct (with --k).
+        #[arg(long, group = "what", requires = "k")]
+        reconstruct: Option<usize>,
+        /// Components used by --reconstruct.
+        #[arg(long)]
+        k: Option<usize>,
+        /// Isik's morph of this row, from the mean loop to the bar.
+        #[arg(long, group = "what")]
+        morph: Option<usize>,
+        /// The mean loop.
+        #[arg(long, group = "what")]
+        mean: bool,
+        /// Repetitions of the bar.
+        #[arg(long, default_value_t = 4)]
+        loops: usize,
+        /// Play it (build with `--features playback`).
+        #[arg(long)]
+        play: bool,
+    },
     /// Check a pipeline file without running it.
     Check {
         /// The pipeline (TOML).
@@ -283,7 +340,9 @@ fn bench(what: BenchWhat) -> ExitCode {
                 match Method::parse(m) {
                     Some(m) => ms.push(m),
                     None => {
-                        eprintln!("error: --methods: unknown method {m:?} (exact, randomized, auto)");
+                        eprintln!(
+                            "error: --methods: unknown method {m:?} (exact, randomized, auto)"
+                        );
                         return ExitCode::from(EXIT_CONFIG);
                     }
                 }
@@ -303,8 +362,13 @@ fn bench(what: BenchWhat) -> ExitCode {
                 },
             };
             if !file.exists() {
-                eprintln!("generating {rows} x {cols} float32 (rank {rank}, decay {decay}) -> {}", file.display());
-                if let Err(e) = eigentechno::bench::make_pca_matrix(&file, rows, cols, rank, decay, 1) {
+                eprintln!(
+                    "generating {rows} x {cols} float32 (rank {rank}, decay {decay}) -> {}",
+                    file.display()
+                );
+                if let Err(e) =
+                    eigentechno::bench::make_pca_matrix(&file, rows, cols, rank, decay, 1)
+                {
                     eprintln!("error: {e}");
                     return ExitCode::from(EXIT_FAILED);
                 }
@@ -318,7 +382,10 @@ fn bench(what: BenchWhat) -> ExitCode {
             match eigentechno::bench::pca(&file, k, &ms, &params) {
                 Ok(timings) => {
                     for t in &timings {
-                        let err = t.max_rel_error.map(|e| format!(", top-{k} max rel error {e:.1e}")).unwrap_or_default();
+                        let err = t
+                            .max_rel_error
+                            .map(|e| format!(", top-{k} max rel error {e:.1e}"))
+                            .unwrap_or_default();
                         let vs = reference
                             .as_ref()
                             .and_then(|r| r.get(&t.method))
@@ -510,6 +577,51 @@ fn main() -> ExitCode {
         Command::Correlate(args) => conv_command(&args, Op::Correlate),
         Command::Convolve(args) => conv_command(&args, Op::Convolve),
         Command::Bench { what } => bench(what),
+        Command::Pca {
+            matrix,
+            out,
+            k,
+            method,
+            equalize,
+            precision,
+            rate,
+            drop_nonfinite,
+            model_only,
+        } => pca_command(PcaArgs {
+            matrix,
+            out,
+            k,
+            method,
+            equalize,
+            precision,
+            rate,
+            drop_nonfinite,
+            model_only,
+        }),
+        Command::Audition {
+            dir,
+            component,
+            reconstruct,
+            k,
+            morph,
+            mean,
+            loops,
+            play,
+        } => {
+            let what = match (component, reconstruct, morph, mean) {
+                (Some(i), ..) => Audition::Component(i),
+                (_, Some(row), ..) => Audition::Reconstruct(row, k.unwrap_or(usize::MAX)),
+                (_, _, Some(row), _) => Audition::Morph(row),
+                (.., true) => Audition::Mean,
+                _ => {
+                    eprintln!(
+                        "error: say what to hear: --component I, --reconstruct ROW --k K, --morph ROW or --mean"
+                    );
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            audition(&dir, what, loops, play)
+        }
         Command::Tempo { files, json } => tempo(&files, json),
         Command::Ingest {
             dir,
@@ -815,4 +927,165 @@ fn synth(
             ExitCode::from(EXIT_FAILED)
         }
     }
+}
+
+struct PcaArgs {
+    matrix: PathBuf,
+    out: PathBuf,
+    k: Option<usize>,
+    method: String,
+    equalize: bool,
+    precision: String,
+    rate: Option<u32>,
+    drop_nonfinite: bool,
+    model_only: bool,
+}
+
+/// The bars' rate from `report.json` beside the matrix (written by the `matrix` stage).
+fn rate_beside(matrix: &Path) -> Option<u32> {
+    let report = matrix.parent()?.join("report.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(report).ok()?).ok()?;
+    v.get("rate")?.as_u64().map(|r| r as u32)
+}
+
+fn pca_command(a: PcaArgs) -> ExitCode {
+    use eigentechno::engine::pca::{Method, PcaParams, Precision};
+    use eigentechno::pipeline::stages::{
+        FigureOptions, PcaJob, figures_to_dir, fit_to_dir, listen_to_dir,
+    };
+    let job = PcaJob {
+        params: PcaParams {
+            k: a.k,
+            method: Method::parse(&a.method).expect("clap checked"),
+            precision: Precision::parse(&a.precision).expect("clap checked"),
+            drop_nonfinite: a.drop_nonfinite,
+            ..Default::default()
+        },
+        equalize: a.equalize,
+        rate: a.rate.or_else(|| rate_beside(&a.matrix)),
+    };
+    let csv = a.matrix.with_file_name("bars.csv");
+    let csv = csv.exists().then_some(csv);
+    let result = (|| -> eigentechno::Result<()> {
+        let (meta, _) = fit_to_dir(&a.matrix, csv.as_deref(), &a.out, &job)?;
+        println!(
+            "{} x {}: {} components by the {} method ({}, {}) in {:.2} s; first explains {:.1} %",
+            meta.n_samples,
+            meta.n_features,
+            meta.k,
+            meta.method,
+            meta.method_reason,
+            meta.precision,
+            meta.seconds,
+            100.0
+                * std::fs::read_to_string(a.out.join("explained_variance.csv"))
+                    .ok()
+                    .and_then(|t| t
+                        .lines()
+                        .nth(1)
+                        .and_then(|l| l.split(',').nth(2))
+                        .and_then(|r| r.parse::<f64>().ok()))
+                    .unwrap_or(0.0)
+        );
+        println!("  model:   {}", a.out.display());
+        if !a.model_only {
+            let listen = a.out.join("listen");
+            let n = listen_to_dir(&a.out, &listen, &Default::default())?.len();
+            println!("  listen:  {} ({n} WAV files)", listen.display());
+            let figures = a.out.join("figures");
+            let n = figures_to_dir(&a.out, &figures, &FigureOptions::default())?.len();
+            println!("  figures: {} ({n} PNG files)", figures.display());
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+enum Audition {
+    Component(usize),
+    Reconstruct(usize, usize),
+    Morph(usize),
+    Mean,
+}
+
+fn audition(dir: &Path, what: Audition, loops: usize, play: bool) -> ExitCode {
+    use eigentechno::audio::listen::{Listener, looped};
+    let result = (|| -> eigentechno::Result<PathBuf> {
+        let (model, meta) = eigentechno::store::pca_model::load_model(dir)?;
+        let l = Listener::new(&model, &meta, dir)?;
+        let (name, samples) = match what {
+            Audition::Component(i) => (
+                format!("component_{i:03}.wav"),
+                looped(&l.component(i)?, loops),
+            ),
+            Audition::Reconstruct(row, k) => {
+                let k = k.min(model.k());
+                (
+                    format!("row_{row:06}_k_{k:05}.wav"),
+                    looped(&l.reconstruction(row, k)?, loops),
+                )
+            }
+            Audition::Morph(row) => (format!("morph_{row:06}.wav"), l.morph(row, 32)?),
+            Audition::Mean => ("mean.wav".to_string(), looped(&l.mean(), loops)),
+        };
+        l.write(&dir.join("audition").join(name), &samples)
+    })();
+    let path = match result {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    println!("{}", path.display());
+    if play {
+        return play_file(&path);
+    }
+    ExitCode::SUCCESS
+}
+
+#[cfg(feature = "playback")]
+fn play_file(path: &Path) -> ExitCode {
+    let played = (|| -> Result<(), String> {
+        let mut reader = hound::WavReader::open(path).map_err(|e| e.to_string())?;
+        let spec = reader.spec();
+        let samples: Vec<f32> = reader
+            .samples::<i16>()
+            .map(|s| s.map(|v| v as f32 / 32768.0))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        let seconds = samples.len() as f64 / spec.sample_rate as f64;
+        let sink = rodio::DeviceSinkBuilder::open_default_sink().map_err(|e| e.to_string())?;
+        let source = rodio::buffer::SamplesBuffer::new(
+            std::num::NonZeroU16::new(spec.channels).ok_or("no channels")?,
+            std::num::NonZeroU32::new(spec.sample_rate).ok_or("zero rate")?,
+            samples,
+        );
+        sink.mixer().add(source);
+        std::thread::sleep(std::time::Duration::from_secs_f64(seconds + 0.2));
+        Ok(())
+    })();
+    match played {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: playing {}: {e}", path.display());
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+#[cfg(not(feature = "playback"))]
+fn play_file(path: &Path) -> ExitCode {
+    eprintln!(
+        "this eigentechno was built without playback; the WAV is at {}. To play from here, install the ALSA headers \
+         (Debian: apt install libasound2-dev pkg-config) and build with `cargo build --release --features playback`.",
+        path.display()
+    );
+    ExitCode::from(EXIT_CONFIG)
 }

@@ -289,3 +289,143 @@ fn the_main_pipeline_runs_on_the_fixtures() {
         assert!(out.join("matrix").join(f).exists(), "{f}");
     }
 }
+
+/// The main job's eigentechno outputs: model, listening outputs, figures (issue #4,
+/// acceptance 5).
+#[test]
+fn the_main_pipeline_writes_the_pca_listening_outputs_and_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("main");
+    let o = eigentechno(&[
+        "run",
+        "pipelines/eigentechno.toml",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}{stderr}");
+    let pca = out.join("pca");
+    for f in [
+        "mean.npy",
+        "components.npy",
+        "singular_values.npy",
+        "explained_variance.npy",
+        "explained_variance_ratio.npy",
+        "scores.npy",
+        "explained_variance.csv",
+        "pca.json",
+    ] {
+        assert!(pca.join(f).exists(), "pca/{f}");
+    }
+    let csv = std::fs::read_to_string(pca.join("explained_variance.csv")).unwrap();
+    assert!(csv.starts_with("k,variance,ratio,cumulative\n"));
+    let last: f64 = csv
+        .lines()
+        .last()
+        .unwrap()
+        .split(',')
+        .nth(3)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (last - 1.0).abs() < 1e-6,
+        "every component explains everything: {last}"
+    );
+    for f in [
+        "singular_values.png",
+        "cumulative_variance.png",
+        "component_spectra.png",
+        "average_spectrum.png",
+    ] {
+        let bytes = std::fs::read(out.join("figures").join(f)).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG", "{f}");
+    }
+    let listen = out.join("listen");
+    let d = 16_538u32;
+    let check_wav = |p: &std::path::Path, frames: u32| -> f32 {
+        let r = hound::WavReader::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let spec = r.spec();
+        assert_eq!(
+            (spec.sample_rate, spec.channels, spec.bits_per_sample),
+            (8820, 1, 16),
+            "{}",
+            p.display()
+        );
+        assert_eq!(r.duration(), frames, "{}", p.display());
+        r.into_samples::<i16>()
+            .map(|s| s.unwrap().unsigned_abs() as f32 / 32767.0)
+            .fold(0.0, f32::max)
+    };
+    check_wav(&listen.join("mean.wav"), d * 4);
+    let comps: Vec<_> = std::fs::read_dir(listen.join("components"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let rows: usize = std::fs::read_to_string(out.join("matrix/bars.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    assert_eq!(
+        comps.len(),
+        (rows - 1).min(400),
+        "every component of a small corpus"
+    );
+    for c in &comps {
+        let peak = check_wav(c, d * 4);
+        assert!(
+            peak > 0.8,
+            "{} is peak-normalised, not silent ({peak})",
+            c.display()
+        );
+    }
+    let recon: Vec<String> = std::fs::read_dir(listen.join("reconstructions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        recon.iter().any(|n| n.ends_with("_k_00001.wav")),
+        "{recon:?}"
+    );
+    assert!(recon.iter().any(|n| n.ends_with("_k_all.wav")), "{recon:?}");
+    assert_eq!(
+        recon
+            .iter()
+            .filter(|n| n.ends_with("_original.wav"))
+            .count(),
+        4
+    );
+    check_wav(&listen.join("morph.wav"), d * 32);
+    // Every component with the mean added back is the bar itself (to 16-bit rounding).
+    let read = |p: std::path::PathBuf| -> Vec<i32> {
+        hound::WavReader::open(p)
+            .unwrap()
+            .into_samples::<i16>()
+            .map(|s| s.unwrap() as i32)
+            .collect()
+    };
+    let original = recon.iter().find(|n| n.ends_with("_original.wav")).unwrap();
+    let all = original.replace("_original.wav", "_k_all.wav");
+    let (a, b) = (
+        read(listen.join("reconstructions").join(original)),
+        read(listen.join("reconstructions").join(&all)),
+    );
+    let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).max().unwrap();
+    assert!(worst <= 2, "{all} differs from the bar by {worst} LSB");
+    let one = read(
+        listen
+            .join("reconstructions")
+            .join(original.replace("_original.wav", "_k_00001.wav")),
+    );
+    assert!(
+        a.iter()
+            .zip(&one)
+            .map(|(x, y)| (x - y).abs())
+            .max()
+            .unwrap()
+            > 100,
+        "k = 1 is not the bar"
+    );
+}

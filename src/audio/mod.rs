@@ -3,7 +3,9 @@
 
 pub mod bars;
 pub mod decode;
+pub mod equalize;
 pub mod evaluate;
+pub mod listen;
 pub mod resample;
 pub mod rhythm;
 pub mod signal;

@@ -90,6 +90,8 @@ pub enum ParamType {
     Choice(&'static [&'static str]),
     /// A list of strings.
     StrList,
+    /// A list of whole numbers.
+    IntList,
 }
 
 impl fmt::Display for ParamType {
@@ -102,6 +104,7 @@ impl fmt::Display for ParamType {
             ParamType::Path => write!(f, "path"),
             ParamType::Choice(c) => write!(f, "one of {}", c.join("|")),
             ParamType::StrList => write!(f, "list of strings"),
+            ParamType::IntList => write!(f, "list of integers"),
         }
     }
 }
@@ -755,6 +758,23 @@ impl<'a> Params<'a> {
                     x.as_str()
                         .map(str::to_string)
                         .ok_or_else(|| self.mistyped(key, x))
+                })
+                .collect(),
+            v => Err(self.mistyped(key, &v)),
+        }
+    }
+
+    /// A list of whole numbers, each within `lo..=hi`.
+    pub fn int_list(&self, key: &str, lo: i64, hi: i64) -> Result<Vec<i64>, ConfigError> {
+        match self.raw(key).0 {
+            toml::Value::Array(a) => a
+                .iter()
+                .map(|x| match x.as_integer() {
+                    Some(i) if (lo..=hi).contains(&i) => Ok(i),
+                    Some(i) => {
+                        Err(self.error(key, format!("expected values {lo} to {hi}, got {i}")))
+                    }
+                    None => Err(self.mistyped(key, x)),
                 })
                 .collect(),
             v => Err(self.mistyped(key, &v)),

@@ -251,6 +251,21 @@ fn record_files(stage: &mut StageReport, payload: &Payload, out_dir: &Path) {
     match payload {
         Payload::Files(files) => stage.files.extend(files.iter().map(|f| rel(f, out_dir))),
         Payload::Array(_, Some(file)) => stage.files.push(rel(file, out_dir)),
+        Payload::Matrix(m) => {
+            stage.files.push(rel(&m.npy, out_dir));
+            stage.files.extend(m.csv.iter().map(|c| rel(c, out_dir)));
+        }
+        Payload::Model(dir) => {
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                let mut names: Vec<String> = entries
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.path().is_file())
+                    .map(|e| rel(&e.path(), out_dir))
+                    .collect();
+                names.sort();
+                stage.files.extend(names);
+            }
+        }
         _ => {}
     }
 }

@@ -34,6 +34,10 @@ pub enum Kind {
     Downbeats,
     /// One-bar clips of a track.
     Bars,
+    /// A matrix of bars on disk (`bars.npy`, with `bars.csv`), for the whole run.
+    Matrix,
+    /// A fitted PCA on disk (the folder `eigentechno pca` writes).
+    Model,
 }
 
 impl fmt::Display for Kind {
@@ -47,6 +51,8 @@ impl fmt::Display for Kind {
             Kind::Beats => "beats",
             Kind::Downbeats => "downbeats",
             Kind::Bars => "bars",
+            Kind::Matrix => "matrix",
+            Kind::Model => "model",
         })
     }
 }
@@ -140,6 +146,21 @@ pub enum Payload {
     Rhythm(Box<RhythmItem>),
     /// A track's bars.
     Bars(Box<TrackBars>),
+    /// A matrix file of the whole run.
+    Matrix(MatrixFile),
+    /// A fitted model's folder.
+    Model(PathBuf),
+}
+
+/// A matrix written to disk, and what is known of its rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatrixFile {
+    /// The `.npy` file (N x d).
+    pub npy: PathBuf,
+    /// One CSV row per matrix row (track, time, ...), if any.
+    pub csv: Option<PathBuf>,
+    /// Sample rate of the rows, when they are audio.
+    pub rate: Option<u32>,
 }
 
 /// A track under rhythm analysis: its signal and features, and what the tempo, beats
@@ -172,6 +193,8 @@ impl Payload {
             Payload::Rhythm(r) if r.grid.is_some() => Kind::Beats,
             Payload::Rhythm(_) => Kind::Tempo,
             Payload::Bars(_) => Kind::Bars,
+            Payload::Matrix(_) => Kind::Matrix,
+            Payload::Model(_) => Kind::Model,
         }
     }
 
@@ -200,6 +223,8 @@ impl Payload {
             Payload::Array(a, f) => Payload::Array(a.clone(), f.clone()),
             Payload::Rhythm(r) => Payload::Rhythm(r.clone()),
             Payload::Bars(b) => Payload::Bars(b.clone()),
+            Payload::Matrix(m) => Payload::Matrix(m.clone()),
+            Payload::Model(m) => Payload::Model(m.clone()),
             Payload::Audio(a) => {
                 let taken =
                     std::mem::replace(a, Audio::Signal(Arc::new(Signal::new(1, Vec::new()))));

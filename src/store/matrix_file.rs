@@ -69,7 +69,12 @@ impl NpyMatrix {
                     12u64,
                 )
             }
-            v => return Err(invalid(path, format!(".npy format version {v} is not supported"))),
+            v => {
+                return Err(invalid(
+                    path,
+                    format!(".npy format version {v} is not supported"),
+                ));
+            }
         };
         let mut dict = vec![0u8; hlen];
         f.read_exact(&mut dict)
@@ -84,7 +89,9 @@ impl NpyMatrix {
             other => {
                 return Err(invalid(
                     path,
-                    format!("dtype {other} is not supported: expected float32 or float64 (little-endian)"),
+                    format!(
+                        "dtype {other} is not supported: expected float32 or float64 (little-endian)"
+                    ),
                 ));
             }
         };
@@ -107,7 +114,10 @@ impl NpyMatrix {
         let [rows, cols] = dims[..] else {
             return Err(invalid(
                 path,
-                format!("expected a 2-D matrix (rows x columns), got shape {shape} ({}-D)", dims.len()),
+                format!(
+                    "expected a 2-D matrix (rows x columns), got shape {shape} ({}-D)",
+                    dims.len()
+                ),
             ));
         };
         let data_offset = start + hlen as u64;
@@ -192,7 +202,10 @@ impl NpyMatrix {
                     let r = (end - at).min(step);
                     let mut buf = free_rx.try_recv().unwrap_or_default();
                     buf.resize(r * cols * width, 0);
-                    let res = reader.read_exact(&mut buf).map(|_| buf).map_err(&reader_err);
+                    let res = reader
+                        .read_exact(&mut buf)
+                        .map(|_| buf)
+                        .map_err(&reader_err);
                     let failed = res.is_err();
                     if tx.send(res).is_err() || failed {
                         return;
@@ -270,7 +283,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.npy");
         let vals: Vec<f64> = (0..35).map(|v| v as f64 * 0.5).collect();
-        write_npy(&p, &NdArray::F64(ArrayD::from_shape_vec(IxDyn(&[7, 5]), vals.clone()).unwrap())).unwrap();
+        write_npy(
+            &p,
+            &NdArray::F64(ArrayD::from_shape_vec(IxDyn(&[7, 5]), vals.clone()).unwrap()),
+        )
+        .unwrap();
         let m = NpyMatrix::open(&p).unwrap();
         assert_eq!((m.nrows(), m.ncols(), m.dtype()), (7, 5, Dtype::F64));
         let mut seen = Vec::new();
@@ -280,7 +297,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(seen, vec![(0, 15), (3, 15), (6, 5)]);
-        assert_eq!(m.read_rows(2, 2).unwrap(), vals[10..20].iter().map(|&v| v as f32).collect::<Vec<_>>());
+        assert_eq!(
+            m.read_rows(2, 2).unwrap(),
+            vals[10..20].iter().map(|&v| v as f32).collect::<Vec<_>>()
+        );
 
         let p3 = dir.path().join("cube.npy");
         write_npy(&p3, &NdArray::F32(ArrayD::zeros(IxDyn(&[2, 2, 2])))).unwrap();
@@ -289,7 +309,10 @@ mod tests {
         let pi = dir.path().join("ints.npy");
         ndarray_npy::write_npy(&pi, &ndarray::Array2::<i64>::zeros((2, 2))).unwrap();
         let e = NpyMatrix::open(&pi).unwrap_err().to_string();
-        assert!(e.contains("ints.npy") && e.contains("float32 or float64"), "{e}");
+        assert!(
+            e.contains("ints.npy") && e.contains("float32 or float64"),
+            "{e}"
+        );
         let bytes = std::fs::read(&p).unwrap();
         std::fs::write(&p, &bytes[..bytes.len() - 8]).unwrap();
         let e = NpyMatrix::open(&p).unwrap_err().to_string();

@@ -4,6 +4,7 @@ pub mod atomic;
 pub mod fingerprint;
 pub mod matrix_file;
 pub mod npy;
+pub mod pca_model;
 
 pub use atomic::{AtomicFile, write_atomic};
 pub use matrix_file::{Dtype, NpyMatrix};

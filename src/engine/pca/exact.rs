@@ -2,17 +2,17 @@
 //! columns, centred matrix held in memory) and the covariance `X^T X` (built block by
 //! block while the rows stream past, so the data is never held).
 
-use faer::linalg::matmul::triangular::{BlockStructure, matmul as tri_matmul};
 use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::triangular::{BlockStructure, matmul as tri_matmul};
 use faer::{Accum, Mat, MatRef, Side, get_global_parallelism};
 
 use super::{Data, PcaError, RawFit, Scalar, columns_as_rows};
 
 /// Eigenpairs of a symmetric matrix whose lower triangle is filled, largest first.
-fn top_eigen<T: Scalar>(
-    a: MatRef<'_, T>,
-    k: usize,
-) -> Result<(Vec<f64>, Mat<T>, Vec<usize>), PcaError> {
+/// Eigenvalues (largest first), the eigenvector matrix, and their column order.
+type TopEigen<T> = (Vec<f64>, Mat<T>, Vec<usize>);
+
+fn top_eigen<T: Scalar>(a: MatRef<'_, T>, k: usize) -> Result<TopEigen<T>, PcaError> {
     let eig = a
         .self_adjoint_eigen(Side::Lower)
         .map_err(|_| PcaError::NoConvergence("symmetric eigensolver"))?;

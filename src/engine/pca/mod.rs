@@ -49,7 +49,9 @@ pub enum PcaError {
         actual: String,
     },
     /// More components asked for than the data can give.
-    #[error("{k} components asked for, but the data has {rows} rows and {cols} columns (at most {max})")]
+    #[error(
+        "{k} components asked for, but the data has {rows} rows and {cols} columns (at most {max})"
+    )]
     TooManyComponents {
         /// Components asked for.
         k: usize,
@@ -67,7 +69,9 @@ pub enum PcaError {
         rows: usize,
     },
     /// A row holds NaN or infinity.
-    #[error("row {row} holds a non-finite value (NaN or infinity) in column {col}; set drop_nonfinite to skip such rows")]
+    #[error(
+        "row {row} holds a non-finite value (NaN or infinity) in column {col}; set drop_nonfinite to skip such rows"
+    )]
     NonFinite {
         /// The first such row (0-based).
         row: usize,
@@ -609,9 +613,21 @@ pub fn column_stats(
     })
 }
 
+/// Called with (first row, centred block) on every pass.
+pub(crate) type BlockVisitor<'a, T> = dyn FnMut(usize, MatRef<'_, T>) -> Result<(), PcaError> + 'a;
+
+/// Called with (first row, row-major scores block).
+pub type ScoreVisitor<'a> = dyn FnMut(usize, &[f32]) -> Result<(), PcaError> + 'a;
+
 /// Precision the algorithms compute in.
 pub(crate) trait Scalar:
-    faer::traits::RealField + Copy + Send + Sync + 'static + std::ops::Sub<Output = Self>
+    faer::traits::RealField
+    + Copy
+    + Send
+    + Sync
+    + 'static
+    + std::ops::Sub<Output = Self>
+    + std::ops::SubAssign
 {
     fn of(v: f64) -> Self;
     fn f64(self) -> f64;
@@ -645,7 +661,7 @@ pub(crate) fn for_each_centred<T: Scalar>(
     source: &dyn RowSource,
     stats: &ColumnStats,
     block: usize,
-    f: &mut dyn FnMut(usize, MatRef<'_, T>) -> Result<(), PcaError>,
+    f: &mut BlockVisitor<'_, T>,
 ) -> Result<(), PcaError> {
     let d = source.ncols();
     let mean: Vec<T> = stats.mean.iter().map(|&m| T::of(m)).collect();
@@ -704,10 +720,7 @@ impl<T: Scalar> Data<'_, T> {
     }
 
     /// Visit centred row blocks.
-    pub(crate) fn for_each(
-        &self,
-        f: &mut dyn FnMut(usize, MatRef<'_, T>) -> Result<(), PcaError>,
-    ) -> Result<(), PcaError> {
+    pub(crate) fn for_each(&self, f: &mut BlockVisitor<'_, T>) -> Result<(), PcaError> {
         match self {
             Data::Memory(x, n, d) => f(0, MatRef::from_row_major_slice(x, *n, *d)),
             Data::Streamed(src, stats, block) => for_each_centred::<T>(*src, stats, *block, f),
@@ -806,7 +819,7 @@ fn load_centred<T: Scalar>(
     let mean: Vec<T> = stats.mean.iter().map(|&m| T::of(m)).collect();
     x.par_chunks_mut(d).for_each(|r| {
         for (v, &m) in r.iter_mut().zip(&mean) {
-            *v = *v - m;
+            *v -= m;
         }
     });
     Ok((x, stats))
@@ -845,7 +858,11 @@ fn stats_of_memory<T: Scalar>(x: &[T], rows: usize, d: usize, dropped: Vec<usize
     }
     ColumnStats {
         mean,
-        total_variance: if rows > 1 { total / (rows - 1) as f64 } else { 0.0 },
+        total_variance: if rows > 1 {
+            total / (rows - 1) as f64
+        } else {
+            0.0
+        },
         dropped_rows: dropped,
         rows,
     }
@@ -859,7 +876,7 @@ pub fn project_rows(
     model: &PcaModel,
     k: usize,
     dropped_rows: &[usize],
-    f: &mut dyn FnMut(usize, &[f32]) -> Result<(), PcaError>,
+    f: &mut ScoreVisitor<'_>,
 ) -> Result<(), PcaError> {
     if source.ncols() != model.n_features {
         return Err(PcaError::Shape {

@@ -42,8 +42,22 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
             for _ in 0..2 {
                 for b in &blocks {
                     let mut c = Mat::<T>::zeros(b.ncols(), y.ncols());
-                    matmul(c.as_mut(), Accum::Replace, b.transpose(), y.as_ref(), T::of(1.0), par);
-                    matmul(y.as_mut(), Accum::Add, b.as_ref(), c.as_ref(), T::of(-1.0), par);
+                    matmul(
+                        c.as_mut(),
+                        Accum::Replace,
+                        b.transpose(),
+                        y.as_ref(),
+                        T::of(1.0),
+                        par,
+                    );
+                    matmul(
+                        y.as_mut(),
+                        Accum::Add,
+                        b.as_ref(),
+                        c.as_ref(),
+                        T::of(-1.0),
+                        par,
+                    );
                 }
             }
             blocks.push(orthonormal(y));
@@ -65,7 +79,14 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
     let bt64 = Mat::<f64>::from_fn(d, m, |i, j| bt[(i, j)].f64());
     drop(bt);
     let mut bbt = Mat::<f64>::zeros(m, m);
-    matmul(bbt.as_mut(), Accum::Replace, bt64.transpose(), bt64.as_ref(), 1.0, par);
+    matmul(
+        bbt.as_mut(),
+        Accum::Replace,
+        bt64.transpose(),
+        bt64.as_ref(),
+        1.0,
+        par,
+    );
     let eig = bbt
         .self_adjoint_eigen(faer::Side::Lower)
         .map_err(|_| PcaError::NoConvergence("eigensolver on the sketch"))?;
@@ -74,7 +95,14 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
     let sigma: Vec<f64> = order.iter().map(|&i| lam[i].max(0.0).sqrt()).collect();
     let ub = Mat::<f64>::from_fn(m, k, |i, j| eig.U()[(i, order[j])]);
     let mut w = Mat::<f64>::zeros(d, k);
-    matmul(w.as_mut(), Accum::Replace, bt64.as_ref(), ub.as_ref(), 1.0, par);
+    matmul(
+        w.as_mut(),
+        Accum::Replace,
+        bt64.as_ref(),
+        ub.as_ref(),
+        1.0,
+        par,
+    );
     let mut components = Vec::with_capacity(k * d);
     for (i, &s) in sigma.iter().enumerate() {
         let inv = if s > 0.0 { 1.0 / s } else { 0.0 };
@@ -82,7 +110,14 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
     }
     let ub_t = Mat::<T>::from_fn(m, k, |i, j| T::of(ub[(i, j)]));
     let mut left = Mat::<T>::zeros(n, k);
-    matmul(left.as_mut(), Accum::Replace, q.as_ref(), ub_t.as_ref(), T::of(1.0), par);
+    matmul(
+        left.as_mut(),
+        Accum::Replace,
+        q.as_ref(),
+        ub_t.as_ref(),
+        T::of(1.0),
+        par,
+    );
     let mut scores = Vec::with_capacity(n * k);
     for i in 0..n {
         scores.extend((0..k).map(|j| (left[(i, j)].f64() * sigma[j]) as f32));
@@ -100,7 +135,9 @@ fn concat_cols<T: Scalar>(blocks: &[Mat<T>]) -> Mat<T> {
     let mut out = Mat::<T>::zeros(n, total);
     let mut at = 0;
     for b in blocks {
-        out.as_mut().subcols_mut(at, b.ncols()).copy_from(b.as_ref());
+        out.as_mut()
+            .subcols_mut(at, b.ncols())
+            .copy_from(b.as_ref());
         at += b.ncols();
     }
     out

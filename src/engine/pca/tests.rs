@@ -3,7 +3,10 @@ use crate::engine::Rng;
 
 /// `n x d` data of rank `r` with singular values decaying as 1 / (1 + i), plus an offset.
 fn low_rank(n: usize, d: usize, r: usize, seed: u64) -> Vec<f32> {
-    low_rank_f64(n, d, r, seed).into_iter().map(|v| v as f32).collect()
+    low_rank_f64(n, d, r, seed)
+        .into_iter()
+        .map(|v| v as f32)
+        .collect()
 }
 
 fn low_rank_f64(n: usize, d: usize, r: usize, seed: u64) -> Vec<f64> {
@@ -34,10 +37,18 @@ fn exact_gram_and_covariance_routes_agree() {
     // Exactly rank 8 in float64 (float32 storage would add rounding noise of full rank).
     let x = low_rank_f64(n, d, 8, 1);
     let rows = MemoryRows::f64(&x, n, d).unwrap();
-    let p = PcaParams { method: Method::Exact, ..Default::default() };
+    let p = PcaParams {
+        method: Method::Exact,
+        ..Default::default()
+    };
     let gram = p.check(&rows).unwrap().fit(&rows).unwrap();
     // A zero memory budget forces the streamed covariance route.
-    let p = PcaParams { method: Method::Exact, memory_budget: 0, block_rows: Some(7), ..Default::default() };
+    let p = PcaParams {
+        method: Method::Exact,
+        memory_budget: 0,
+        block_rows: Some(7),
+        ..Default::default()
+    };
     let cov = p.check(&rows).unwrap().fit(&rows).unwrap();
     assert_eq!(gram.model.k(), 29, "every component, as scikit-learn");
     assert_eq!(cov.model.k(), 29);
@@ -49,32 +60,59 @@ fn exact_gram_and_covariance_routes_agree() {
         }
     }
     let sum: f64 = gram.model.explained_variance_ratio[..8].iter().sum();
-    assert!((sum - 1.0).abs() < 1e-9, "rank-8 data: 8 components explain all ({sum})");
+    assert!(
+        (sum - 1.0).abs() < 1e-9,
+        "rank-8 data: 8 components explain all ({sum})"
+    );
 }
 
 #[test]
 fn randomized_matches_exact_on_top_components() {
     let (n, d) = (120, 90);
     let x = low_rank(n, d, 30, 2);
-    let exact = fit(&x, n, d, PcaParams { method: Method::Exact, ..Default::default() });
+    let exact = fit(
+        &x,
+        n,
+        d,
+        PcaParams {
+            method: Method::Exact,
+            ..Default::default()
+        },
+    );
     let rand = fit(
         &x,
         n,
         d,
-        PcaParams { k: Some(5), method: Method::Randomized, block_rows: Some(16), memory_budget: 0, ..Default::default() },
+        PcaParams {
+            k: Some(5),
+            method: Method::Randomized,
+            block_rows: Some(16),
+            memory_budget: 0,
+            ..Default::default()
+        },
     );
     assert_eq!(rand.model.k(), 5);
     for i in 0..5 {
-        let (a, b) = (exact.model.singular_values[i], rand.model.singular_values[i]);
+        let (a, b) = (
+            exact.model.singular_values[i],
+            rand.model.singular_values[i],
+        );
         assert!((a - b).abs() < 1e-6 * a, "sigma {i}: {a} vs {b}");
-        assert!((exact.model.explained_variance_ratio[i] - rand.model.explained_variance_ratio[i]).abs() < 1e-8);
+        assert!(
+            (exact.model.explained_variance_ratio[i] - rand.model.explained_variance_ratio[i])
+                .abs()
+                < 1e-8
+        );
     }
     // Scores equal the projections of the data.
     let row = &x[17 * d..18 * d];
     let p = rand.model.project(row, 5);
     let s = rand.scores.as_ref().unwrap();
     for j in 0..5 {
-        assert!((p[j] - s[17 * 5 + j] as f64).abs() < 1e-3 * p[0].abs(), "score {j}");
+        assert!(
+            (p[j] - s[17 * 5 + j] as f64).abs() < 1e-3 * p[0].abs(),
+            "score {j}"
+        );
     }
 }
 
@@ -88,10 +126,18 @@ fn full_reconstruction_returns_the_row() {
     let scores = f.scores.as_ref().unwrap();
     let k = f.model.k();
     for r in [0, 7, 24] {
-        let s: Vec<f64> = scores[r * k..(r + 1) * k].iter().map(|&v| v as f64).collect();
+        let s: Vec<f64> = scores[r * k..(r + 1) * k]
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
         let back = f.model.reconstruct(&s, k);
         let row = &x[r * d..(r + 1) * d];
-        let err: f64 = back.iter().zip(row).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>().sqrt();
+        let err: f64 = back
+            .iter()
+            .zip(row)
+            .map(|(a, b)| ((a - b) as f64).powi(2))
+            .sum::<f64>()
+            .sqrt();
         let norm: f64 = row.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
         assert!(err < 1e-5 * norm, "row {r}: relative error {}", err / norm);
     }
@@ -101,15 +147,35 @@ fn full_reconstruction_returns_the_row() {
 fn bad_inputs_are_clear_errors() {
     let x = vec![1f32; 6];
     let rows = MemoryRows::f32(&x, 2, 3).unwrap();
-    let e = PcaParams { k: Some(2), ..Default::default() }.check(&rows).unwrap_err();
-    assert!(matches!(e, PcaError::TooManyComponents { k: 2, max: 1, .. }), "{e}");
-    let e = PcaParams::default().check(&rows).unwrap().fit(&rows).unwrap_err();
+    let e = PcaParams {
+        k: Some(2),
+        ..Default::default()
+    }
+    .check(&rows)
+    .unwrap_err();
+    assert!(
+        matches!(e, PcaError::TooManyComponents { k: 2, max: 1, .. }),
+        "{e}"
+    );
+    let e = PcaParams::default()
+        .check(&rows)
+        .unwrap()
+        .fit(&rows)
+        .unwrap_err();
     assert_eq!(e, PcaError::ZeroVariance);
     let mut y = vec![0f32, 1., 2., 3., 4., 5., 6., f32::NAN, 8., 1., 1., 2.];
     let rows = MemoryRows::f32(&y, 4, 3).unwrap();
-    let e = PcaParams::default().check(&rows).unwrap().fit(&rows).unwrap_err();
+    let e = PcaParams::default()
+        .check(&rows)
+        .unwrap()
+        .fit(&rows)
+        .unwrap_err();
     assert_eq!(e, PcaError::NonFinite { row: 2, col: 1 });
-    let p = PcaParams { drop_nonfinite: true, k: Some(1), ..Default::default() };
+    let p = PcaParams {
+        drop_nonfinite: true,
+        k: Some(1),
+        ..Default::default()
+    };
     let f = p.check(&rows).unwrap().fit(&rows).unwrap();
     assert_eq!(f.dropped_rows, vec![2]);
     assert_eq!(f.model.n_samples, 3);
@@ -124,7 +190,10 @@ fn sign_rule_makes_the_largest_entry_positive() {
     let f = fit(&x, n, d, PcaParams::default());
     for i in 0..f.model.k() {
         let c = f.model.component(i);
-        let big = c.iter().copied().fold(0f32, |m, v| if v.abs() > m.abs() { v } else { m });
+        let big = c
+            .iter()
+            .copied()
+            .fold(0f32, |m, v| if v.abs() > m.abs() { v } else { m });
         assert!(big > 0.0, "component {i}");
         let norm: f32 = c.iter().map(|v| v * v).sum();
         assert!((norm - 1.0).abs() < 1e-5);

@@ -2,15 +2,14 @@
 //! `report.json` saying what happened to each track.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::pipeline::config::{ConfigError, ParamSpec, Params};
 use crate::pipeline::stage::{
-    BuildContext, CollectStage, Kind, Mode, Payload, Stage, StageContext, StageInfo, StageType,
-    Track,
+    BuildContext, CollectStage, Kind, MatrixFile, Mode, Payload, Stage, StageContext, StageInfo,
+    StageType, Track,
 };
 use crate::store::{AtomicFile, NpyRowWriter, write_atomic};
 
@@ -26,7 +25,7 @@ const INFO: StageInfo = StageInfo {
          bpm, runner-up, confidences, drift, bars taken, error). Rows follow track path, then time.",
     mode: Mode::Collect,
     consumes: &[Kind::Bars],
-    produces: Kind::Files,
+    produces: Kind::Matrix,
     arity: None,
     params: PARAMS,
 };
@@ -189,16 +188,17 @@ impl CollectStage for MatrixStage {
 
     fn finish(&mut self, ctx: &StageContext) -> Result<Payload> {
         let dir = ctx.stage_dir();
-        let mut files: Vec<PathBuf> = Vec::new();
+        let mut npy_path = None;
+        let mut csv_path = None;
         let rows = self.npy.as_ref().map(|n| n.rows()).unwrap_or(0);
         let cols = self.npy.as_ref().map(|n| n.cols());
         if let Some(npy) = self.npy.take() {
-            files.push(npy.finish()?);
+            npy_path = Some(npy.finish()?);
         }
         if let Some((file, mut w)) = self.csv.take() {
             w.flush().map_err(|e| Error::io(file.dest(), e))?;
             drop(w);
-            files.push(file.commit()?);
+            csv_path = Some(file.commit()?);
         }
         let report = Report {
             rate: self.rate,
@@ -207,7 +207,7 @@ impl CollectStage for MatrixStage {
             tracks: &self.tracks,
         };
         let json = serde_json::to_vec_pretty(&report).expect("report serialises");
-        files.push(write_atomic(&dir.join("report.json"), &json)?);
+        write_atomic(&dir.join("report.json"), &json)?;
         if rows == 0 {
             return Err(Error::NoRhythm(format!(
                 "no bars were taken from any of the {} tracks (see {})",
@@ -215,6 +215,10 @@ impl CollectStage for MatrixStage {
                 dir.join("report.json").display()
             )));
         }
-        Ok(Payload::Files(files))
+        Ok(Payload::Matrix(MatrixFile {
+            npy: npy_path.expect("rows were written"),
+            csv: csv_path,
+            rate: self.rate,
+        }))
     }
 }

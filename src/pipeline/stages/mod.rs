@@ -8,6 +8,7 @@ mod downbeats;
 mod folder;
 mod matrix;
 mod npy;
+mod pca;
 mod resample;
 mod stretch;
 mod tempo;
@@ -24,6 +25,10 @@ pub use correlate::{ConvType, apply_arrays};
 pub use decode::DecodeType;
 pub use folder::{FolderSource, FolderType, list_tracks};
 pub use npy::NpyType;
+pub use pca::{
+    FigureOptions, FiguresType, ListenType, PcaJob, PcaType, figures_to_dir, fit_to_dir,
+    listen_to_dir,
+};
 pub use resample::ResampleType;
 pub use write_wav::WriteWavType;
 
@@ -43,6 +48,9 @@ pub fn builtin() -> Vec<Box<dyn StageType>> {
         Box::new(BarsType),
         Box::new(StretchType),
         Box::new(MatrixType),
+        Box::new(PcaType),
+        Box::new(ListenType),
+        Box::new(FiguresType),
         Box::new(NpyType),
         Box::new(ConvType(Op::Correlate)),
         Box::new(ConvType(Op::Convolve)),

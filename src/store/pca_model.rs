@@ -1,0 +1,160 @@
+//! A fitted PCA on disk: numpy-readable arrays plus `pca.json`, so `eigentechno
+//! audition`, `ppca` and numpy users can all pick it up.
+//!
+//! `DIR/mean.npy` (d, float32), `components.npy` (k x d, float32),
+//! `singular_values.npy`, `explained_variance.npy`, `explained_variance_ratio.npy`
+//! (k, float64), `scores.npy` (N x k, float32), `explained_variance.csv` and `pca.json`.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
+
+use super::{NdArray, read_npy, write_atomic, write_npy};
+use crate::engine::pca::PcaModel;
+use crate::error::{Error, Result};
+
+/// What `pca.json` records beside the arrays.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PcaMeta {
+    /// The matrix the model was fitted on.
+    pub source: String,
+    /// Its `bars.csv`, when it has one (track and time of every row).
+    #[serde(default)]
+    pub source_csv: Option<String>,
+    /// Rows fitted.
+    pub n_samples: usize,
+    /// Columns (samples per bar).
+    pub n_features: usize,
+    /// Components kept.
+    pub k: usize,
+    /// `exact` or `randomized`.
+    pub method: String,
+    /// Why that method.
+    pub method_reason: String,
+    /// `f32` or `f64`.
+    pub precision: String,
+    /// Randomized: oversampling and power iterations (0 for exact).
+    pub oversampling: usize,
+    /// Randomized power iterations.
+    pub power_iterations: usize,
+    /// Randomized seed.
+    pub seed: u64,
+    /// Sum of the column variances of the (equalised, if so) data.
+    pub total_variance: f64,
+    /// Whether Isik's equalisation was applied before the fit.
+    pub equalize: bool,
+    /// Sample rate of the bars (Hz), when they are audio.
+    #[serde(default)]
+    pub rate: Option<u32>,
+    /// Source rows skipped as non-finite.
+    #[serde(default)]
+    pub dropped_rows: Vec<usize>,
+    /// Wall time of the fit.
+    pub seconds: f64,
+}
+
+fn invalid(path: &Path, reason: impl Into<String>) -> Error {
+    Error::InvalidData {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Write the model's arrays, the CSV and `pca.json` into `dir`. Scores are written by
+/// the caller (they may be streamed).
+pub fn save_model(dir: &Path, model: &PcaModel, meta: &PcaMeta) -> Result<Vec<PathBuf>> {
+    let (k, d) = (model.k(), model.n_features);
+    let mut out = Vec::new();
+    let vec64 = |v: &[f64]| NdArray::F64(Array1::from(v.to_vec()).into_dyn());
+    out.push(write_npy(
+        &dir.join("mean.npy"),
+        &NdArray::F32(Array1::from(model.mean.clone()).into_dyn()),
+    )?);
+    let comps = Array2::from_shape_vec((k, d), model.components.clone())
+        .map_err(|e| invalid(dir, e.to_string()))?;
+    out.push(write_npy(
+        &dir.join("components.npy"),
+        &NdArray::F32(comps.into_dyn()),
+    )?);
+    out.push(write_npy(
+        &dir.join("singular_values.npy"),
+        &vec64(&model.singular_values),
+    )?);
+    out.push(write_npy(
+        &dir.join("explained_variance.npy"),
+        &vec64(&model.explained_variance),
+    )?);
+    out.push(write_npy(
+        &dir.join("explained_variance_ratio.npy"),
+        &vec64(&model.explained_variance_ratio),
+    )?);
+    let mut csv = String::from("k,variance,ratio,cumulative\n");
+    for (i, ((v, r), c)) in model
+        .explained_variance
+        .iter()
+        .zip(&model.explained_variance_ratio)
+        .zip(model.cumulative_ratio())
+        .enumerate()
+    {
+        csv.push_str(&format!("{},{v:.9e},{r:.9e},{c:.9}\n", i + 1));
+    }
+    out.push(write_atomic(
+        &dir.join("explained_variance.csv"),
+        csv.as_bytes(),
+    )?);
+    let json = serde_json::to_vec_pretty(meta).map_err(|e| invalid(dir, e.to_string()))?;
+    out.push(write_atomic(&dir.join("pca.json"), &json)?);
+    Ok(out)
+}
+
+fn vec_of(path: &Path) -> Result<(Vec<f64>, Vec<usize>)> {
+    let a = read_npy(path)?;
+    let shape = a.shape().to_vec();
+    let v = match a {
+        NdArray::F32(a) => a.iter().map(|&v| v as f64).collect(),
+        NdArray::F64(a) => a.iter().copied().collect(),
+    };
+    Ok((v, shape))
+}
+
+/// Read a model written by [`save_model`], checking that its parts agree.
+pub fn load_model(dir: &Path) -> Result<(PcaModel, PcaMeta)> {
+    let meta_path = dir.join("pca.json");
+    let bytes = std::fs::read(&meta_path).map_err(|e| Error::io(&meta_path, e))?;
+    let meta: PcaMeta = serde_json::from_slice(&bytes)
+        .map_err(|e| invalid(&meta_path, format!("not a PCA description: {e}")))?;
+    let (mean, ms) = vec_of(&dir.join("mean.npy"))?;
+    let (comps, cs) = vec_of(&dir.join("components.npy"))?;
+    let (sv, _) = vec_of(&dir.join("singular_values.npy"))?;
+    let (ev, _) = vec_of(&dir.join("explained_variance.npy"))?;
+    let (evr, _) = vec_of(&dir.join("explained_variance_ratio.npy"))?;
+    let d = ms.first().copied().unwrap_or(0);
+    if cs.len() != 2
+        || cs[1] != d
+        || cs[0] != sv.len()
+        || ev.len() != sv.len()
+        || evr.len() != sv.len()
+    {
+        return Err(invalid(
+            dir,
+            format!(
+                "the model's arrays disagree: mean {ms:?}, components {cs:?}, {} singular values",
+                sv.len()
+            ),
+        ));
+    }
+    Ok((
+        PcaModel {
+            mean: mean.into_iter().map(|v| v as f32).collect(),
+            components: comps.into_iter().map(|v| v as f32).collect(),
+            n_features: d,
+            n_samples: meta.n_samples,
+            singular_values: sv,
+            explained_variance: ev,
+            explained_variance_ratio: evr,
+            total_variance: meta.total_variance,
+        },
+        meta,
+    ))
+}
