@@ -114,6 +114,8 @@ pub fn singular_values(path: &Path, sv: &[f64], count: usize) -> Result<PathBuf>
         c.configure_mesh()
             .x_desc("component")
             .y_desc("singular value")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| format!("{v:.3}"))
             .label_style((FONT, 14))
             .draw()
             .map_err(|e| e.to_string())?;
@@ -142,6 +144,8 @@ pub fn cumulative_variance(path: &Path, cumulative: &[f64]) -> Result<PathBuf> {
         c.configure_mesh()
             .x_desc("components kept")
             .y_desc("% of variance")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .label_style((FONT, 14))
             .draw()
             .map_err(|e| e.to_string())?;
@@ -151,10 +155,31 @@ pub fn cumulative_variance(path: &Path, cumulative: &[f64]) -> Result<PathBuf> {
     })
 }
 
+/// Readable, distinct line colours (dark enough on white).
+const LINE_COLOURS: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+
+fn hz(v: &f64) -> String {
+    if *v >= 1000.0 {
+        format!("{:.0}k", v / 1000.0)
+    } else {
+        format!("{v:.0}")
+    }
+}
+
 fn spectrum_points(spec: &[f64], rate: u32, window: usize) -> Vec<(f64, f64)> {
+    let lowest = rate as f64 / window as f64;
     spec.iter()
         .enumerate()
-        .skip(1)
+        .skip((20.0 / lowest).ceil().max(1.0) as usize)
         .map(|(i, &m)| (i as f64 * rate as f64 / window as f64, db(m)))
         .collect()
 }
@@ -171,7 +196,7 @@ fn db_range(series: &[&[(f64, f64)]]) -> (f64, f64) {
 pub fn average_spectrum(path: &Path, spec: &[f64], rate: u32, window: usize) -> Result<PathBuf> {
     let pts = spectrum_points(spec, rate, window);
     let (lo, hi) = db_range(&[&pts]);
-    let f0 = rate as f64 / window as f64;
+    let f0 = (rate as f64 / window as f64).max(20.0);
     draw_png(path, (1000, 600), |root| {
         let mut c = ChartBuilder::on(root)
             .caption("Average spectrum of the bars", (FONT, 24))
@@ -183,6 +208,8 @@ pub fn average_spectrum(path: &Path, spec: &[f64], rate: u32, window: usize) -> 
         c.configure_mesh()
             .x_desc("Hz")
             .y_desc("dB")
+            .x_label_formatter(&hz)
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .label_style((FONT, 14))
             .draw()
             .map_err(|e| e.to_string())?;
@@ -206,7 +233,7 @@ pub fn component_spectra(
         .collect();
     let cols = 4;
     let rows = others.len().div_ceil(cols).max(1);
-    let f0 = rate as f64 / window as f64;
+    let f0 = (rate as f64 / window as f64).max(20.0);
     draw_png(path, (1400, 260 * rows as u32 + 40), |root| {
         let root = root
             .titled(
@@ -230,8 +257,9 @@ pub fn component_spectra(
                 .map_err(|e| e.to_string())?;
             c.configure_mesh()
                 .label_style((FONT, 10))
-                .x_labels(4)
-                .y_labels(4)
+                .x_label_formatter(&hz)
+                .y_label_formatter(&|v| format!("{v:.0}"))
+                .y_labels(5)
                 .draw()
                 .map_err(|e| e.to_string())?;
             c.draw_series(LineSeries::new(
@@ -241,7 +269,7 @@ pub fn component_spectra(
             .map_err(|e| e.to_string())?;
             c.draw_series(LineSeries::new(
                 pts.clone(),
-                Palette99::pick(i).stroke_width(1),
+                LINE_COLOURS[i % LINE_COLOURS.len()].stroke_width(1),
             ))
             .map_err(|e| e.to_string())?;
         }
