@@ -78,6 +78,11 @@ enum Command {
         #[arg(long)]
         model_only: bool,
     },
+    /// Probabilistic PCA on a fitted model (the folder `eigentechno pca` wrote).
+    Ppca {
+        #[command(subcommand)]
+        what: PpcaWhat,
+    },
     /// Listen to a fitted PCA: writes the WAV (DIR/audition/...) and prints its path;
     /// --play also plays it (needs the `playback` feature).
     Audition {
@@ -98,6 +103,10 @@ enum Command {
         /// The mean loop.
         #[arg(long, group = "what")]
         mean: bool,
+        /// Bar N drawn from the model read as a Gaussian (probabilistic PCA; seed 0,
+        /// k explaining 90 % of the variance).
+        #[arg(long, group = "what")]
+        sample: Option<usize>,
         /// Repetitions of the bar.
         #[arg(long, default_value_t = 4)]
         loops: usize,
@@ -230,6 +239,24 @@ struct ConvArgs {
     /// Output .npy (float32 if both inputs are, else float64).
     #[arg(long)]
     out: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum PpcaWhat {
+    /// One float64 log-likelihood per row of X.npy under the model, written to LL.npy.
+    Score {
+        /// The matrix to score (its width must be the model's).
+        matrix: PathBuf,
+        /// The model folder.
+        #[arg(long)]
+        model: PathBuf,
+        /// Output .npy (float64, one value per row).
+        #[arg(long)]
+        out: PathBuf,
+        /// Components of the probabilistic model (default: the fewest explaining 90 %).
+        #[arg(short, default_value_t = 0)]
+        k: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -598,6 +625,24 @@ fn main() -> ExitCode {
             drop_nonfinite,
             model_only,
         }),
+        Command::Ppca {
+            what:
+                PpcaWhat::Score {
+                    matrix,
+                    model,
+                    out,
+                    k,
+                },
+        } => match eigentechno::pipeline::stages::score_to_npy(&model, k, &matrix, &out) {
+            Ok(n) => {
+                println!("{n} log-likelihoods -> {}", out.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_FAILED)
+            }
+        },
         Command::Audition {
             dir,
             component,
@@ -605,17 +650,19 @@ fn main() -> ExitCode {
             k,
             morph,
             mean,
+            sample,
             loops,
             play,
         } => {
-            let what = match (component, reconstruct, morph, mean) {
+            let what = match (component, reconstruct, morph, mean, sample) {
                 (Some(i), ..) => Audition::Component(i),
                 (_, Some(row), ..) => Audition::Reconstruct(row, k.unwrap_or(usize::MAX)),
-                (_, _, Some(row), _) => Audition::Morph(row),
-                (.., true) => Audition::Mean,
+                (_, _, Some(row), ..) => Audition::Morph(row),
+                (_, _, _, true, _) => Audition::Mean,
+                (.., Some(n)) => Audition::Sample(n),
                 _ => {
                     eprintln!(
-                        "error: say what to hear: --component I, --reconstruct ROW --k K, --morph ROW or --mean"
+                        "error: say what to hear: --component I, --reconstruct ROW --k K, --morph ROW, --mean or --sample N"
                     );
                     return ExitCode::from(EXIT_CONFIG);
                 }
@@ -1012,6 +1059,7 @@ enum Audition {
     Reconstruct(usize, usize),
     Morph(usize),
     Mean,
+    Sample(usize),
 }
 
 fn audition(dir: &Path, what: Audition, loops: usize, play: bool) -> ExitCode {
@@ -1033,6 +1081,11 @@ fn audition(dir: &Path, what: Audition, loops: usize, play: bool) -> ExitCode {
             }
             Audition::Morph(row) => (format!("morph_{row:06}.wav"), l.morph(row, 32)?),
             Audition::Mean => ("mean.wav".to_string(), looped(&l.mean(), loops)),
+            Audition::Sample(n) => {
+                let m = eigentechno::pipeline::stages::PpcaModel::open(dir, 0)?;
+                let bars = eigentechno::pipeline::stages::sample_bars(&m, n + 1, false, 0);
+                (format!("sample_{n:03}.wav"), looped(&bars[n], loops))
+            }
         };
         l.write(&dir.join("audition").join(name), &samples)
     })();

@@ -398,6 +398,30 @@ fn the_main_pipeline_writes_the_pca_listening_outputs_and_figures() {
         4
     );
     check_wav(&listen.join("morph.wav"), d * 32);
+    // Probabilistic PCA: outliers ranked, bars sampled, k chosen.
+    let outliers = std::fs::read_to_string(out.join("outliers/outliers.csv")).unwrap();
+    assert!(outliers.starts_with("rank,row,track,start_s,log_likelihood,mahalanobis,residual\n"));
+    assert_eq!(outliers.lines().count(), rows + 1, "every bar ranked");
+    let lls: Vec<f64> = outliers
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap().parse().unwrap())
+        .collect();
+    assert!(lls.windows(2).all(|w| w[0] <= w[1]), "most unusual first");
+    assert_eq!(
+        std::fs::read_dir(out.join("outliers/unusual"))
+            .unwrap()
+            .count(),
+        8
+    );
+    for i in 0..8 {
+        check_wav(&out.join(format!("sample/sample_{i:03}.wav")), d * 4);
+        assert!(check_wav(&out.join(format!("sample/sample_{i:03}_noise.wav")), d * 4) > 0.0);
+    }
+    let sk: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("select_k/select_k.json")).unwrap())
+            .unwrap();
+    assert!(sk["best_k"].as_u64().unwrap() >= 1);
     // Every component with the mean added back is the bar itself (to 16-bit rounding).
     let read = |p: std::path::PathBuf| -> Vec<i32> {
         hound::WavReader::open(p)

@@ -151,3 +151,85 @@ fn bad_matrices_are_clear_errors_naming_the_file() {
     assert_eq!(meta["dropped_rows"], serde_json::json!([3]));
     assert_eq!(meta["n_samples"], 9);
 }
+
+#[test]
+fn ppca_score_writes_one_log_likelihood_per_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m");
+    let o = eigentechno(&[
+        "pca",
+        &fixture_matrix(),
+        "--out",
+        model.to_str().unwrap(),
+        "-k",
+        "30",
+        "--model-only",
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let ll = dir.path().join("ll.npy");
+    let o = eigentechno(&[
+        "ppca",
+        "score",
+        &fixture_matrix(),
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        ll.to_str().unwrap(),
+        "-k",
+        "10",
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let eigentechno::store::NdArray::F64(a) = eigentechno::store::read_npy(&ll).unwrap() else {
+        panic!("float64")
+    };
+    assert_eq!(a.shape(), &[300]);
+    // The same as the library's score of the same row.
+    let m = eigentechno::pipeline::stages::PpcaModel::open(&model, 10).unwrap();
+    let x = eigentechno::store::NpyMatrix::open(std::path::Path::new(&fixture_matrix())).unwrap();
+    let want = m.ppca.score(&x.read_rows(123, 1).unwrap()).log_likelihood;
+    assert!(
+        (a[123] - want).abs() < 1e-9 * want.abs(),
+        "{} vs {want}",
+        a[123]
+    );
+    // A matrix of another width is a clear error naming it.
+    let narrow = dir.path().join("narrow.npy");
+    eigentechno::store::write_npy(
+        &narrow,
+        &eigentechno::store::NdArray::F32(ndarray::ArrayD::zeros(ndarray::IxDyn(&[4, 7]))),
+    )
+    .unwrap();
+    let o = eigentechno(&[
+        "ppca",
+        "score",
+        narrow.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        ll.to_str().unwrap(),
+    ]);
+    let (_, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr.contains("narrow.npy") && stderr.contains("2000 columns"),
+        "{stderr}"
+    );
+    // More components than the model has is refused, naming the model folder.
+    let o = eigentechno(&[
+        "ppca",
+        "score",
+        &fixture_matrix(),
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        ll.to_str().unwrap(),
+        "-k",
+        "31",
+    ]);
+    let (_, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("at most the 30 components fitted"),
+        "{stderr}"
+    );
+}

@@ -4,6 +4,7 @@
 pub mod conv;
 pub mod legendre;
 pub mod pca;
+pub mod ppca;
 pub mod rng;
 
 pub use rng::Rng;

@@ -276,3 +276,60 @@ pub fn component_spectra(
         Ok(())
     })
 }
+
+/// A single curve with an optional marked point (used for held-out likelihood over k).
+pub fn curve(
+    path: &Path,
+    title: &str,
+    (x_desc, y_desc): (&str, &str),
+    pts: &[(f64, f64)],
+    mark: Option<(f64, f64)>,
+) -> Result<PathBuf> {
+    let (x0, x1) = pts
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(p.0), b.max(p.0))
+        });
+    let (y0, y1) = pts
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(p.1), b.max(p.1))
+        });
+    let pad = ((y1 - y0) * 0.05).max(1e-9);
+    let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
+    draw_png(path, (1000, 600), |root| {
+        let mut c = ChartBuilder::on(root)
+            .caption(title, (FONT, 24))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+            .map_err(|e| e.to_string())?;
+        c.configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .label_style((FONT, 14))
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        c.draw_series(LineSeries::new(
+            pts.to_vec(),
+            LINE_COLOURS[0].stroke_width(2),
+        ))
+        .map_err(|e| e.to_string())?;
+        c.draw_series(
+            pts.iter()
+                .map(|&p| Circle::new(p, 3, LINE_COLOURS[0].filled())),
+        )
+        .map_err(|e| e.to_string())?;
+        if let Some(m) = mark {
+            c.draw_series(std::iter::once(Circle::new(
+                m,
+                8,
+                LINE_COLOURS[1].stroke_width(3),
+            )))
+            .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })
+}

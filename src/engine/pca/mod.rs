@@ -34,7 +34,7 @@ use std::fmt;
 use faer::{Mat, MatRef};
 use rayon::prelude::*;
 
-pub use source::{MemoryRows, RowSource, Rows};
+pub use source::{MemoryRows, RowSource, Rows, SubsetRows};
 
 /// Why PCA refused or failed.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]

@@ -119,3 +119,67 @@ impl RowSource for MemoryRows<'_> {
         Ok(())
     }
 }
+
+/// The rows of another source for which `keep[row]` is true (a train or test split).
+pub struct SubsetRows<'a> {
+    inner: &'a dyn RowSource,
+    keep: Vec<bool>,
+    rows: usize,
+}
+
+impl<'a> SubsetRows<'a> {
+    /// Keep row `i` of `inner` when `keep[i]`.
+    pub fn new(inner: &'a dyn RowSource, keep: Vec<bool>) -> Result<Self, PcaError> {
+        if keep.len() != inner.nrows() {
+            return Err(PcaError::Shape {
+                expected: format!("{} row flags", inner.nrows()),
+                actual: format!("{}", keep.len()),
+            });
+        }
+        let rows = keep.iter().filter(|&&k| k).count();
+        Ok(SubsetRows { inner, keep, rows })
+    }
+}
+
+impl RowSource for SubsetRows<'_> {
+    fn nrows(&self) -> usize {
+        self.rows
+    }
+    fn ncols(&self) -> usize {
+        self.inner.ncols()
+    }
+    fn is_f64(&self) -> bool {
+        self.inner.is_f64()
+    }
+    fn visit(
+        &self,
+        max_rows: usize,
+        f: &mut dyn FnMut(usize, Rows<'_>) -> Result<(), PcaError>,
+    ) -> Result<(), PcaError> {
+        let d = self.ncols();
+        let (mut b32, mut b64): (Vec<f32>, Vec<f64>) = (Vec::new(), Vec::new());
+        let mut out_row = 0;
+        self.inner.visit(max_rows, &mut |start, rows| {
+            b32.clear();
+            b64.clear();
+            let r = rows.len() / d;
+            for i in (0..r).filter(|i| self.keep[start + i]) {
+                match rows {
+                    Rows::F32(v) => b32.extend_from_slice(&v[i * d..(i + 1) * d]),
+                    Rows::F64(v) => b64.extend_from_slice(&v[i * d..(i + 1) * d]),
+                }
+            }
+            let block = match rows {
+                Rows::F32(_) => Rows::F32(&b32),
+                Rows::F64(_) => Rows::F64(&b64),
+            };
+            if block.is_empty() {
+                return Ok(());
+            }
+            let n = block.len() / d;
+            f(out_row, block)?;
+            out_row += n;
+            Ok(())
+        })
+    }
+}

@@ -9,6 +9,7 @@ mod folder;
 mod matrix;
 mod npy;
 mod pca;
+mod ppca;
 mod resample;
 mod stretch;
 mod tempo;
@@ -28,6 +29,11 @@ pub use npy::NpyType;
 pub use pca::{
     FigureOptions, FiguresType, ListenType, PcaJob, PcaType, figures_to_dir, fit_to_dir,
     listen_to_dir,
+};
+pub use ppca::{
+    OutlierOptions, OutliersType, PpcaModel, SampleOptions, SampleType, SelectK, SelectKOptions,
+    SelectKType, default_k, outliers_to_dir, sample_bars, samples_to_dir, score_to_npy,
+    select_k_to_dir,
 };
 pub use resample::ResampleType;
 pub use write_wav::WriteWavType;
@@ -51,6 +57,9 @@ pub fn builtin() -> Vec<Box<dyn StageType>> {
         Box::new(PcaType),
         Box::new(ListenType),
         Box::new(FiguresType),
+        Box::new(OutliersType),
+        Box::new(SampleType),
+        Box::new(SelectKType),
         Box::new(NpyType),
         Box::new(ConvType(Op::Correlate)),
         Box::new(ConvType(Op::Convolve)),

@@ -1,0 +1,321 @@
+//! Probabilistic PCA (Tipping & Bishop 1999): a fitted PCA read as a Gaussian,
+//! `x ~ N(mu, C)` with `C = V_k diag(l) V_k^T + s2 (I - V_k V_k^T)`. Log-likelihoods in
+//! low-rank form, O(d k) per sample (the d x d covariance is never formed), split into
+//! the in-subspace (Mahalanobis) and residual parts; sampling; and held-out likelihood
+//! for choosing k.
+//!
+//! ```
+//! use eigentechno::engine::pca::{MemoryRows, PcaParams};
+//! use eigentechno::engine::ppca::Ppca;
+//! use eigentechno::engine::Rng;
+//!
+//! let mut rng = Rng::new(3);
+//! let x: Vec<f32> = (0..200 * 5).map(|i| (rng.normal() * (1.0 + (i % 5) as f64)) as f32).collect();
+//! let rows = MemoryRows::f32(&x, 200, 5).unwrap();
+//! let fit = PcaParams::default().check(&rows).unwrap().fit(&rows).unwrap();
+//! let model = Ppca::new(&fit.model, 2).unwrap();
+//! let typical = model.score(&[0.0; 5]);
+//! let odd = model.score(&[0.0, 0.0, 0.0, 30.0, 0.0]);
+//! assert!(odd.log_likelihood < typical.log_likelihood);
+//! ```
+
+use faer::{Accum, Mat, MatRef};
+use rayon::prelude::*;
+
+use super::Rng;
+use super::pca::{PcaError, PcaModel, RowSource, Rows};
+
+/// A probabilistic PCA model with k components.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ppca {
+    /// Mean (d).
+    pub mean: Vec<f64>,
+    /// Components, row-major `k x d`, orthonormal.
+    pub components: Vec<f64>,
+    /// Variances along the components (k).
+    pub variances: Vec<f64>,
+    /// Isotropic noise variance outside the subspace.
+    pub noise_variance: f64,
+    /// Features d.
+    pub d: usize,
+    /// Constant part of every log-likelihood.
+    log_norm: f64,
+}
+
+/// Receives (first row, scores of a block of rows).
+pub type ScoreSink<'a> = dyn FnMut(usize, &[Score]) -> Result<(), PcaError> + 'a;
+
+/// One sample's log-likelihood and its two parts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Score {
+    /// `log p(x)`.
+    pub log_likelihood: f64,
+    /// Squared Mahalanobis distance within the subspace, `sum_i z_i^2 / l_i`.
+    pub mahalanobis: f64,
+    /// Squared residual outside the subspace over the noise variance, `|r|^2 / s2`.
+    pub residual: f64,
+}
+
+impl Ppca {
+    /// From a fitted PCA, keeping its first `k` components. The noise variance is
+    /// `(total variance - sum of the k kept variances) / (d - k)`, so a randomized fit
+    /// (which knows only its top components) works too.
+    pub fn new(model: &PcaModel, k: usize) -> Result<Ppca, PcaError> {
+        let d = model.n_features;
+        if k == 0 || k >= d || k > model.k() {
+            return Err(PcaError::Parameter {
+                name: "k",
+                expected: format!(
+                    "1 to {} (fewer than the {d} features, at most the {} components fitted)",
+                    (d - 1).min(model.k()),
+                    model.k()
+                ),
+                actual: k.to_string(),
+            });
+        }
+        let variances: Vec<f64> = model.explained_variance[..k].to_vec();
+        let kept: f64 = variances.iter().sum();
+        let noise_variance = (model.total_variance - kept) / (d - k) as f64;
+        let floor = 1e-12 * model.total_variance / d as f64;
+        if noise_variance.is_nan() || noise_variance <= floor || variances.iter().any(|&l| l <= 0.0)
+        {
+            return Err(PcaError::Parameter {
+                name: "k",
+                expected: "components that leave some variance outside the subspace".into(),
+                actual: format!(
+                    "k = {k} leaves a noise variance of {noise_variance:e}: the data has rank <= {k}, or no variance"
+                ),
+            });
+        }
+        let log_norm = -0.5
+            * (variances.iter().map(|l| l.ln()).sum::<f64>()
+                + (d - k) as f64 * noise_variance.ln()
+                + d as f64 * (2.0 * std::f64::consts::PI).ln());
+        Ok(Ppca {
+            mean: model.mean.iter().map(|&m| m as f64).collect(),
+            components: model.components[..k * d]
+                .iter()
+                .map(|&c| c as f64)
+                .collect(),
+            variances,
+            noise_variance,
+            d,
+            log_norm,
+        })
+    }
+
+    /// Components kept.
+    pub fn k(&self) -> usize {
+        self.variances.len()
+    }
+
+    fn score_from(&self, z: impl Iterator<Item = f64>, norm2: f64) -> Score {
+        let (mut maha, mut inside) = (0.0, 0.0);
+        for (zi, l) in z.zip(&self.variances) {
+            maha += zi * zi / l;
+            inside += zi * zi;
+        }
+        let residual = (norm2 - inside).max(0.0) / self.noise_variance;
+        Score {
+            log_likelihood: self.log_norm - 0.5 * (maha + residual),
+            mahalanobis: maha,
+            residual,
+        }
+    }
+
+    /// Score one sample (d values).
+    pub fn score(&self, x: &[f32]) -> Score {
+        let c: Vec<f64> = x
+            .iter()
+            .zip(&self.mean)
+            .map(|(&v, m)| v as f64 - m)
+            .collect();
+        let norm2 = c.iter().map(|v| v * v).sum();
+        let z = (0..self.k()).map(|i| {
+            self.components[i * self.d..(i + 1) * self.d]
+                .iter()
+                .zip(&c)
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+        });
+        self.score_from(z, norm2)
+    }
+
+    /// Score every row of `source`, block by block (the matrix is streamed, never
+    /// held): `f(first_row, scores)`.
+    pub fn score_rows(
+        &self,
+        source: &dyn RowSource,
+        f: &mut ScoreSink<'_>,
+    ) -> Result<(), PcaError> {
+        if source.ncols() != self.d {
+            return Err(PcaError::Shape {
+                expected: format!("{} columns (the model's)", self.d),
+                actual: format!("{} columns", source.ncols()),
+            });
+        }
+        let (d, k) = (self.d, self.k());
+        let v = MatRef::from_row_major_slice(&self.components, k, d);
+        let block = ((32 << 20) / (d * 8)).max(1);
+        let mut centred: Vec<f64> = Vec::new();
+        source.visit(block, &mut |start, rows| {
+            let r = rows.len() / d;
+            centred.resize(r * d, 0.0);
+            centred.par_chunks_mut(d).enumerate().for_each(|(i, out)| {
+                for (j, o) in out.iter_mut().enumerate() {
+                    let x = match rows {
+                        Rows::F32(v) => v[i * d + j] as f64,
+                        Rows::F64(v) => v[i * d + j],
+                    };
+                    *o = x - self.mean[j];
+                }
+            });
+            let x = MatRef::from_row_major_slice(&centred, r, d);
+            let mut z = Mat::<f64>::zeros(r, k);
+            faer::linalg::matmul::matmul(
+                z.as_mut(),
+                Accum::Replace,
+                x,
+                v.transpose(),
+                1.0,
+                faer::get_global_parallelism(),
+            );
+            let scores: Vec<Score> = (0..r)
+                .into_par_iter()
+                .map(|i| {
+                    let row = &centred[i * d..(i + 1) * d];
+                    if row.iter().any(|v| !v.is_finite()) {
+                        return Score {
+                            log_likelihood: f64::NAN,
+                            mahalanobis: f64::NAN,
+                            residual: f64::NAN,
+                        };
+                    }
+                    let norm2 = row.iter().map(|v| v * v).sum();
+                    self.score_from((0..k).map(|j| z[(i, j)]), norm2)
+                })
+                .collect();
+            f(start, &scores)
+        })
+    }
+
+    /// Average log-likelihood of the rows of `source` (non-finite rows skipped).
+    pub fn mean_log_likelihood(&self, source: &dyn RowSource) -> Result<f64, PcaError> {
+        let (mut sum, mut n) = (0.0, 0usize);
+        self.score_rows(source, &mut |_, s| {
+            for v in s.iter().filter(|v| v.log_likelihood.is_finite()) {
+                sum += v.log_likelihood;
+                n += 1;
+            }
+            Ok(())
+        })?;
+        Ok(sum / n.max(1) as f64)
+    }
+
+    /// Draw `count` samples `x = mu + V_k diag(sqrt(l)) z`, plus isotropic noise of
+    /// variance `s2` outside the subspace when `noise` is set. Seedable: sample `i` of a
+    /// seed is the same whatever `count`.
+    pub fn sample(&self, count: usize, noise: bool, seed: u64) -> Vec<Vec<f32>> {
+        let (d, k) = (self.d, self.k());
+        (0..count)
+            .into_par_iter()
+            .map(|i| {
+                let mut rng = Rng::for_item(seed, i as u64);
+                let mut x = self.mean.clone();
+                for j in 0..k {
+                    let a = rng.normal() * self.variances[j].sqrt();
+                    for (o, c) in x.iter_mut().zip(&self.components[j * d..(j + 1) * d]) {
+                        *o += a * c;
+                    }
+                }
+                if noise {
+                    // e ~ N(0, s2 I), then its part inside the subspace removed.
+                    let s = self.noise_variance.sqrt();
+                    let mut e: Vec<f64> = (0..d).map(|_| rng.normal() * s).collect();
+                    for j in 0..k {
+                        let c = &self.components[j * d..(j + 1) * d];
+                        let p: f64 = c.iter().zip(&e).map(|(a, b)| a * b).sum();
+                        for (v, cj) in e.iter_mut().zip(c) {
+                            *v -= p * cj;
+                        }
+                    }
+                    for (o, v) in x.iter_mut().zip(&e) {
+                        *o += v;
+                    }
+                }
+                x.into_iter().map(|v| v as f32).collect()
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::pca::{MemoryRows, PcaParams};
+
+    /// Dense reference: log N(x; mu, C) with C formed explicitly (small d).
+    fn dense_log_likelihood(p: &Ppca, x: &[f32]) -> f64 {
+        let d = p.d;
+        // C^-1 = V diag(1/l) V^T + (I - V V^T) / s2; log det C = sum log l + (d - k) log s2.
+        let mut cinv = vec![0f64; d * d];
+        for a in 0..d {
+            cinv[a * d + a] = 1.0 / p.noise_variance;
+        }
+        for j in 0..p.k() {
+            let v = &p.components[j * d..(j + 1) * d];
+            let w = 1.0 / p.variances[j] - 1.0 / p.noise_variance;
+            for a in 0..d {
+                for b in 0..d {
+                    cinv[a * d + b] += w * v[a] * v[b];
+                }
+            }
+        }
+        let c: Vec<f64> = x.iter().zip(&p.mean).map(|(&v, m)| v as f64 - m).collect();
+        let mut q = 0.0;
+        for a in 0..d {
+            for b in 0..d {
+                q += c[a] * cinv[a * d + b] * c[b];
+            }
+        }
+        let logdet: f64 = p.variances.iter().map(|l| l.ln()).sum::<f64>()
+            + (d - p.k()) as f64 * p.noise_variance.ln();
+        -0.5 * (q + logdet + d as f64 * (2.0 * std::f64::consts::PI).ln())
+    }
+
+    #[test]
+    fn low_rank_score_equals_the_dense_gaussian() {
+        let (n, d) = (80, 12);
+        let mut rng = Rng::new(11);
+        let x: Vec<f32> = (0..n * d)
+            .map(|i| (rng.normal() * (1.0 + (i % d) as f64 * 0.3)) as f32)
+            .collect();
+        let rows = MemoryRows::f32(&x, n, d).unwrap();
+        let fit = PcaParams::default()
+            .check(&rows)
+            .unwrap()
+            .fit(&rows)
+            .unwrap();
+        for k in [1, 4, 11] {
+            let p = Ppca::new(&fit.model, k).unwrap();
+            let mut streamed = Vec::new();
+            p.score_rows(&rows, &mut |_, s| {
+                streamed.extend_from_slice(s);
+                Ok(())
+            })
+            .unwrap();
+            for i in [0, 17, 79] {
+                let row = &x[i * d..(i + 1) * d];
+                let want = dense_log_likelihood(&p, row);
+                let got = p.score(row);
+                assert!(
+                    (got.log_likelihood - want).abs() < 1e-9 * want.abs(),
+                    "k {k} row {i}"
+                );
+                assert!((streamed[i].log_likelihood - want).abs() < 1e-9 * want.abs());
+            }
+        }
+        assert!(Ppca::new(&fit.model, 12).is_err(), "k = d");
+        assert!(Ppca::new(&fit.model, 0).is_err());
+    }
+}
