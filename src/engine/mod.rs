@@ -2,6 +2,7 @@
 //! plain numbers in, plain numbers out, so every stage (and every user) can reuse it.
 
 pub mod conv;
+pub mod corr;
 pub mod legendre;
 pub mod pca;
 pub mod ppca;

@@ -76,8 +76,27 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
     // matrix B B^T in float64 (so float32 data loses nothing here); then
     // X ~ Q B = (Q Ub) S W^T.
     let m = bt.ncols();
-    let bt64 = Mat::<f64>::from_fn(d, m, |i, j| bt[(i, j)].f64());
+    // In float32, block Gram-Schmidt leaves Q orthonormal only to about 1e-4, and
+    // Rayleigh-Ritz on such a basis overestimates singular values (enough to make the
+    // kept variance exceed the total). Correct exactly: with Q^T Q = L L^T (float64),
+    // Q_o = Q L^-T is orthonormal and X^T Q_o = (X^T Q) L^-T.
+    let mut gram = Mat::<f64>::zeros(m, m);
+    for start in (0..n).step_by(4096) {
+        let rows = (n - start).min(4096);
+        let qb = Mat::<f64>::from_fn(rows, m, |i, j| q[(start + i, j)].f64());
+        matmul(gram.as_mut(), Accum::Add, qb.transpose(), qb.as_ref(), 1.0, par);
+    }
+    let llt = gram
+        .llt(faer::Side::Lower)
+        .map_err(|_| PcaError::NoConvergence("re-orthonormalisation of the sketch"))?;
+    // Y = L^-1, so L^-T = Y^T.
+    let mut y = Mat::<f64>::identity(m, m);
+    faer::linalg::triangular_solve::solve_lower_triangular_in_place(llt.L(), y.as_mut(), par);
+    let bt_raw = Mat::<f64>::from_fn(d, m, |i, j| bt[(i, j)].f64());
     drop(bt);
+    let mut bt64 = Mat::<f64>::zeros(d, m);
+    matmul(bt64.as_mut(), Accum::Replace, bt_raw.as_ref(), y.transpose(), 1.0, par);
+    drop(bt_raw);
     let mut bbt = Mat::<f64>::zeros(m, m);
     matmul(
         bbt.as_mut(),
@@ -108,7 +127,10 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
         let inv = if s > 0.0 { 1.0 / s } else { 0.0 };
         components.extend((0..d).map(|j| (w[(j, i)] * inv) as f32));
     }
-    let ub_t = Mat::<T>::from_fn(m, k, |i, j| T::of(ub[(i, j)]));
+    // Left vectors Q_o Ub = Q (L^-T Ub).
+    let mut lub = Mat::<f64>::zeros(m, k);
+    matmul(lub.as_mut(), Accum::Replace, y.transpose(), ub.as_ref(), 1.0, par);
+    let ub_t = Mat::<T>::from_fn(m, k, |i, j| T::of(lub[(i, j)]));
     let mut left = Mat::<T>::zeros(n, k);
     matmul(
         left.as_mut(),

@@ -199,3 +199,26 @@ fn sign_rule_makes_the_largest_entry_positive() {
         assert!((norm - 1.0).abs() < 1e-5);
     }
 }
+
+#[test]
+fn randomized_float32_near_the_rank_never_explains_more_than_everything() {
+    // Rank 60 plus a little noise, k = 80 > rank: the tail components are noise, and
+    // their variances must still leave the total above the kept sum (PPCA needs it).
+    let (n, d) = (1500, 400);
+    let mut x = low_rank(n, d, 60, 31);
+    let mut rng = Rng::new(8);
+    x.iter_mut().for_each(|v| *v += (rng.normal() * 1e-3) as f32);
+    let f = fit(
+        &x,
+        n,
+        d,
+        PcaParams { k: Some(80), method: Method::Randomized, precision: Precision::F32, ..Default::default() },
+    );
+    let exact = fit(&x, n, d, PcaParams { method: Method::Exact, precision: Precision::F64, ..Default::default() });
+    let kept: f64 = f.model.explained_variance_ratio.iter().sum();
+    assert!(kept <= 1.0 + 1e-9, "kept ratio {kept}");
+    for i in 0..80 {
+        let (a, b) = (f.model.singular_values[i], exact.model.singular_values[i]);
+        assert!(a <= b * (1.0 + 1e-4), "sigma {i}: {a} above the exact {b}");
+    }
+}
