@@ -104,7 +104,9 @@ pub fn pearson(source: &dyn RowSource) -> Result<CorrMatrix, PcaError> {
     })?;
     let sd: Vec<f64> = (0..d).map(|i| cov[(i, i)].max(0.0).sqrt()).collect();
     let scale = sd.iter().copied().fold(0.0, f64::max);
-    let constant: Vec<usize> = (0..d).filter(|&i| sd[i] <= 1e-12 * scale.max(1e-300)).collect();
+    let constant: Vec<usize> = (0..d)
+        .filter(|&i| sd[i] <= 1e-12 * scale.max(1e-300))
+        .collect();
     let mut values = vec![0f64; d * d];
     for i in 0..d {
         for j in 0..d {
@@ -132,7 +134,7 @@ pub enum Ordering {
     /// Average-linkage clustering on `1 - |C|`, leaves in optimal order.
     Cluster,
     /// By the leading non-trivial eigenvector of the normalised affinity `|C|`
-    /// (spectral seriation).
+    /// (spectral seriation), applied recursively to each side of its sign.
     Eigen,
 }
 
@@ -163,22 +165,73 @@ pub fn order(c: &CorrMatrix, how: Ordering) -> Vec<usize> {
 }
 
 fn spectral_order(c: &CorrMatrix) -> Vec<usize> {
-    let d = c.d;
+    spectral_part(c, (0..c.d).collect())
+}
+
+/// The features of `part` sorted by the leading non-trivial eigenvector of their
+/// normalised affinity `D^-1/2 |C| D^-1/2` (the relaxed normalised cut); each side of
+/// its sign is ordered the same way, recursively, so that several blocks each come out
+/// contiguous (one eigenvector alone can give two blocks the same values).
+fn spectral_part(c: &CorrMatrix, part: Vec<usize>) -> Vec<usize> {
+    let d = part.len();
     if d < 3 {
-        return (0..d).collect();
+        return part;
     }
-    // D^-1/2 A D^-1/2: its top eigenvector is trivial (sqrt of the degrees); the next
-    // one is the relaxed solution of the normalised cut, smooth along the structure.
-    let deg: Vec<f64> = (0..d).map(|i| (0..d).map(|j| affinity(c, i, j)).sum::<f64>().max(1e-12)).collect();
-    let a = Mat::<f64>::from_fn(d, d, |i, j| affinity(c, i, j) / (deg[i] * deg[j]).sqrt());
+    let deg: Vec<f64> = part
+        .iter()
+        .map(|&i| {
+            part.iter()
+                .map(|&j| affinity(c, i, j))
+                .sum::<f64>()
+                .max(1e-12)
+        })
+        .collect();
+    let a = Mat::<f64>::from_fn(d, d, |x, y| {
+        affinity(c, part[x], part[y]) / (deg[x] * deg[y]).sqrt()
+    });
     let Ok(eig) = a.self_adjoint_eigen(Side::Lower) else {
-        return (0..d).collect();
+        return part;
     };
+    // A part with no internal split (one block) has a second eigenvalue well below 1.
+    let lam = eig.S().column_vector();
     let u = eig.U();
-    let key: Vec<f64> = (0..d).map(|i| u[(i, d - 2)] / deg[i].sqrt()).collect();
+    let key: Vec<f64> = (0..d).map(|x| u[(x, d - 2)] / deg[x].sqrt()).collect();
     let mut idx: Vec<usize> = (0..d).collect();
-    idx.sort_by(|&a, &b| key[a].total_cmp(&key[b]).then(a.cmp(&b)));
-    idx
+    idx.sort_by(|&x, &y| key[x].total_cmp(&key[y]).then(x.cmp(&y)));
+    let sorted: Vec<usize> = idx.iter().map(|&x| part[x]).collect();
+    if lam[d - 2] < 0.5 {
+        return sorted;
+    }
+    let split = idx.iter().position(|&x| key[x] >= 0.0).unwrap_or(d);
+    if split == 0 || split == d {
+        return sorted;
+    }
+    let left = spectral_part(c, sorted[..split].to_vec());
+    let right = spectral_part(c, sorted[split..].to_vec());
+    // Join the two halves at their most similar ends.
+    let ends = |v: &[usize]| (v[0], v[v.len() - 1]);
+    let ((l0, l1), (r0, r1)) = (ends(&left), ends(&right));
+    let options = [
+        (affinity(c, l1, r0), false, false),
+        (affinity(c, l1, r1), false, true),
+        (affinity(c, l0, r0), true, false),
+        (affinity(c, l0, r1), true, true),
+    ];
+    let best = options
+        .iter()
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .expect("four options");
+    let mut out: Vec<usize> = if best.1 {
+        left.into_iter().rev().collect()
+    } else {
+        left
+    };
+    if best.2 {
+        out.extend(right.into_iter().rev());
+    } else {
+        out.extend(right);
+    }
+    out
 }
 
 /// A binary merge tree: leaves `0..n`, internal node `n + m` is merge `m`.
@@ -223,7 +276,11 @@ fn average_linkage(dist: &[f64], n: usize) -> Tree {
         node_of[bi] = node;
         active.retain(|&k| k != bj);
     }
-    Tree { n, children, leaves }
+    Tree {
+        n,
+        children,
+        leaves,
+    }
 }
 
 fn cluster_order(c: &CorrMatrix) -> Vec<usize> {
@@ -232,7 +289,13 @@ fn cluster_order(c: &CorrMatrix) -> Vec<usize> {
         return (0..n).collect();
     }
     let dist: Vec<f64> = (0..n * n)
-        .map(|k| if k / n == k % n { 0.0 } else { 1.0 - affinity(c, k / n, k % n) })
+        .map(|k| {
+            if k / n == k % n {
+                0.0
+            } else {
+                1.0 - affinity(c, k / n, k % n)
+            }
+        })
         .collect();
     let tree = average_linkage(&dist, n);
     optimal_leaf_order(&tree, &dist)
@@ -367,7 +430,10 @@ mod tests {
         for seed in 0..5 {
             let (c, blocks) = blocks(seed);
             let none = order(&c, Ordering::None);
-            assert!(!contiguous(&none, &blocks) || seed > 0, "the shuffle mixes the blocks");
+            assert!(
+                !contiguous(&none, &blocks) || seed > 0,
+                "the shuffle mixes the blocks"
+            );
             for how in [Ordering::Cluster, Ordering::Eigen] {
                 let o = order(&c, how);
                 let mut sorted = o.clone();
@@ -410,6 +476,10 @@ mod tests {
         }
         let all = orders(&tree, n + tree.children.len() - 1);
         let min = all.iter().map(|o| cost(o)).fold(f64::INFINITY, f64::min);
-        assert!((cost(&best) - min).abs() < 1e-12, "{} vs brute force {min}", cost(&best));
+        assert!(
+            (cost(&best) - min).abs() < 1e-12,
+            "{} vs brute force {min}",
+            cost(&best)
+        );
     }
 }

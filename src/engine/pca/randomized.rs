@@ -84,7 +84,14 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
     for start in (0..n).step_by(4096) {
         let rows = (n - start).min(4096);
         let qb = Mat::<f64>::from_fn(rows, m, |i, j| q[(start + i, j)].f64());
-        matmul(gram.as_mut(), Accum::Add, qb.transpose(), qb.as_ref(), 1.0, par);
+        matmul(
+            gram.as_mut(),
+            Accum::Add,
+            qb.transpose(),
+            qb.as_ref(),
+            1.0,
+            par,
+        );
     }
     let llt = gram
         .llt(faer::Side::Lower)
@@ -95,7 +102,14 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
     let bt_raw = Mat::<f64>::from_fn(d, m, |i, j| bt[(i, j)].f64());
     drop(bt);
     let mut bt64 = Mat::<f64>::zeros(d, m);
-    matmul(bt64.as_mut(), Accum::Replace, bt_raw.as_ref(), y.transpose(), 1.0, par);
+    matmul(
+        bt64.as_mut(),
+        Accum::Replace,
+        bt_raw.as_ref(),
+        y.transpose(),
+        1.0,
+        par,
+    );
     drop(bt_raw);
     let mut bbt = Mat::<f64>::zeros(m, m);
     matmul(
@@ -129,7 +143,14 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
     }
     // Left vectors Q_o Ub = Q (L^-T Ub).
     let mut lub = Mat::<f64>::zeros(m, k);
-    matmul(lub.as_mut(), Accum::Replace, y.transpose(), ub.as_ref(), 1.0, par);
+    matmul(
+        lub.as_mut(),
+        Accum::Replace,
+        y.transpose(),
+        ub.as_ref(),
+        1.0,
+        par,
+    );
     let ub_t = Mat::<T>::from_fn(m, k, |i, j| T::of(lub[(i, j)]));
     let mut left = Mat::<T>::zeros(n, k);
     matmul(

@@ -207,14 +207,29 @@ fn randomized_float32_near_the_rank_never_explains_more_than_everything() {
     let (n, d) = (1500, 400);
     let mut x = low_rank(n, d, 60, 31);
     let mut rng = Rng::new(8);
-    x.iter_mut().for_each(|v| *v += (rng.normal() * 1e-3) as f32);
+    x.iter_mut()
+        .for_each(|v| *v += (rng.normal() * 1e-3) as f32);
     let f = fit(
         &x,
         n,
         d,
-        PcaParams { k: Some(80), method: Method::Randomized, precision: Precision::F32, ..Default::default() },
+        PcaParams {
+            k: Some(80),
+            method: Method::Randomized,
+            precision: Precision::F32,
+            ..Default::default()
+        },
     );
-    let exact = fit(&x, n, d, PcaParams { method: Method::Exact, precision: Precision::F64, ..Default::default() });
+    let exact = fit(
+        &x,
+        n,
+        d,
+        PcaParams {
+            method: Method::Exact,
+            precision: Precision::F64,
+            ..Default::default()
+        },
+    );
     let kept: f64 = f.model.explained_variance_ratio.iter().sum();
     assert!(kept <= 1.0 + 1e-9, "kept ratio {kept}");
     for i in 0..80 {
