@@ -78,6 +78,24 @@ enum Command {
         #[arg(long)]
         model_only: bool,
     },
+    /// Correlation-matrix heatmap of the columns of X.npy or X.csv (PNG, with a JSON of
+    /// the feature order and colour limits beside it).
+    Corrmatrix {
+        /// Rows are samples, columns features (.npy, or .csv with an optional header).
+        input: PathBuf,
+        /// The PNG to write (FILE.json is written beside it).
+        #[arg(long)]
+        out: PathBuf,
+        /// Feature order.
+        #[arg(long, default_value = "cluster", value_parser = ["none", "cluster", "eigen"])]
+        order: String,
+        /// Colour limits at the middle N % of the off-diagonal values.
+        #[arg(long, default_value_t = 99.5)]
+        clip: f64,
+        /// Also draw the rules one by one (FILE_steps.png).
+        #[arg(long)]
+        steps: bool,
+    },
     /// Probabilistic PCA on a fitted model (the folder `eigentechno pca` wrote).
     Ppca {
         #[command(subcommand)]
@@ -625,6 +643,13 @@ fn main() -> ExitCode {
             drop_nonfinite,
             model_only,
         }),
+        Command::Corrmatrix {
+            input,
+            out,
+            order,
+            clip,
+            steps,
+        } => corrmatrix_command(&input, &out, &order, clip, steps),
         Command::Ppca {
             what:
                 PpcaWhat::Score {
@@ -1141,4 +1166,40 @@ fn play_file(path: &Path) -> ExitCode {
         path.display()
     );
     ExitCode::from(EXIT_CONFIG)
+}
+
+fn corrmatrix_command(input: &Path, out: &Path, order: &str, clip: f64, steps: bool) -> ExitCode {
+    if !(50.0..=100.0).contains(&clip) {
+        eprintln!("error: --clip: expected 50 to 100, got {clip}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let opts = eigentechno::pipeline::stages::CorrOptions {
+        order: eigentechno::engine::corr::Ordering::parse(order).expect("clap checked"),
+        clip,
+        steps,
+        max_columns: 0,
+    };
+    match eigentechno::pipeline::stages::corrmatrix_of_file(input, out, &opts) {
+        Ok((report, files)) => {
+            if !report.constant_columns.is_empty() {
+                eprintln!(
+                    "warning: {}: columns {:?} are constant: their correlations are undefined and drawn grey",
+                    input.display(),
+                    report.constant_columns
+                );
+            }
+            println!(
+                "{} features from {} rows, {} order, limits +-{:.3}",
+                report.features, report.rows, report.ordering, report.limits[1]
+            );
+            for f in files {
+                println!("  {}", f.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
 }

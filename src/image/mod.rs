@@ -1,4 +1,6 @@
-//! Pictures: figures of a PCA fit (plotters, with an embedded font so no system fonts
-//! are needed).
+//! Pictures: figures of a PCA fit and heatmaps (plotters for text, with an embedded
+//! font so no system fonts are needed), with the colour maps defined once.
 
+pub mod colormap;
+pub mod heatmap;
 pub mod plots;

@@ -10,9 +10,9 @@ use realfft::RealFftPlanner;
 
 use crate::error::{Error, Result};
 
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
-fn register_font() {
+pub(crate) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The embedded DejaVu Sans: plotters' ab_glyph backend then needs no fontconfig.

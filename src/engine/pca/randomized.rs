@@ -38,29 +38,16 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
             let z = data.t_times(blocks.last().expect("one block").as_ref())?;
             let mut y = data.times(z.as_ref())?;
             z_blocks.push(z);
-            // Two rounds of block Gram-Schmidt against the basis, then a QR.
+            // Block Gram-Schmidt against the basis (twice), a QR, and the same again:
+            // when the data's rank is near the basis size, the projected block is mostly
+            // rounding noise, and only a second pass after normalising makes it
+            // orthogonal to the basis.
             for _ in 0..2 {
-                for b in &blocks {
-                    let mut c = Mat::<T>::zeros(b.ncols(), y.ncols());
-                    matmul(
-                        c.as_mut(),
-                        Accum::Replace,
-                        b.transpose(),
-                        y.as_ref(),
-                        T::of(1.0),
-                        par,
-                    );
-                    matmul(
-                        y.as_mut(),
-                        Accum::Add,
-                        b.as_ref(),
-                        c.as_ref(),
-                        T::of(-1.0),
-                        par,
-                    );
-                }
+                project_out(&blocks, &mut y, par);
+                project_out(&blocks, &mut y, par);
+                y = orthonormal(y);
             }
-            blocks.push(orthonormal(y));
+            blocks.push(y);
         }
         z_blocks.push(data.t_times(blocks.last().expect("one block").as_ref())?);
         (concat_cols(&blocks), concat_cols(&z_blocks))
@@ -93,12 +80,11 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
             par,
         );
     }
-    let llt = gram
-        .llt(faer::Side::Lower)
-        .map_err(|_| PcaError::NoConvergence("re-orthonormalisation of the sketch"))?;
-    // Y = L^-1, so L^-T = Y^T.
+    // Y = L^-1, so L^-T = Y^T (the identity if Q^T Q is too far from I to factor).
     let mut y = Mat::<f64>::identity(m, m);
-    faer::linalg::triangular_solve::solve_lower_triangular_in_place(llt.L(), y.as_mut(), par);
+    if let Ok(llt) = gram.llt(faer::Side::Lower) {
+        faer::linalg::triangular_solve::solve_lower_triangular_in_place(llt.L(), y.as_mut(), par);
+    }
     let bt_raw = Mat::<f64>::from_fn(d, m, |i, j| bt[(i, j)].f64());
     drop(bt);
     let mut bt64 = Mat::<f64>::zeros(d, m);
@@ -170,6 +156,29 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
         components,
         scores: Some(scores),
     })
+}
+
+/// `y -= B (B^T y)` for every block `B` of an orthonormal basis.
+fn project_out<T: Scalar>(blocks: &[Mat<T>], y: &mut Mat<T>, par: faer::Par) {
+    for b in blocks {
+        let mut c = Mat::<T>::zeros(b.ncols(), y.ncols());
+        matmul(
+            c.as_mut(),
+            Accum::Replace,
+            b.transpose(),
+            y.as_ref(),
+            T::of(1.0),
+            par,
+        );
+        matmul(
+            y.as_mut(),
+            Accum::Add,
+            b.as_ref(),
+            c.as_ref(),
+            T::of(-1.0),
+            par,
+        );
+    }
 }
 
 fn concat_cols<T: Scalar>(blocks: &[Mat<T>]) -> Mat<T> {

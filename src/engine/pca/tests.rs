@@ -237,3 +237,38 @@ fn randomized_float32_near_the_rank_never_explains_more_than_everything() {
         assert!(a <= b * (1.0 + 1e-4), "sigma {i}: {a} above the exact {b}");
     }
 }
+
+#[test]
+fn randomized_float32_survives_a_basis_larger_than_the_rank() {
+    // Rank 30, no noise; the Krylov basis (4 blocks of 50) is far larger than the rank,
+    // so later blocks are pure rounding noise.
+    let (n, d) = (600, 300);
+    let x = low_rank(n, d, 30, 12);
+    let f = fit(
+        &x,
+        n,
+        d,
+        PcaParams {
+            k: Some(40),
+            method: Method::Randomized,
+            precision: Precision::F32,
+            ..Default::default()
+        },
+    );
+    let exact = fit(
+        &x,
+        n,
+        d,
+        PcaParams {
+            method: Method::Exact,
+            precision: Precision::F64,
+            ..Default::default()
+        },
+    );
+    let kept: f64 = f.model.explained_variance_ratio.iter().sum();
+    assert!(kept <= 1.0 + 1e-6, "kept ratio {kept}");
+    for i in 0..30 {
+        let (a, b) = (f.model.singular_values[i], exact.model.singular_values[i]);
+        assert!((a - b).abs() <= 1e-3 * b, "sigma {i}: {a} vs {b}");
+    }
+}

@@ -3,6 +3,7 @@
 mod bars;
 mod beats;
 mod correlate;
+mod corrmatrix;
 mod decode;
 mod downbeats;
 mod folder;
@@ -23,6 +24,10 @@ pub use stretch::{StretchType, bar_length};
 pub use tempo::TempoType;
 
 pub use correlate::{ConvType, apply_arrays};
+pub use corrmatrix::{
+    BandEnergiesType, CorrMatrixType, CorrOptions, CorrReport, band_energies, corrmatrix_of_file,
+    corrmatrix_to_file, labels_beside, read_csv_matrix,
+};
 pub use decode::DecodeType;
 pub use folder::{FolderSource, FolderType, list_tracks};
 pub use npy::NpyType;
@@ -60,6 +65,8 @@ pub fn builtin() -> Vec<Box<dyn StageType>> {
         Box::new(OutliersType),
         Box::new(SampleType),
         Box::new(SelectKType),
+        Box::new(BandEnergiesType),
+        Box::new(CorrMatrixType),
         Box::new(NpyType),
         Box::new(ConvType(Op::Correlate)),
         Box::new(ConvType(Op::Convolve)),
