@@ -422,6 +422,16 @@ fn the_main_pipeline_writes_the_pca_listening_outputs_and_figures() {
         serde_json::from_slice(&std::fs::read(out.join("select_k/select_k.json")).unwrap())
             .unwrap();
     assert!(sk["best_k"].as_u64().unwrap() >= 1);
+    // Correlation heatmaps of the band energies and of the scores, with their JSON.
+    for (stage, features) in [("band_correlation", 24), ("score_correlation", 32)] {
+        let png = std::fs::read(out.join(stage).join(format!("{stage}.png"))).unwrap();
+        assert_eq!(&png[1..4], b"PNG", "{stage}");
+        let j: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.join(stage).join(format!("{stage}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(j["order"].as_array().unwrap().len(), features, "{stage}");
+    }
     // Every component with the mean added back is the bar itself (to 16-bit rounding).
     let read = |p: std::path::PathBuf| -> Vec<i32> {
         hound::WavReader::open(p)

@@ -153,7 +153,7 @@ pub fn render(values: &[f64], d: usize, style: &HeatmapStyle) -> (RgbImage, Layo
     let cell = (720 / d.max(1)).clamp(2, 40) as u32;
     let grid = cell * d as u32;
     let label_room = if style.labels.is_some() { 110 } else { 16 };
-    let (x0, y0) = (label_room, 44 + if style.labels.is_some() { 0 } else { 0 });
+    let (x0, y0) = (label_room, 44);
     let bar_x = x0 + grid + 24;
     let width = bar_x + 24 + 70;
     let height = (y0 + grid + 24).max(y0 + 200);

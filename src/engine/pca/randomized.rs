@@ -63,10 +63,12 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
     // matrix B B^T in float64 (so float32 data loses nothing here); then
     // X ~ Q B = (Q Ub) S W^T.
     let m = bt.ncols();
-    // In float32, block Gram-Schmidt leaves Q orthonormal only to about 1e-4, and
-    // Rayleigh-Ritz on such a basis overestimates singular values (enough to make the
-    // kept variance exceed the total). Correct exactly: with Q^T Q = L L^T (float64),
-    // Q_o = Q L^-T is orthonormal and X^T Q_o = (X^T Q) L^-T.
+    // In float32, block Gram-Schmidt leaves Q orthonormal only approximately (and
+    // nearly dependent where the basis outgrows the data's rank), and Rayleigh-Ritz on
+    // such a basis overestimates singular values, enough to make the kept variance
+    // exceed the total. Correct in float64: with Q^T Q = V diag(e) V^T, the columns of
+    // Q Y, Y = V_+ diag(e_+)^-1/2 (dependent directions dropped), are orthonormal and
+    // X^T (Q Y) = (X^T Q) Y.
     let mut gram = Mat::<f64>::zeros(m, m);
     for start in (0..n).step_by(4096) {
         let rows = (n - start).min(4096);
@@ -80,19 +82,29 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
             par,
         );
     }
-    // Y = L^-1, so L^-T = Y^T (the identity if Q^T Q is too far from I to factor).
-    let mut y = Mat::<f64>::identity(m, m);
-    if let Ok(llt) = gram.llt(faer::Side::Lower) {
-        faer::linalg::triangular_solve::solve_lower_triangular_in_place(llt.L(), y.as_mut(), par);
+    let geig = gram
+        .self_adjoint_eigen(faer::Side::Lower)
+        .map_err(|_| PcaError::NoConvergence("eigensolver on the sketch basis"))?;
+    let e = geig.S().column_vector();
+    let emax = (0..m).map(|i| e[i]).fold(0.0, f64::max);
+    let kept: Vec<usize> = (0..m).filter(|&i| e[i] > 1e-6 * emax).collect();
+    let y = Mat::<f64>::from_fn(m, kept.len(), |i, j| {
+        geig.U()[(i, kept[j])] / e[kept[j]].sqrt()
+    });
+    let m = kept.len();
+    if m < k {
+        return Err(PcaError::NoConvergence(
+            "randomized sketch (it spans fewer than k directions)",
+        ));
     }
-    let bt_raw = Mat::<f64>::from_fn(d, m, |i, j| bt[(i, j)].f64());
+    let bt_raw = Mat::<f64>::from_fn(d, bt.ncols(), |i, j| bt[(i, j)].f64());
     drop(bt);
     let mut bt64 = Mat::<f64>::zeros(d, m);
     matmul(
         bt64.as_mut(),
         Accum::Replace,
         bt_raw.as_ref(),
-        y.transpose(),
+        y.as_ref(),
         1.0,
         par,
     );
@@ -127,17 +139,17 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
         let inv = if s > 0.0 { 1.0 / s } else { 0.0 };
         components.extend((0..d).map(|j| (w[(j, i)] * inv) as f32));
     }
-    // Left vectors Q_o Ub = Q (L^-T Ub).
-    let mut lub = Mat::<f64>::zeros(m, k);
+    // Left vectors (Q Y) Ub = Q (Y Ub).
+    let mut lub = Mat::<f64>::zeros(y.nrows(), k);
     matmul(
         lub.as_mut(),
         Accum::Replace,
-        y.transpose(),
+        y.as_ref(),
         ub.as_ref(),
         1.0,
         par,
     );
-    let ub_t = Mat::<T>::from_fn(m, k, |i, j| T::of(lub[(i, j)]));
+    let ub_t = Mat::<T>::from_fn(y.nrows(), k, |i, j| T::of(lub[(i, j)]));
     let mut left = Mat::<T>::zeros(n, k);
     matmul(
         left.as_mut(),

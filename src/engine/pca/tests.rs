@@ -111,7 +111,9 @@ fn randomized_matches_exact_on_top_components() {
     for j in 0..5 {
         assert!(
             (p[j] - s[17 * 5 + j] as f64).abs() < 1e-3 * p[0].abs(),
-            "score {j}"
+            "score {j}: projected {} vs fitted {}",
+            p[j],
+            s[17 * 5 + j]
         );
     }
 }

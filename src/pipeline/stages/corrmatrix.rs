@@ -252,9 +252,12 @@ pub fn labels_beside(npy: &Path) -> Option<Vec<String>> {
     Some(text.lines().map(str::to_string).collect())
 }
 
+/// A numeric table read from CSV: row-major values, rows, columns, header labels.
+pub type CsvMatrix = (Vec<f64>, usize, usize, Option<Vec<String>>);
+
 /// Read a CSV of numbers (an optional header row gives the labels) as a row-major
 /// float64 matrix.
-pub fn read_csv_matrix(path: &Path) -> Result<(Vec<f64>, usize, usize, Option<Vec<String>>)> {
+pub fn read_csv_matrix(path: &Path) -> Result<CsvMatrix> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
     let mut labels = None;
