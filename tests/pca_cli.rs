@@ -233,3 +233,28 @@ fn ppca_score_writes_one_log_likelihood_per_row() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_pipeline_can_fit_and_score_any_npy_matrix() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("p.toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "[pipeline]\nout = \"{out}\"\n[stages.x]\ntype = \"npy\"\npath = \"{x}\"\n[stages.pca]\ntype = \"pca\"\ninputs = [\"x\"]\nk = 10\n\
+             [stages.outliers]\ntype = \"outliers\"\ninputs = [\"pca\"]\nk = 5\n[stages.corr]\ntype = \"corrmatrix\"\ninputs = [\"pca\"]\n",
+            out = dir.path().join("out").display(),
+            x = fixture_matrix()
+        ),
+    )
+    .unwrap();
+    let o = eigentechno(&["run", toml.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let csv = std::fs::read_to_string(dir.path().join("out/outliers/outliers.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 301);
+    let summary = std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap();
+    assert!(
+        !summary.contains("fixtures/pca/X.npy\""),
+        "the input is not listed as an output"
+    );
+}

@@ -250,7 +250,10 @@ fn rel(path: &Path, base: &Path) -> String {
 fn record_files(stage: &mut StageReport, payload: &Payload, out_dir: &Path) {
     match payload {
         Payload::Files(files) => stage.files.extend(files.iter().map(|f| rel(f, out_dir))),
-        Payload::Array(_, Some(file)) => stage.files.push(rel(file, out_dir)),
+        // An array read from an input file is not an output.
+        Payload::Array(_, Some(file)) if file.starts_with(out_dir) => {
+            stage.files.push(rel(file, out_dir))
+        }
         Payload::Matrix(m) => {
             stage.files.push(rel(&m.npy, out_dir));
             stage.files.extend(m.csv.iter().map(|c| rel(c, out_dir)));

@@ -52,6 +52,11 @@ struct NpyStage {
 
 impl WholeStage for NpyStage {
     fn run(&self, _inputs: Vec<Payload>, _ctx: &StageContext) -> Result<Payload> {
-        Ok(Payload::Array(Arc::new(read_npy(&self.path)?), None))
+        // The path travels with the array, so stages that stream (pca, select-k,
+        // corrmatrix) read the file rather than the copy.
+        Ok(Payload::Array(
+            Arc::new(read_npy(&self.path)?),
+            Some(self.path.clone()),
+        ))
     }
 }
