@@ -7,5 +7,6 @@ pub mod legendre;
 pub mod pca;
 pub mod ppca;
 pub mod rng;
+pub mod spatial_modes;
 
 pub use rng::Rng;
