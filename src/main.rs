@@ -50,34 +50,7 @@ enum Command {
     },
     /// PCA of a bar matrix (eigentechno): the model, Isik's listening outputs
     /// (DIR/listen) and figures (DIR/figures).
-    Pca {
-        /// The matrix (N x d float32/float64 .npy, e.g. OUT/matrix/bars.npy).
-        matrix: PathBuf,
-        /// Output folder.
-        #[arg(long)]
-        out: PathBuf,
-        /// Components to keep (default: all, by the exact method).
-        #[arg(short)]
-        k: Option<usize>,
-        /// exact, randomized, or auto (chosen by cost).
-        #[arg(long, default_value = "auto", value_parser = ["auto", "exact", "randomized"])]
-        method: String,
-        /// Apply Isik's equalisation before PCA (undone for listening).
-        #[arg(long)]
-        equalize: bool,
-        /// Arithmetic precision: auto, f32, f64.
-        #[arg(long, default_value = "auto", value_parser = ["auto", "f32", "f64"])]
-        precision: String,
-        /// Sample rate of the bars (default: from report.json beside the matrix, else 8820).
-        #[arg(long)]
-        rate: Option<u32>,
-        /// Skip rows holding NaN or infinity instead of failing.
-        #[arg(long)]
-        drop_nonfinite: bool,
-        /// Only the model: no listening outputs, no figures.
-        #[arg(long)]
-        model_only: bool,
-    },
+    Pca(PcaArgs),
     /// Correlation-matrix heatmap of the columns of X.npy or X.csv (PNG, with a JSON of
     /// the feature order and colour limits beside it).
     Corrmatrix {
@@ -622,27 +595,7 @@ fn main() -> ExitCode {
         Command::Correlate(args) => conv_command(&args, Op::Correlate),
         Command::Convolve(args) => conv_command(&args, Op::Convolve),
         Command::Bench { what } => bench(what),
-        Command::Pca {
-            matrix,
-            out,
-            k,
-            method,
-            equalize,
-            precision,
-            rate,
-            drop_nonfinite,
-            model_only,
-        } => pca_command(PcaArgs {
-            matrix,
-            out,
-            k,
-            method,
-            equalize,
-            precision,
-            rate,
-            drop_nonfinite,
-            model_only,
-        }),
+        Command::Pca(args) => pca_command(args),
         Command::Corrmatrix {
             input,
             out,
@@ -1001,15 +954,33 @@ fn synth(
     }
 }
 
+#[derive(clap::Args)]
 struct PcaArgs {
+    /// The matrix (N x d float32/float64 .npy, e.g. OUT/matrix/bars.npy).
     matrix: PathBuf,
+    /// Output folder.
+    #[arg(long)]
     out: PathBuf,
+    /// Components to keep (default: all, by the exact method).
+    #[arg(short)]
     k: Option<usize>,
+    /// exact, randomized, or auto (chosen by cost).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "exact", "randomized"])]
     method: String,
+    /// Apply Isik's equalisation before PCA (undone for listening).
+    #[arg(long)]
     equalize: bool,
+    /// Arithmetic precision: auto, f32, f64.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "f32", "f64"])]
     precision: String,
+    /// Sample rate of the bars (default: from report.json beside the matrix, else 8820).
+    #[arg(long)]
     rate: Option<u32>,
+    /// Skip rows holding NaN or infinity instead of failing.
+    #[arg(long)]
     drop_nonfinite: bool,
+    /// Only the model: no listening outputs, no figures.
+    #[arg(long)]
     model_only: bool,
 }
 

@@ -99,17 +99,23 @@ impl Equalizer {
     }
 }
 
-/// A row source whose rows (bars) are equalised on the way out.
+/// A row source whose rows (bars) are equalised on the way out, or passed through
+/// untouched when no equalisation is asked for.
 pub struct EqualizedRows<'a> {
     inner: &'a dyn RowSource,
-    eq: Equalizer,
+    eq: Option<Equalizer>,
 }
 
 impl<'a> EqualizedRows<'a> {
     /// Equalise the rows of `inner`, bars at `rate` Hz.
     pub fn new(inner: &'a dyn RowSource, rate: u32) -> Self {
+        Self::optional(inner, Some(rate))
+    }
+
+    /// Equalise at `rate` Hz when it is given; otherwise the rows of `inner` as they are.
+    pub fn optional(inner: &'a dyn RowSource, rate: Option<u32>) -> Self {
         EqualizedRows {
-            eq: Equalizer::new(inner.ncols(), rate),
+            eq: rate.map(|r| Equalizer::new(inner.ncols(), r)),
             inner,
         }
     }
@@ -123,13 +129,16 @@ impl RowSource for EqualizedRows<'_> {
         self.inner.ncols()
     }
     fn is_f64(&self) -> bool {
-        false
+        self.eq.is_none() && self.inner.is_f64()
     }
     fn visit(
         &self,
         max_rows: usize,
         f: &mut dyn FnMut(usize, Rows<'_>) -> Result<(), PcaError>,
     ) -> Result<(), PcaError> {
+        let Some(eq) = &self.eq else {
+            return self.inner.visit(max_rows, f);
+        };
         let d = self.ncols();
         let mut buf: Vec<f32> = Vec::new();
         self.inner.visit(max_rows, &mut |start, rows| {
@@ -141,7 +150,7 @@ impl RowSource for EqualizedRows<'_> {
             buf.par_chunks_mut(d).for_each(|row| {
                 // Rows holding NaN are left alone for PCA to report or drop.
                 if row.iter().all(|v| v.is_finite()) {
-                    self.eq.equalize(row);
+                    eq.equalize(row);
                 }
             });
             f(start, Rows::F32(&buf))

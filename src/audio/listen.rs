@@ -178,8 +178,12 @@ impl<'a> Listener<'a> {
 
     /// The bar at `row` rebuilt from its first `k` components, mean added back.
     pub fn reconstruction(&self, row: usize, k: usize) -> Result<Vec<f32>> {
-        let s = self.scores(row)?;
-        Ok(self.listenable(self.model.reconstruct(&s, k)))
+        Ok(self.rebuilt(&self.scores(row)?, k))
+    }
+
+    /// A bar rebuilt from its scores with the first `k` components, as sound.
+    fn rebuilt(&self, scores: &[f64], k: usize) -> Vec<f32> {
+        self.listenable(self.model.reconstruct(scores, k))
     }
 
     /// Isik's morph: `repeats` repetitions of the bar, each in four quarter-bar
@@ -258,6 +262,7 @@ impl<'a> Listener<'a> {
             .collect();
         ks.push(kmax);
         for &row in &rows {
+            let scores = self.scores(row)?;
             if let Ok(orig) = self.original(row) {
                 out.push(self.write(
                     &dir.join(format!("reconstructions/row_{row:06}_original.wav")),
@@ -270,7 +275,7 @@ impl<'a> Listener<'a> {
                 } else {
                     format!("reconstructions/row_{row:06}_k_{k:05}.wav")
                 };
-                let bar = self.reconstruction(row, k)?;
+                let bar = self.rebuilt(&scores, k);
                 out.push(self.write(&dir.join(name), &looped(&bar, opts.loops))?);
             }
         }

@@ -13,9 +13,9 @@
 //! assert_eq!(o.len(), 3);
 //! ```
 
-use faer::{Accum, Mat, MatRef, Side};
+use faer::{Accum, Mat, Side};
 
-use super::pca::{PcaError, RowSource, Rows, column_stats};
+use super::pca::{PcaError, RowSource, column_stats, for_each_centred};
 
 /// A `d x d` correlation matrix.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,18 +80,7 @@ pub fn pearson(source: &dyn RowSource) -> Result<CorrMatrix, PcaError> {
         return Err(PcaError::TooFewRows { rows: stats.rows });
     }
     let mut cov = Mat::<f64>::zeros(d, d);
-    let mut buf: Vec<f64> = Vec::new();
-    source.visit(block, &mut |_, rows| {
-        let r = rows.len() / d;
-        buf.clear();
-        buf.extend((0..rows.len()).map(|i| {
-            let v = match rows {
-                Rows::F32(v) => v[i] as f64,
-                Rows::F64(v) => v[i],
-            };
-            v - stats.mean[i % d]
-        }));
-        let x = MatRef::from_row_major_slice(&buf, r, d);
+    for_each_centred::<f64>(source, &stats, block, &mut |_, x| {
         faer::linalg::matmul::matmul(
             cov.as_mut(),
             Accum::Add,

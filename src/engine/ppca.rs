@@ -23,7 +23,7 @@ use faer::{Accum, Mat, MatRef};
 use rayon::prelude::*;
 
 use super::Rng;
-use super::pca::{PcaError, PcaModel, RowSource, Rows};
+use super::pca::{ColumnStats, PcaError, PcaModel, RowSource, for_each_centred};
 
 /// A probabilistic PCA model with k components.
 #[derive(Clone, Debug, PartialEq)]
@@ -157,20 +157,14 @@ impl Ppca {
         let (d, k) = (self.d, self.k());
         let v = MatRef::from_row_major_slice(&self.components, k, d);
         let block = ((32 << 20) / (d * 8)).max(1);
-        let mut centred: Vec<f64> = Vec::new();
-        source.visit(block, &mut |start, rows| {
-            let r = rows.len() / d;
-            centred.resize(r * d, 0.0);
-            centred.par_chunks_mut(d).enumerate().for_each(|(i, out)| {
-                for (j, o) in out.iter_mut().enumerate() {
-                    let x = match rows {
-                        Rows::F32(v) => v[i * d + j] as f64,
-                        Rows::F64(v) => v[i * d + j],
-                    };
-                    *o = x - self.mean[j];
-                }
-            });
-            let x = MatRef::from_row_major_slice(&centred, r, d);
+        let stats = ColumnStats {
+            mean: self.mean.clone(),
+            total_variance: 0.0,
+            dropped_rows: Vec::new(),
+            rows: source.nrows(),
+        };
+        for_each_centred::<f64>(source, &stats, block, &mut |start, x| {
+            let r = x.nrows();
             let mut z = Mat::<f64>::zeros(r, k);
             faer::linalg::matmul::matmul(
                 z.as_mut(),
@@ -183,15 +177,15 @@ impl Ppca {
             let scores: Vec<Score> = (0..r)
                 .into_par_iter()
                 .map(|i| {
-                    let row = &centred[i * d..(i + 1) * d];
-                    if row.iter().any(|v| !v.is_finite()) {
+                    let norm2: f64 = (0..d).map(|j| x[(i, j)] * x[(i, j)]).sum();
+                    if !norm2.is_finite() {
+                        // A row holding NaN or infinity has no likelihood.
                         return Score {
                             log_likelihood: f64::NAN,
                             mahalanobis: f64::NAN,
                             residual: f64::NAN,
                         };
                     }
-                    let norm2 = row.iter().map(|v| v * v).sum();
                     self.score_from((0..k).map(|j| z[(i, j)]), norm2)
                 })
                 .collect();

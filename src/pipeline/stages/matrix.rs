@@ -5,6 +5,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use super::csv_field;
 use crate::error::{Error, Result};
 use crate::pipeline::config::{ConfigError, ParamSpec, Params};
 use crate::pipeline::stage::{
@@ -78,14 +79,6 @@ struct MatrixStage {
     csv: Option<(AtomicFile, std::io::BufWriter<std::fs::File>)>,
     rate: Option<u32>,
     tracks: Vec<TrackEntry>,
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 impl MatrixStage {

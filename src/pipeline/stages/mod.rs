@@ -43,7 +43,36 @@ pub use ppca::{
 pub use resample::ResampleType;
 pub use write_wav::WriteWavType;
 
-use super::stage::StageType;
+use std::path::{Path, PathBuf};
+
+use super::stage::{Payload, StageType};
+use crate::engine::pca::PcaError;
+use crate::error::Error;
+
+/// A CSV field, quoted when it holds a separator, quote or line break (RFC 4180).
+pub(crate) fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// An engine error about the data in `path`, naming the file.
+pub(crate) fn in_file(path: &Path, e: PcaError) -> Error {
+    Error::InvalidData {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+/// The model folder a model-consuming stage was given.
+pub(crate) fn model_dir(inputs: Vec<Payload>) -> PathBuf {
+    match inputs.into_iter().next() {
+        Some(Payload::Model(dir)) => dir,
+        _ => unreachable!("the graph checker gives this stage one model"),
+    }
+}
 use crate::engine::conv::Op;
 
 /// Every built-in stage type, in the order `eigentechno stages` lists them.

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::{in_file, model_dir};
 use crate::audio::equalize::EqualizedRows;
 use crate::audio::listen::{ListenOptions, Listener};
 use crate::engine::pca::{Method, PcaError, PcaParams, Precision, RowSource, project_rows};
@@ -28,13 +29,6 @@ pub struct PcaJob {
     pub rate: Option<u32>,
 }
 
-fn in_file(path: &Path, e: PcaError) -> Error {
-    Error::InvalidData {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    }
-}
-
 /// Fit a PCA to the matrix in `matrix` and write the model (arrays, scores, CSV,
 /// `pca.json`) into `dir`.
 pub fn fit_to_dir(
@@ -46,13 +40,7 @@ pub fn fit_to_dir(
     let start = Instant::now();
     let raw = NpyMatrix::open(matrix)?;
     let rate = job.rate.unwrap_or(8_820);
-    let eq;
-    let source: &dyn RowSource = if job.equalize {
-        eq = EqualizedRows::new(&raw, rate);
-        &eq
-    } else {
-        &raw
-    };
+    let source = &EqualizedRows::optional(&raw, job.equalize.then_some(rate));
     let cfg = job.params.check(source).map_err(|e| in_file(matrix, e))?;
     let fit = cfg.fit(source).map_err(|e| in_file(matrix, e))?;
     let k = fit.model.k();
@@ -408,13 +396,6 @@ impl StageType for ListenType {
 }
 
 struct ListenStage(ListenOptions);
-
-fn model_dir(inputs: Vec<Payload>) -> PathBuf {
-    match inputs.into_iter().next() {
-        Some(Payload::Model(dir)) => dir,
-        _ => unreachable!("the graph checker gives this stage one model"),
-    }
-}
 
 impl WholeStage for ListenStage {
     fn run(&self, inputs: Vec<Payload>, ctx: &StageContext) -> Result<Payload> {

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::{csv_field, in_file, model_dir};
 use crate::audio::equalize::{EqualizedRows, Equalizer};
 use crate::audio::listen::looped;
 use crate::audio::wav::{WavFormat, write_wav_interleaved};
@@ -17,13 +18,6 @@ use crate::pipeline::stage::{
 };
 use crate::store::pca_model::{PcaMeta, load_model};
 use crate::store::{NpyMatrix, write_atomic};
-
-fn in_file(path: &Path, e: PcaError) -> Error {
-    Error::InvalidData {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    }
-}
 
 /// The k used when 0 is asked for: the fewest components explaining 90 % of the
 /// variance, leaving some variance outside (so the noise variance is positive).
@@ -66,13 +60,8 @@ impl PpcaModel {
     /// Score every row of `matrix` in the model's space (equalised if it was fitted so).
     pub fn score_file(&self, matrix: &Path) -> Result<Vec<Score>> {
         let raw = NpyMatrix::open(matrix)?;
-        let eq;
-        let source: &dyn RowSource = if self.meta.equalize {
-            eq = EqualizedRows::new(&raw, self.meta.rate.unwrap_or(8_820));
-            &eq
-        } else {
-            &raw
-        };
+        let rate = self.meta.rate.unwrap_or(8_820);
+        let source = &EqualizedRows::optional(&raw, self.meta.equalize.then_some(rate));
         let mut out = Vec::with_capacity(source.nrows());
         self.ppca
             .score_rows(source, &mut |_, s| {
@@ -114,14 +103,6 @@ fn csv_fields(line: &str) -> Vec<String> {
     }
     out.push(cur);
     out
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// (track, start in seconds) of every row, from the matrix's `bars.csv`.
@@ -311,13 +292,7 @@ pub fn select_k_to_dir(
     opts: &SelectKOptions,
 ) -> Result<(SelectK, Vec<PathBuf>)> {
     let raw = NpyMatrix::open(matrix)?;
-    let eq;
-    let source: &dyn RowSource = if opts.equalize {
-        eq = EqualizedRows::new(&raw, opts.rate);
-        &eq
-    } else {
-        &raw
-    };
+    let source = &EqualizedRows::optional(&raw, opts.equalize.then_some(opts.rate));
     let n = source.nrows();
     let d = source.ncols();
     let test: Vec<bool> = (0..n)
@@ -584,13 +559,6 @@ impl StageType for SelectKType {
             equalize: p.bool("equalize")?,
             rate: 8_820,
         }))))
-    }
-}
-
-fn model_dir(inputs: Vec<Payload>) -> PathBuf {
-    match inputs.into_iter().next() {
-        Some(Payload::Model(dir)) => dir,
-        _ => unreachable!("the graph checker gives this stage one model"),
     }
 }
 
