@@ -69,6 +69,28 @@ enum Command {
         #[arg(long)]
         steps: bool,
     },
+    /// Pictures of a trained network's convolution kernels (.npy, .npz, .safetensors or
+    /// .onnx): per layer a kernel grid, RGB patches, spatial-mode energy, slice PCA and
+    /// norm map; network.png and kernels.json.
+    Kernels {
+        /// The weights file. Pickles (.pt, .pth, .pkl) are refused.
+        weights: PathBuf,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Layout of 4-D tensors outside ONNX.
+        #[arg(long, default_value = "auto", value_parser = ["auto", "oihw", "hwio"])]
+        layout: String,
+        /// Colour limits at the middle N % of each layer's weights.
+        #[arg(long, default_value_t = 99.5)]
+        clip: f64,
+        /// At most N output and N input channels per kernel grid.
+        #[arg(long, default_value_t = 64)]
+        max_channels: usize,
+        /// Principal components of the kernel slices to draw.
+        #[arg(long, default_value_t = 8)]
+        components: usize,
+    },
     /// Probabilistic PCA on a fitted model (the folder `eigentechno pca` wrote).
     Ppca {
         #[command(subcommand)]
@@ -603,6 +625,28 @@ fn main() -> ExitCode {
             clip,
             steps,
         } => corrmatrix_command(&input, &out, &order, clip, steps),
+        Command::Kernels {
+            weights,
+            out,
+            layout,
+            clip,
+            max_channels,
+            components,
+        } => {
+            if !(50.0..=100.0).contains(&clip) || max_channels == 0 {
+                eprintln!(
+                    "error: --clip: expected 50 to 100 (got {clip}); --max-channels: at least 1 (got {max_channels})"
+                );
+                return ExitCode::from(EXIT_CONFIG);
+            }
+            let opts = eigentechno::pipeline::stages::KernelOptions {
+                layout: eigentechno::store::weights::Layout::parse(&layout).expect("clap checked"),
+                clip,
+                max_channels,
+                components,
+            };
+            kernels_command(&weights, &out, &opts)
+        }
         Command::Ppca {
             what:
                 PpcaWhat::Score {
@@ -1137,6 +1181,51 @@ fn play_file(path: &Path) -> ExitCode {
         path.display()
     );
     ExitCode::from(EXIT_CONFIG)
+}
+
+fn kernels_command(
+    weights: &Path,
+    out: &Path,
+    opts: &eigentechno::pipeline::stages::KernelOptions,
+) -> ExitCode {
+    match eigentechno::pipeline::stages::kernels_of_file(weights, out, opts) {
+        Ok(report) => {
+            println!(
+                "{}: {} conv layers ({:?})",
+                weights.display(),
+                report.layers.len(),
+                report.format
+            );
+            for l in &report.layers {
+                let guessed = if l.layout_guessed { ", guessed" } else { "" };
+                println!(
+                    "  {:>2} {:<40} {:?} ({}{guessed}) {} x {} x {}x{}{}",
+                    l.index,
+                    l.name,
+                    l.stored_shape,
+                    l.layout,
+                    l.out_channels,
+                    l.in_channels,
+                    l.kernel[0],
+                    l.kernel[1],
+                    if l.groups > 1 {
+                        format!(", {} groups", l.groups)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            if !report.skipped.is_empty() {
+                println!("  passed over: {}", report.skipped.len());
+            }
+            println!("figures in {}", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
 }
 
 fn corrmatrix_command(input: &Path, out: &Path, order: &str, clip: f64, steps: bool) -> ExitCode {

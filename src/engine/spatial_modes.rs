@@ -83,6 +83,45 @@ pub fn decompose_3x3(kernel: &[f64; 9]) -> Decomposition {
     }
 }
 
+/// Names of the three 1-D modes (a width-3 kernel of a 1-D convolution).
+pub const MODE_NAMES_1D: [&str; 3] = ["mean", "gradient", "curvature"];
+
+/// The mode names for a `kh x kw` kernel, if it has a mode basis (3 x 3, or 1 x 3).
+pub fn mode_names(kh: usize, kw: usize) -> Option<&'static [&'static str]> {
+    match (kh, kw) {
+        (3, 3) => Some(&MODE_NAMES),
+        (1, 3) => Some(&MODE_NAMES_1D),
+        _ => None,
+    }
+}
+
+/// Squared mode coefficients of a row-major `kh x kw` kernel (3 x 3: nine modes; 1 x 3:
+/// the three polynomials): the energy in each mode, summing to the kernel's energy.
+/// `None` for other sizes.
+pub fn mode_energy(kernel: &[f64], kh: usize, kw: usize) -> Option<Vec<f64>> {
+    match (kh, kw) {
+        (3, 3) => {
+            let k: [f64; 9] = kernel.try_into().ok()?;
+            Some(
+                decompose_3x3(&k)
+                    .coefficients
+                    .iter()
+                    .map(|c| c * c)
+                    .collect(),
+            )
+        }
+        (1, 3) => Some(
+            P.iter()
+                .map(|p| {
+                    let c: f64 = p.iter().zip(kernel).map(|(a, b)| a * b).sum();
+                    c * c
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +160,21 @@ mod tests {
         let r = [0.3, -1.2, 0.5, 2.0, 0.1, -0.7, 0.9, 0.4, -0.2];
         let back: f64 = decompose_3x3(&r).coefficients.iter().map(|c| c * c).sum();
         assert!((back - r.iter().map(|v| v * v).sum::<f64>()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn one_dimensional_modes_split_the_energy() {
+        let e = mode_energy(&[-1.0, 0.0, 1.0], 1, 3).unwrap();
+        assert!(
+            (e[1] - 2.0).abs() < 1e-12 && e[0] < 1e-24 && e[2] < 1e-24,
+            "{e:?}"
+        );
+        let e = mode_energy(&[1.0, -2.0, 1.0], 1, 3).unwrap();
+        assert!((e[2] - 6.0).abs() < 1e-12, "{e:?}");
+        let r = [0.3, -1.2, 0.5];
+        let total: f64 = mode_energy(&r, 1, 3).unwrap().iter().sum();
+        assert!((total - r.iter().map(|v| v * v).sum::<f64>()).abs() < 1e-12);
+        assert!(mode_energy(&[0.0; 25], 5, 5).is_none());
+        assert_eq!(mode_names(3, 3).unwrap().len(), 9);
     }
 }

@@ -37,7 +37,8 @@ impl RgbImage {
         [self.pixels[i], self.pixels[i + 1], self.pixels[i + 2]]
     }
 
-    fn fill(&mut self, x0: u32, y0: u32, w: u32, h: u32, c: [u8; 3]) {
+    /// Fill a rectangle (clipped to the image).
+    pub fn fill(&mut self, x0: u32, y0: u32, w: u32, h: u32, c: [u8; 3]) {
         for y in y0..(y0 + h).min(self.height) {
             for x in x0..(x0 + w).min(self.width) {
                 let i = ((y * self.width + x) * 3) as usize;
@@ -62,6 +63,114 @@ impl RgbImage {
             x0 += img.width;
         }
         out
+    }
+
+    /// Images one above the other, left edges aligned.
+    pub fn vstack(images: &[RgbImage]) -> RgbImage {
+        let w = images.iter().map(|i| i.width).max().unwrap_or(1);
+        let h = images.iter().map(|i| i.height).sum();
+        let mut out = RgbImage::new(w, h);
+        let mut y0 = 0;
+        for img in images {
+            out.blit(img, 0, y0);
+            y0 += img.height;
+        }
+        out
+    }
+
+    /// Copy `img` in with its top-left corner at (x0, y0) (clipped).
+    pub fn blit(&mut self, img: &RgbImage, x0: u32, y0: u32) {
+        let w = img.width.min(self.width.saturating_sub(x0));
+        for y in 0..img.height.min(self.height.saturating_sub(y0)) {
+            let src = (y * img.width * 3) as usize;
+            let dst = (((y0 + y) * self.width + x0) * 3) as usize;
+            self.pixels[dst..dst + (w * 3) as usize]
+                .copy_from_slice(&img.pixels[src..src + (w * 3) as usize]);
+        }
+    }
+
+    /// Write text (embedded font): `(text, x, y, pixel size)`, top-left anchored.
+    pub fn text(&mut self, items: &[(String, i32, i32, u32)]) {
+        super::plots::register_font();
+        let (w, h) = (self.width, self.height);
+        let root = BitMapBackend::with_buffer(&mut self.pixels, (w, h)).into_drawing_area();
+        for (t, x, y, size) in items {
+            let font = (super::plots::FONT, *size as f64).into_font().color(&BLACK);
+            let _ = root.draw(&Text::new(t.clone(), (*x, *y), font));
+        }
+        let _ = root.present();
+    }
+
+    /// Draw a row-major `rows x cols` matrix with cells of `cell_w x cell_h` pixels from
+    /// (x0, y0): `(v - lo) / (hi - lo)` through `map`; NaN cells are [`UNDEFINED`].
+    ///
+    /// [`UNDEFINED`]: super::colormap::UNDEFINED
+    #[allow(clippy::too_many_arguments)]
+    pub fn matrix(
+        &mut self,
+        x0: u32,
+        y0: u32,
+        values: &[f64],
+        (rows, cols): (usize, usize),
+        (cell_w, cell_h): (u32, u32),
+        map: ColorMap,
+        (lo, hi): (f64, f64),
+    ) {
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        for r in 0..rows {
+            for c in 0..cols {
+                let v = values[r * cols + c];
+                let colour = map.rgb(if v.is_nan() {
+                    f64::NAN
+                } else {
+                    (v - lo) / span
+                });
+                self.fill(
+                    x0 + c as u32 * cell_w,
+                    y0 + r as u32 * cell_h,
+                    cell_w,
+                    cell_h,
+                    colour,
+                );
+            }
+        }
+    }
+
+    /// A vertical colour bar `width x height` at (x, y), `hi` at the top, with its
+    /// ends and middle labelled to its right.
+    #[allow(clippy::too_many_arguments)]
+    pub fn colour_bar(
+        &mut self,
+        x: u32,
+        y: u32,
+        width: u32,
+        height: u32,
+        map: ColorMap,
+        (lo, hi): (f64, f64),
+    ) {
+        for i in 0..height {
+            let t = 1.0 - i as f64 / (height.max(2) - 1) as f64;
+            self.fill(x, y + i, width, 1, map.rgb(t));
+        }
+        let label = |v: f64| {
+            if v != 0.0 && (v.abs() < 0.01 || v.abs() >= 1000.0) {
+                format!("{v:+.2e}")
+            } else {
+                format!("{v:+.2}")
+            }
+        };
+        let items: Vec<(String, i32, i32, u32)> = [(0.0, hi), (0.5, (lo + hi) / 2.0), (1.0, lo)]
+            .iter()
+            .map(|&(t, v)| {
+                (
+                    label(v),
+                    (x + width + 4) as i32,
+                    y as i32 + (t * (height as f64 - 1.0)) as i32 - 6,
+                    12,
+                )
+            })
+            .collect();
+        self.text(&items);
     }
 
     /// Write as PNG, atomically.
@@ -158,48 +267,26 @@ pub fn render(values: &[f64], d: usize, style: &HeatmapStyle) -> (RgbImage, Layo
     let width = bar_x + 24 + 70;
     let height = (y0 + grid + 24).max(y0 + 200);
     let mut img = RgbImage::new(width, height);
-    let (lo, hi) = style.limits;
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    for r in 0..d {
-        for c in 0..d {
-            let v = values[r * d + c];
-            let col = style.map.rgb(if v.is_nan() {
-                f64::NAN
-            } else {
-                (v - lo) / span
-            });
-            img.fill(x0 + c as u32 * cell, y0 + r as u32 * cell, cell, cell, col);
+    img.matrix(
+        x0,
+        y0,
+        values,
+        (d, d),
+        (cell, cell),
+        style.map,
+        style.limits,
+    );
+    img.colour_bar(bar_x, y0, 24, grid, style.map, style.limits);
+    let mut texts = vec![(style.title.clone(), x0 as i32, 12, 18)];
+    if let Some(labels) = &style.labels {
+        let step = ((12 / cell.max(1)) + 1) as usize;
+        for (i, l) in labels.iter().enumerate().step_by(step) {
+            let text: String = l.chars().take(16).collect();
+            let y = y0 as i32 + i as i32 * cell as i32 + cell as i32 / 2 - 5;
+            texts.push((text, 4, y, 10));
         }
     }
-    // Colour bar: top = hi, bottom = lo.
-    for y in 0..grid {
-        let t = 1.0 - y as f64 / (grid.max(2) - 1) as f64;
-        img.fill(bar_x, y0 + y, 24, 1, style.map.rgb(t));
-    }
-    // Text through plotters on the same pixels (embedded font).
-    super::plots::register_font();
-    {
-        let root = BitMapBackend::with_buffer(&mut img.pixels, (width, height)).into_drawing_area();
-        let font = |size| (super::plots::FONT, size).into_font().color(&BLACK);
-        let _ = root.draw(&Text::new(style.title.clone(), (x0 as i32, 12), font(18)));
-        for (t, v) in [(0.0, hi), (0.5, (lo + hi) / 2.0), (1.0, lo)] {
-            let y = y0 as i32 + (t * (grid as f64 - 1.0)) as i32 - 6;
-            let _ = root.draw(&Text::new(
-                format!("{v:+.2}"),
-                (bar_x as i32 + 28, y),
-                font(12),
-            ));
-        }
-        if let Some(labels) = &style.labels {
-            let step = ((12 / cell.max(1)) + 1) as usize;
-            for (i, l) in labels.iter().enumerate().step_by(step) {
-                let text: String = l.chars().take(16).collect();
-                let y = y0 as i32 + i as i32 * cell as i32 + cell as i32 / 2 - 5;
-                let _ = root.draw(&Text::new(text, (4, y), font(10)));
-            }
-        }
-        let _ = root.present();
-    }
+    img.text(&texts);
     (
         img,
         Layout {

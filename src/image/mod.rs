@@ -3,4 +3,5 @@
 
 pub mod colormap;
 pub mod heatmap;
+pub mod kernels;
 pub mod plots;

@@ -5,6 +5,7 @@ pub mod fingerprint;
 pub mod matrix_file;
 pub mod npy;
 pub mod pca_model;
+pub mod weights;
 
 pub use atomic::{AtomicFile, write_atomic};
 pub use matrix_file::{Dtype, NpyMatrix};

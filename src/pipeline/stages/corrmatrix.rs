@@ -259,10 +259,24 @@ pub type CsvMatrix = (Vec<f64>, usize, usize, Option<Vec<String>>);
 /// float64 matrix.
 pub fn read_csv_matrix(path: &Path) -> Result<CsvMatrix> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
-    let mut labels = None;
-    if let Some(first) = lines.peek()
-        && first.split(',').any(|f| f.trim().parse::<f64>().is_err())
+    let bad = |reason: String| Error::InvalidData {
+        path: path.to_path_buf(),
+        reason,
+    };
+    // (1-based line number in the file, line), blank lines skipped.
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.trim().is_empty())
+        .peekable();
+    let mut labels: Option<Vec<String>> = None;
+    if let Some((_, first)) = lines.peek()
+        && first.split(',').any(|f| {
+            let f = f.trim();
+            !f.is_empty() && !f.eq_ignore_ascii_case("nan") && f.parse::<f64>().is_err()
+        })
+        && first.split(',').all(|f| f.trim().parse::<f64>().is_err())
     {
         labels = Some(
             first
@@ -273,41 +287,44 @@ pub fn read_csv_matrix(path: &Path) -> Result<CsvMatrix> {
         lines.next();
     }
     let mut values = Vec::new();
-    let mut cols = None;
+    let mut cols: Option<(usize, usize)> = labels.as_ref().map(|l| (l.len(), 1));
     let mut rows = 0;
-    for (i, line) in lines.enumerate() {
-        let row: Vec<f64> = line
-            .split(',')
-            .map(|f| {
-                let f = f.trim();
-                if f.is_empty() || f.eq_ignore_ascii_case("nan") {
-                    Ok(f64::NAN)
-                } else {
-                    f.parse::<f64>()
-                }
-            })
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| Error::InvalidData {
-                path: path.to_path_buf(),
-                reason: format!("data line {}: not all numbers", i + 1),
-            })?;
-        match cols {
-            None => cols = Some(row.len()),
-            Some(c) if c != row.len() => {
-                return Err(Error::InvalidData {
-                    path: path.to_path_buf(),
-                    reason: format!("data line {}: {} fields, expected {c}", i + 1, row.len()),
-                });
-            }
-            _ => {}
+    for (line_no, line) in lines {
+        let fields: Vec<&str> = line.split(',').collect();
+        if let Some((c, at)) = cols
+            && c != fields.len()
+        {
+            return Err(bad(format!(
+                "line {line_no}: {} fields, expected {c} (as on line {at})",
+                fields.len()
+            )));
         }
-        values.extend(row);
+        cols.get_or_insert((fields.len(), line_no));
+        for (j, f) in fields.iter().enumerate() {
+            let f = f.trim();
+            let v = if f.is_empty() || f.eq_ignore_ascii_case("nan") {
+                f64::NAN
+            } else {
+                f.parse::<f64>().map_err(|_| {
+                    let name = labels
+                        .as_ref()
+                        .and_then(|l| l.get(j))
+                        .map(|n| format!(" ('{n}')"))
+                        .unwrap_or_default();
+                    bad(format!(
+                        "line {line_no}, column {}{name}: '{f}' is not a number",
+                        j + 1
+                    ))
+                })?
+            };
+            values.push(v);
+        }
         rows += 1;
     }
-    let cols = cols.ok_or_else(|| Error::InvalidData {
-        path: path.to_path_buf(),
-        reason: "no data rows".into(),
-    })?;
+    let cols = cols
+        .filter(|_| rows > 0)
+        .ok_or_else(|| bad("no data rows".into()))?
+        .0;
     Ok((values, rows, cols, labels))
 }
 

@@ -7,6 +7,7 @@ mod corrmatrix;
 mod decode;
 mod downbeats;
 mod folder;
+mod kernels;
 mod matrix;
 mod npy;
 mod pca;
@@ -30,6 +31,9 @@ pub use corrmatrix::{
 };
 pub use decode::DecodeType;
 pub use folder::{FolderSource, FolderType, list_tracks};
+pub use kernels::{
+    KernelOptions, KernelsReport, KernelsType, LayerReport, kernels_of_file, kernels_to_dir,
+};
 pub use npy::NpyType;
 pub use pca::{
     FigureOptions, FiguresType, ListenType, PcaJob, PcaType, figures_to_dir, fit_to_dir,
@@ -96,6 +100,7 @@ pub fn builtin() -> Vec<Box<dyn StageType>> {
         Box::new(SelectKType),
         Box::new(BandEnergiesType),
         Box::new(CorrMatrixType),
+        Box::new(KernelsType),
         Box::new(NpyType),
         Box::new(ConvType(Op::Correlate)),
         Box::new(ConvType(Op::Convolve)),
