@@ -30,6 +30,7 @@ pub mod audio;
 pub mod bench;
 pub mod engine;
 pub mod error;
+pub mod explore;
 pub mod image;
 pub mod pipeline;
 pub mod store;

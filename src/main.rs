@@ -91,6 +91,15 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         components: usize,
     },
+    /// (Re)write DIR/index.html, the explorer page of an output folder: audition the
+    /// components, reconstructions, outliers and samples, browse the figures.
+    Explore {
+        /// An output folder of `eigentechno run` (or of `eigentechno pca`).
+        dir: PathBuf,
+        /// Open the page in the system's browser.
+        #[arg(long)]
+        open: bool,
+    },
     /// Probabilistic PCA on a fitted model (the folder `eigentechno pca` wrote).
     Ppca {
         #[command(subcommand)]
@@ -625,6 +634,7 @@ fn main() -> ExitCode {
             clip,
             steps,
         } => corrmatrix_command(&input, &out, &order, clip, steps),
+        Command::Explore { dir, open } => explore_command(&dir, open),
         Command::Kernels {
             weights,
             out,
@@ -1181,6 +1191,54 @@ fn play_file(path: &Path) -> ExitCode {
         path.display()
     );
     ExitCode::from(EXIT_CONFIG)
+}
+
+fn explore_command(dir: &Path, open: bool) -> ExitCode {
+    let page =
+        match eigentechno::explore::write_explorer(dir, eigentechno::explore::Moment::Afterwards) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_FAILED);
+            }
+        };
+    println!("{}", page.display());
+    if open {
+        // The platform's own opener; nothing is bundled.
+        let (cmd, args): (&str, Vec<&std::ffi::OsStr>) = if cfg!(target_os = "macos") {
+            ("open", vec![page.as_os_str()])
+        } else if cfg!(windows) {
+            (
+                "cmd",
+                vec![
+                    "/C".as_ref(),
+                    "start".as_ref(),
+                    "".as_ref(),
+                    page.as_os_str(),
+                ],
+            )
+        } else {
+            ("xdg-open", vec![page.as_os_str()])
+        };
+        match std::process::Command::new(cmd).args(&args).status() {
+            Ok(s) if s.success() => {}
+            Ok(s) => {
+                eprintln!(
+                    "error: {cmd} exited with {s}; open {} yourself",
+                    page.display()
+                );
+                return ExitCode::from(EXIT_FAILED);
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: could not start {cmd} ({e}); open {} yourself",
+                    page.display()
+                );
+                return ExitCode::from(EXIT_FAILED);
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn kernels_command(

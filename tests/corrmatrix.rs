@@ -160,7 +160,7 @@ fn the_cli_orders_clips_and_reports_constant_columns() {
     let (_, stderr) = text(&o);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr.contains("f.csv") && stderr.contains("data line 1"),
+        stderr.contains("f.csv") && stderr.contains("line 2, column 2 ('b'): 'x' is not a number"),
         "{stderr}"
     );
 }

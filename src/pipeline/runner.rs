@@ -187,7 +187,8 @@ pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
                 };
                 args.push(p);
             }
-            let ctx = stage_context(&pipeline.nodes[i].name, opts, Warnings::new());
+            let mut ctx = stage_context(&pipeline.nodes[i].name, opts, Warnings::new());
+            ctx.run_started = Some(start);
             let Stage::Whole(stage) = &pipeline.nodes[i].stage else {
                 unreachable!("mode checked")
             };
@@ -219,6 +220,7 @@ fn stage_context(name: &str, opts: &RunOptions, warnings: Warnings) -> StageCont
         stage: name.to_string(),
         out_dir: opts.out_dir.clone(),
         warnings,
+        run_started: None,
     }
 }
 

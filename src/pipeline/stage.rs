@@ -253,6 +253,8 @@ pub struct StageContext {
     pub out_dir: PathBuf,
     /// Non-fatal problems, reported in the run summary.
     pub warnings: Warnings,
+    /// When the run began (whole-run stages only; they run after every track).
+    pub run_started: Option<std::time::Instant>,
 }
 
 impl StageContext {

@@ -6,6 +6,7 @@ mod correlate;
 mod corrmatrix;
 mod decode;
 mod downbeats;
+mod explore;
 mod folder;
 mod kernels;
 mod matrix;
@@ -20,6 +21,7 @@ mod write_wav;
 pub use bars::BarsType;
 pub use beats::BeatsType;
 pub use downbeats::DownbeatsType;
+pub use explore::ExploreType;
 pub use matrix::MatrixType;
 pub use stretch::{StretchType, bar_length};
 pub use tempo::TempoType;
@@ -101,6 +103,7 @@ pub fn builtin() -> Vec<Box<dyn StageType>> {
         Box::new(BandEnergiesType),
         Box::new(CorrMatrixType),
         Box::new(KernelsType),
+        Box::new(ExploreType),
         Box::new(NpyType),
         Box::new(ConvType(Op::Correlate)),
         Box::new(ConvType(Op::Convolve)),
