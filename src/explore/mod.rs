@@ -7,7 +7,8 @@
 //! PCA description, the listening WAVs, the figures, the outliers and samples, the
 //! correlation heatmaps. It finds them by their file names, whatever the stages were
 //! called, so it works on the output of any pipeline built from these stages. Small
-//! waveform pictures of the components are written to `explore/waves/`.
+//! waveform pictures of the components are drawn into one image, `explore/waves.png`
+//! (one file to fetch rather than hundreds).
 
 use std::path::{Path, PathBuf};
 
@@ -132,9 +133,14 @@ struct Picture {
 struct Component {
     number: usize,
     src: String,
-    wave: String,
+    /// Offset of its waveform in the picture of all of them (pixels from the top).
+    wave_y: u32,
     percent: String,
 }
+
+/// Size of one component's waveform picture.
+const WAVE_W: u32 = 160;
+const WAVE_H: u32 = 28;
 
 #[derive(Clone, Debug, Serialize)]
 struct ReconStep {
@@ -277,8 +283,8 @@ fn variance_ratios(pca_dir: &Path) -> Vec<f64> {
 }
 
 /// Min/max envelope of a WAV's first channel, drawn small.
-fn waveform(wav: &Path, out: &Path) -> Result<()> {
-    let (w, h) = (160u32, 28u32);
+fn waveform(wav: &Path) -> Result<RgbImage> {
+    let (w, h) = (WAVE_W, WAVE_H);
     let mut reader = hound::WavReader::open(wav).map_err(|e| Error::InvalidData {
         path: wav.to_path_buf(),
         reason: format!("not a readable WAV: {e}"),
@@ -312,8 +318,7 @@ fn waveform(wav: &Path, out: &Path) -> Result<()> {
         let (top, bottom) = (y(hi), y(lo));
         img.fill(x as u32, top, 1, bottom - top + 1, [40, 90, 140]);
     }
-    img.write_png(out)?;
-    Ok(())
+    Ok(img)
 }
 
 fn numbered_files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
@@ -569,8 +574,7 @@ pub fn write_explorer(dir: &Path, moment: Moment) -> Result<PathBuf> {
         });
     }
     let explore = dir.join("explore");
-    let waves = explore.join("waves");
-    std::fs::create_dir_all(&waves).map_err(|e| Error::io(&waves, e))?;
+    std::fs::create_dir_all(&explore).map_err(|e| Error::io(&explore, e))?;
     let state = explore.join("page.json");
     let seconds = match moment {
         Moment::EndOfRun(s) => Some(s),
@@ -595,26 +599,26 @@ pub fn write_explorer(dir: &Path, moment: Moment) -> Result<PathBuf> {
         }
         let files = numbered_files(&listen.join("components"), "component_");
         use rayon::prelude::*;
-        components = files
+        let pictures = files
             .par_iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let wave = waves.join(format!(
-                    "{}.png",
-                    p.file_stem().unwrap_or_default().to_string_lossy()
-                ));
-                waveform(p, &wave)?;
-                Ok(Component {
-                    number: i + 1,
-                    src: rel(p, dir),
-                    wave: rel(&wave, dir),
-                    percent: ratios
-                        .get(i)
-                        .map(|r| format!("{:.2} %", 100.0 * r))
-                        .unwrap_or_default(),
-                })
-            })
+            .map(|p| waveform(p))
             .collect::<Result<Vec<_>>>()?;
+        if !pictures.is_empty() {
+            RgbImage::vstack(&pictures).write_png(&explore.join("waves.png"))?;
+        }
+        components = files
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Component {
+                number: i + 1,
+                src: rel(p, dir),
+                wave_y: i as u32 * WAVE_H,
+                percent: ratios
+                    .get(i)
+                    .map(|r| format!("{:.2} %", 100.0 * r))
+                    .unwrap_or_default(),
+            })
+            .collect();
         recon = reconstructions(listen, dir, found.bars_csv.as_ref());
     }
     let (mut outlier_rows, outliers_total) = match &found.outliers_csv {

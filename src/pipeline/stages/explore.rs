@@ -46,13 +46,16 @@ impl WholeStage for ExploreStage {
         let page = write_explorer(&ctx.out_dir, Moment::EndOfRun(seconds))?;
         let dir = ctx.out_dir.join("explore");
         let mut files = vec![page, dir.join("page.json")];
-        let mut waves: Vec<_> = std::fs::read_dir(dir.join("waves"))
+        if dir.join("waves.png").is_file() {
+            files.push(dir.join("waves.png"));
+        }
+        let mut bars: Vec<_> = std::fs::read_dir(dir.join("bars"))
             .into_iter()
             .flatten()
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();
-        waves.sort();
-        files.extend(waves);
+        bars.sort();
+        files.extend(bars);
         Ok(Payload::Files(files))
     }
 }
