@@ -6,9 +6,10 @@
 //! - **Pitch-preserving** (as Isik's SoundTouch `soundstretch`): WSOLA, waveform-similarity
 //!   overlap-add. 40 ms Hann frames at 50 % overlap are taken from the input at the
 //!   stretched positions, each nudged (±10 ms) to where it best continues the previous
-//!   frame, found by cross-correlation with the engine's correlate.
+//!   frame, found by cross-correlation with the engine's allocation-free valid
+//!   correlation.
 
-use crate::engine::conv::{Method, Mode, correlate};
+use crate::engine::conv::correlate_valid_into;
 
 /// How bars are brought to the common length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,13 +90,16 @@ pub fn varispeed(x: &[f32], d: usize) -> Vec<f32> {
 const COARSE: usize = 4;
 
 /// Lag (into `region`) where `template` correlates best; `None` if it correlates with
-/// nothing (silence).
-fn best_lag(region: &[f32], template: &[f32]) -> Option<usize> {
-    let c = correlate(region, template, Mode::Valid, Method::Auto).ok()?;
-    if c.iter().all(|v| *v == 0.0) {
+/// nothing (silence). `scores` is scratch space, reused between calls.
+fn best_lag(region: &[f32], template: &[f32], scores: &mut Vec<f32>) -> Option<usize> {
+    scores.clear();
+    scores.resize(region.len().checked_sub(template.len())? + 1, 0.0);
+    correlate_valid_into(region, template, scores).ok()?;
+    if scores.iter().all(|v| *v == 0.0) {
         return None;
     }
-    c.iter()
+    scores
+        .iter()
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map(|(k, _)| k)
@@ -118,6 +122,8 @@ pub fn wsola(x: &[f32], d: usize, rate: u32) -> Vec<f32> {
     let at = |pos: isize| (pos + margin as isize) as usize; // index into `padded`
 
     let mut y = vec![0.0f32; d + n];
+    // Scratch for the search, reused for every frame.
+    let (mut coarse_t, mut coarse_r, mut scores) = (Vec::new(), Vec::new(), Vec::new());
     // Frame j covers output [(j - 1) hs, (j + 1) hs): the first frame's second half
     // starts the bar at full gain, so the downbeat at sample 0 is kept intact.
     let mut prev: isize = -(hs as isize);
@@ -137,16 +143,18 @@ pub fn wsola(x: &[f32], d: usize, rate: u32) -> Vec<f32> {
             let lo = (ideal - tol as isize).max(-((n + hs) as isize));
             let hi = ideal + tol as isize;
             let region = &padded[at(lo)..at(hi) + n];
-            let coarse_t: Vec<f32> = template.iter().step_by(COARSE).copied().collect();
-            let coarse_r: Vec<f32> = region.iter().step_by(COARSE).copied().collect();
-            match best_lag(&coarse_r, &coarse_t) {
+            coarse_t.clear();
+            coarse_t.extend(template.iter().step_by(COARSE));
+            coarse_r.clear();
+            coarse_r.extend(region.iter().step_by(COARSE));
+            match best_lag(&coarse_r, &coarse_t, &mut scores) {
                 None => ideal, // a silent template matches nothing: keep the ideal position
                 Some(k) => {
                     let centre = lo + (k * COARSE) as isize;
                     let flo = (centre - COARSE as isize).max(lo);
                     let fhi = (centre + COARSE as isize).min(hi);
                     let fine = &padded[at(flo)..at(fhi) + n];
-                    best_lag(fine, template)
+                    best_lag(fine, template, &mut scores)
                         .map(|j| flo + j as isize)
                         .unwrap_or(centre)
                 }

@@ -50,6 +50,28 @@ pub fn convolve_1d<T: Real>(x: &[T], k: &[T], start: usize, out: &mut [T]) {
     }
 }
 
+/// `out[k] = sum_j x[k + j] w[j]` (valid correlation; lengths checked by the caller).
+/// Eight independent partial sums per dot product let the compiler vectorise it.
+pub fn correlate_valid<T: Real>(x: &[T], w: &[T], out: &mut [T]) {
+    let m = w.len();
+    for (k, o) in out.iter_mut().enumerate() {
+        let seg = &x[k..k + m];
+        let mut acc = [T::zero(); 8];
+        let (wc, sc) = (w.chunks_exact(8), seg.chunks_exact(8));
+        let (wr, sr) = (wc.remainder(), sc.remainder());
+        for (a, b) in wc.zip(sc) {
+            for i in 0..8 {
+                acc[i] += a[i] * b[i];
+            }
+        }
+        let mut total = T::zero();
+        for (a, b) in wr.iter().zip(sr) {
+            total += *a * *b;
+        }
+        *o = acc.iter().fold(total, |t, &v| t + v);
+    }
+}
+
 /// 2-D: `out[a][b] = full[a + r0][b + c0]` where `full = x * k` (convolution).
 pub fn convolve_2d<T: Real>(
     x: ArrayView2<T>,

@@ -287,6 +287,43 @@ pub fn correlate<T: Real>(
     apply(x, w, Op::Correlate, mode, method)
 }
 
+/// The `valid` cross-correlation of `x` (the longer) with `w`, written into `out`:
+/// `out[k] = sum_j x[k + j] w[j]` for the `x.len() - w.len() + 1` full overlaps, direct
+/// and allocation-free, for hot loops on short signals (WSOLA's frame search). Unlike
+/// [`correlate`] it does not check for non-finite values; the other checks stay.
+///
+/// ```
+/// use eigentechno::engine::conv::{correlate, correlate_valid_into, Method, Mode};
+/// let (x, w) = ([1.0f32, 2.0, 3.0, 4.0], [0.5f32, 1.0]);
+/// let mut out = [0.0f32; 3];
+/// correlate_valid_into(&x, &w, &mut out).unwrap();
+/// assert_eq!(out, [2.5, 4.0, 5.5]);
+/// assert_eq!(out.to_vec(), correlate(&x, &w, Mode::Valid, Method::Direct).unwrap());
+/// ```
+pub fn correlate_valid_into<T: Real>(x: &[T], w: &[T], out: &mut [T]) -> Result<(), ConvError> {
+    if x.is_empty() {
+        return Err(ConvError::Empty { which: "in1" });
+    }
+    if w.is_empty() {
+        return Err(ConvError::Empty { which: "in2" });
+    }
+    if w.len() > x.len() {
+        return Err(ConvError::NoOutput {
+            in1: vec![x.len()],
+            in2: vec![w.len()],
+        });
+    }
+    let len = x.len() - w.len() + 1;
+    if out.len() != len {
+        return Err(ConvError::Dimensions {
+            expected: format!("an output of {len} values"),
+            actual: format!("{} values", out.len()),
+        });
+    }
+    direct::correlate_valid(x, w, out);
+    Ok(())
+}
+
 /// 1-D convolution, as `scipy.signal.convolve(x, w, mode, method)`.
 ///
 /// ```

@@ -344,3 +344,29 @@ fn conv_layer_matches_a_naive_layer() {
         Err(ConvError::Layer(_))
     ));
 }
+
+#[test]
+fn allocation_free_valid_correlation_matches_the_definition() {
+    for n in 1..=40 {
+        for m in 1..=n.min(20) {
+            let (x, w) = (signal(n, 3 * n as u64), signal(m, 7 * m as u64 + 1));
+            let want = naive(&x, &w, Op::Correlate, Mode::Valid);
+            let mut got = vec![0.0; n - m + 1];
+            correlate_valid_into(&x, &w, &mut got).unwrap();
+            assert!(close(&got, &want, 1e-12), "n={n} m={m}");
+        }
+    }
+    let mut out = [0.0f32; 2];
+    assert!(matches!(
+        correlate_valid_into(&[1.0f32, 2.0], &[1.0f32, 2.0, 3.0], &mut out),
+        Err(ConvError::NoOutput { .. })
+    ));
+    assert!(matches!(
+        correlate_valid_into(&[1.0f32, 2.0, 3.0], &[1.0f32], &mut out),
+        Err(ConvError::Dimensions { .. })
+    ));
+    assert!(matches!(
+        correlate_valid_into(&[] as &[f32], &[1.0f32], &mut out),
+        Err(ConvError::Empty { which: "in1" })
+    ));
+}
