@@ -288,6 +288,30 @@ fn the_main_pipeline_runs_on_the_fixtures() {
     for f in ["bars.npy", "bars.csv", "report.json"] {
         assert!(out.join("matrix").join(f).exists(), "{f}");
     }
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let listed = |stage: &str| -> Vec<String> {
+        summary["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == stage)
+            .unwrap_or_else(|| panic!("stage {stage}"))["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        listed("matrix"),
+        ["matrix/bars.npy", "matrix/bars.csv", "matrix/report.json"]
+    );
+    assert_eq!(
+        listed("bands"),
+        ["bands/bands.npy", "bands/bands.labels.txt"]
+    );
+    assert!(listed("explorer").contains(&"index.html".to_string()));
 }
 
 /// The main job's eigentechno outputs: model, listening outputs, figures (issue #4,

@@ -259,6 +259,14 @@ fn record_files(stage: &mut StageReport, payload: &Payload, out_dir: &Path) {
         Payload::Matrix(m) => {
             stage.files.push(rel(&m.npy, out_dir));
             stage.files.extend(m.csv.iter().map(|c| rel(c, out_dir)));
+            // Files written beside the matrix: the ingest report, column labels.
+            let stem = m.npy.file_stem().unwrap_or_default().to_string_lossy();
+            for side in ["report.json".to_string(), format!("{stem}.labels.txt")] {
+                let p = m.npy.with_file_name(side);
+                if p.starts_with(out_dir) && p.is_file() {
+                    stage.files.push(rel(&p, out_dir));
+                }
+            }
         }
         Payload::Model(dir) => {
             if let Ok(entries) = std::fs::read_dir(dir) {
