@@ -86,40 +86,109 @@ pub fn decompose_3x3(kernel: &[f64; 9]) -> Decomposition {
 /// Names of the three 1-D modes (a width-3 kernel of a 1-D convolution).
 pub const MODE_NAMES_1D: [&str; 3] = ["mean", "gradient", "curvature"];
 
-/// The mode names for a `kh x kw` kernel, if it has a mode basis (3 x 3, or 1 x 3).
-pub fn mode_names(kh: usize, kw: usize) -> Option<&'static [&'static str]> {
-    match (kh, kw) {
-        (3, 3) => Some(&MODE_NAMES),
-        (1, 3) => Some(&MODE_NAMES_1D),
-        _ => None,
+/// Largest kernel side with a mode basis (7 x 7: 49 modes).
+pub const MAX_SIDE: usize = 7;
+
+/// The discrete orthonormal polynomials on `k` equally spaced points (Gram
+/// polynomials; for `k = 3` exactly [`P`]): row `d` has degree `d`, and each row
+/// with a nonzero last entry ends positive, so gradients rise along the axis.
+pub fn polynomials(k: usize) -> Vec<Vec<f64>> {
+    let centre = (k as f64 - 1.0) / 2.0;
+    let mut basis: Vec<Vec<f64>> = Vec::with_capacity(k);
+    for d in 0..k {
+        let mut v: Vec<f64> = (0..k).map(|i| (i as f64 - centre).powi(d as i32)).collect();
+        // Gram-Schmidt, twice for accuracy.
+        for _ in 0..2 {
+            for b in &basis {
+                let dot: f64 = v.iter().zip(b).map(|(x, y)| x * y).sum();
+                v.iter_mut().zip(b).for_each(|(x, y)| *x -= dot * y);
+            }
+        }
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let sign = if v[k - 1] < 0.0 { -1.0 } else { 1.0 };
+        basis.push(v.iter().map(|x| sign * x / norm).collect());
+    }
+    basis
+}
+
+fn axis_name(axis: char, degree: usize) -> Option<String> {
+    match degree {
+        0 => None,
+        1 => Some(format!("{axis}-gradient")),
+        2 => Some(format!("{axis}-curvature")),
+        d => Some(format!("{axis}-degree-{d}")),
     }
 }
 
-/// Squared mode coefficients of a row-major `kh x kw` kernel (3 x 3: nine modes; 1 x 3:
-/// the three polynomials): the energy in each mode, summing to the kernel's energy.
-/// `None` for other sizes.
-pub fn mode_energy(kernel: &[f64], kh: usize, kw: usize) -> Option<Vec<f64>> {
-    match (kh, kw) {
-        (3, 3) => {
-            let k: [f64; 9] = kernel.try_into().ok()?;
-            Some(
-                decompose_3x3(&k)
-                    .coefficients
-                    .iter()
-                    .map(|c| c * c)
-                    .collect(),
-            )
-        }
-        (1, 3) => Some(
-            P.iter()
-                .map(|p| {
-                    let c: f64 = p.iter().zip(kernel).map(|(a, b)| a * b).sum();
-                    c * c
-                })
-                .collect(),
-        ),
-        _ => None,
+/// The mode names for a `kh x kw` kernel (mode `kw i + j` = degree `i` along y times
+/// degree `j` along x), if it has a mode basis: sides up to [`MAX_SIDE`]. For 3 x 3
+/// these are [`MODE_NAMES`]; for a 1-D kernel (`kh = 1`) the axis is not named.
+pub fn mode_names(kh: usize, kw: usize) -> Option<Vec<String>> {
+    if kh == 0 || kw < 2 || kh > MAX_SIDE || kw > MAX_SIDE {
+        return None;
     }
+    let mut names = Vec::with_capacity(kh * kw);
+    for i in 0..kh {
+        for j in 0..kw {
+            let name = match (i, j, kh) {
+                (0, 0, _) => "mean".to_string(),
+                (0, j, 1) => axis_name('x', j).expect("j > 0").replace("x-", ""),
+                (1, 1, _) => "xy-saddle".into(),
+                (2, 2, _) => "xy-curvature".into(),
+                (i, j, _) => match (axis_name('y', i), axis_name('x', j)) {
+                    (Some(y), Some(x)) => format!("{y} x {x}"),
+                    (Some(y), None) => y,
+                    (None, Some(x)) => x,
+                    (None, None) => unreachable!("(0, 0) handled"),
+                },
+            };
+            names.push(name);
+        }
+    }
+    Some(names)
+}
+
+/// Mode `m` of a `kh x kw` kernel, row-major.
+pub fn mode_kernel(m: usize, kh: usize, kw: usize) -> Vec<f64> {
+    let (py, px) = (polynomials(kh), polynomials(kw));
+    let (row, col) = (&py[m / kw], &px[m % kw]);
+    row.iter()
+        .flat_map(|&a| col.iter().map(move |&b| a * b))
+        .collect()
+}
+
+/// Squared mode coefficients of a row-major `kh x kw` kernel: the energy in each mode
+/// (see [`mode_names`]), summing to the kernel's energy. `None` for sizes without a
+/// basis.
+pub fn mode_energy(kernel: &[f64], kh: usize, kw: usize) -> Option<Vec<f64>> {
+    mode_names(kh, kw)?;
+    if kernel.len() != kh * kw {
+        return None;
+    }
+    if (kh, kw) == (3, 3) {
+        let k: [f64; 9] = kernel.try_into().ok()?;
+        return Some(
+            decompose_3x3(&k)
+                .coefficients
+                .iter()
+                .map(|c| c * c)
+                .collect(),
+        );
+    }
+    let (py, px) = (polynomials(kh), polynomials(kw));
+    let mut out = Vec::with_capacity(kh * kw);
+    for p in &py {
+        for q in &px {
+            let mut c = 0.0;
+            for r in 0..kh {
+                for col in 0..kw {
+                    c += p[r] * q[col] * kernel[r * kw + col];
+                }
+            }
+            out.push(c * c);
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -174,7 +243,67 @@ mod tests {
         let r = [0.3, -1.2, 0.5];
         let total: f64 = mode_energy(&r, 1, 3).unwrap().iter().sum();
         assert!((total - r.iter().map(|v| v * v).sum::<f64>()).abs() < 1e-12);
-        assert!(mode_energy(&[0.0; 25], 5, 5).is_none());
-        assert_eq!(mode_names(3, 3).unwrap().len(), 9);
+        assert!(mode_energy(&[0.0; 81], 9, 9).is_none());
+        assert_eq!(mode_names(3, 3).unwrap(), MODE_NAMES);
+        assert_eq!(mode_names(1, 3).unwrap(), MODE_NAMES_1D);
+    }
+
+    #[test]
+    fn gram_polynomials_are_orthonormal_and_extend_the_3_point_basis() {
+        for k in 1..=MAX_SIDE {
+            let b = polynomials(k);
+            for (a, pa) in b.iter().enumerate() {
+                for (c, pc) in b.iter().enumerate() {
+                    let dot: f64 = pa.iter().zip(pc).map(|(x, y)| x * y).sum();
+                    let want = if a == c { 1.0 } else { 0.0 };
+                    assert!((dot - want).abs() < 1e-12, "k={k}: <p{a}, p{c}> = {dot}");
+                }
+            }
+        }
+        for (got, want) in polynomials(3).iter().zip(P) {
+            for (g, w) in got.iter().zip(want) {
+                assert!((g - w).abs() < 1e-15);
+            }
+        }
+        // Degree-1 on 5 points is the centred ramp; degree 2 is x^2 - 2, normalised.
+        let p = polynomials(5);
+        let ramp = 10f64.sqrt();
+        for (i, v) in p[1].iter().enumerate() {
+            assert!((v - (i as f64 - 2.0) / ramp).abs() < 1e-12);
+        }
+        for (i, v) in p[2].iter().enumerate() {
+            let x = i as f64 - 2.0;
+            assert!(
+                (v - (x * x - 2.0) / 14f64.sqrt()).abs() < 1e-12,
+                "{:?}",
+                p[2]
+            );
+        }
+    }
+
+    #[test]
+    fn larger_kernels_decompose_exactly() {
+        // A 5 x 5 x-ramp is all x-gradient; a 7 x 7 kernel's energy is preserved; the
+        // general path agrees with the 3 x 3 one.
+        let ramp: Vec<f64> = (0..25).map(|i| (i % 5) as f64 - 2.0).collect();
+        let e = mode_energy(&ramp, 5, 5).unwrap();
+        let names = mode_names(5, 5).unwrap();
+        let at = names.iter().position(|n| n == "x-gradient").unwrap();
+        assert!((e[at] / e.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{e:?}");
+        assert_eq!(names[5 * 3 + 4], "y-degree-3 x x-degree-4");
+        let mut r = crate::engine::Rng::new(5);
+        let k7: Vec<f64> = (0..49).map(|_| r.normal()).collect();
+        let total: f64 = mode_energy(&k7, 7, 7).unwrap().iter().sum();
+        assert!((total - k7.iter().map(|v| v * v).sum::<f64>()).abs() < 1e-9);
+        let k3: Vec<f64> = (0..9).map(|_| r.normal()).collect();
+        let (py, px) = (polynomials(3), polynomials(3));
+        for m in 0..9 {
+            let c: f64 = (0..9)
+                .map(|t| py[m / 3][t / 3] * px[m % 3][t % 3] * k3[t])
+                .sum();
+            assert!((mode_energy(&k3, 3, 3).unwrap()[m] - c * c).abs() < 1e-12);
+            let mk = mode_kernel(m, 3, 3);
+            assert!(mk.iter().zip(mode(m)).all(|(a, b)| (a - b).abs() < 1e-12));
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! means the same value across the layer.
 
 use crate::engine::pca::{MemoryRows, Method, PcaModel, PcaParams};
-use crate::engine::spatial_modes::{self, mode_energy, mode_names};
+use crate::engine::spatial_modes::{mode_energy, mode_kernel, mode_names};
 use crate::image::colormap::ColorMap;
 use crate::image::heatmap::{RgbImage, symmetric_limits};
 use crate::store::weights::ConvLayer;
@@ -184,7 +184,7 @@ pub fn rgb_patches(layer: &ConvLayer, limits: (f64, f64)) -> Option<RgbImage> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModeEnergy {
     /// The modes' names.
-    pub names: &'static [&'static str],
+    pub names: Vec<String>,
     /// Share of the layer's energy in each mode (sums to 1).
     pub layer_share: Vec<f64>,
     /// Per output channel, the share of that channel's energy in each mode
@@ -192,7 +192,7 @@ pub struct ModeEnergy {
     pub channel_share: Vec<f64>,
 }
 
-/// The spatial-mode energy of a layer of 3 x 3 (or 1-D width-3) kernels.
+/// The spatial-mode energy of a layer's kernels (sides 2 to 7; 1-D kernels too).
 pub fn mode_energy_of(layer: &ConvLayer) -> Option<ModeEnergy> {
     let names = mode_names(layer.kh, layer.kw)?;
     let m = names.len();
@@ -225,20 +225,13 @@ pub fn mode_energy_of(layer: &ConvLayer) -> Option<ModeEnergy> {
     })
 }
 
-/// The mode as a kernel, for drawing beside its name.
-fn mode_kernel(m: usize, modes: usize) -> Vec<f64> {
-    if modes == 9 {
-        spatial_modes::mode(m).to_vec()
-    } else {
-        spatial_modes::P[m].to_vec()
-    }
-}
-
 /// The mode-energy figure: the layer's share per mode (bars, each mode drawn beside
 /// its name) and every output channel's shares (a heatmap, rows = channels).
 pub fn modes_figure(layer: &ConvLayer, energy: &ModeEnergy) -> RgbImage {
     let m = energy.names.len();
-    let row_h = 34;
+    let (mh, mw) = (layer.kh, layer.kw);
+    let mode_px = (24 / mh.max(mw)).clamp(3, 8) as u32;
+    let row_h = (mh as u32 * mode_px + 10).max(30);
     let left_h = TITLE_ROOM + 20 + m as u32 * row_h + 10;
     let rows = layer.out_channels.min(1024);
     let cell_h = (480 / rows.max(1)).clamp(1, 12) as u32;
@@ -256,19 +249,26 @@ pub fn modes_figure(layer: &ConvLayer, energy: &ModeEnergy) -> RgbImage {
         12,
         16,
     )];
-    let (mh, mw) = if m == 9 { (3, 3) } else { (1, 3) };
+    let limit = (0..m)
+        .flat_map(|k| mode_kernel(k, mh, mw))
+        .fold(1e-12f64, |a, v| a.max(v.abs()));
     for (k, name) in energy.names.iter().enumerate() {
         let y = TITLE_ROOM + 20 + k as u32 * row_h;
         img.matrix(
             10,
             y,
-            &mode_kernel(k, m),
+            &mode_kernel(k, mh, mw),
             (mh, mw),
-            (8, 8),
+            (mode_px, mode_px),
             ColorMap::DarkDiverging,
-            (-0.82, 0.82),
+            (-limit, limit),
         );
-        texts.push((format!("{} {name}", k + 1), 44, y as i32 + 4, 13));
+        texts.push((
+            format!("{} {name}", k + 1),
+            (18 + mw as u32 * mode_px) as i32,
+            y as i32 + 4,
+            13,
+        ));
         let share = energy.layer_share[k];
         img.fill(
             240,
@@ -666,7 +666,12 @@ mod tests {
         assert!((e.layer_share[1] - 0.5).abs() < 1e-12 && (e.layer_share[3] - 0.5).abs() < 1e-12);
         assert!((e.channel_share[1] - 1.0).abs() < 1e-12);
         assert!((e.channel_share[9 + 3] - 1.0).abs() < 1e-12);
-        assert!(mode_energy_of(&layer(&[2, 2, 5, 5], vec![1.0; 100])).is_none());
+        assert!(mode_energy_of(&layer(&[2, 2, 9, 9], vec![1.0; 324])).is_none());
+        let e5 = mode_energy_of(&layer(&[1, 1, 5, 5], vec![1.0; 25])).unwrap();
+        assert!(
+            (e5.layer_share[0] - 1.0).abs() < 1e-12,
+            "a constant 5x5 is all mean"
+        );
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub struct LayerReport {
     pub kernel: [usize; 2],
     /// Colour limits of the layer's grid `[-m, m]`.
     pub limits: [f64; 2],
-    /// Mode names and the layer's energy share in each (3x3 and 1-D width-3 kernels).
+    /// Mode names and the layer's energy share in each (kernels up to 7x7, 1-D too).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode_energy: Option<Vec<(String, f64)>>,
     /// Explained-variance ratios of the slice PCA's components.
@@ -150,13 +150,7 @@ fn layer_figures(
         groups: layer.groups,
         kernel: [layer.kh, layer.kw],
         limits: [limits.0, limits.1],
-        mode_energy: energy.map(|e| {
-            e.names
-                .iter()
-                .map(|n| n.to_string())
-                .zip(e.layer_share)
-                .collect()
-        }),
+        mode_energy: energy.map(|e| e.names.into_iter().zip(e.layer_share).collect()),
         pca_explained_variance_ratio: pca.map(|m| m.explained_variance_ratio),
         files,
     })
