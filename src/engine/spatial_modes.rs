@@ -148,47 +148,77 @@ pub fn mode_names(kh: usize, kw: usize) -> Option<Vec<String>> {
     Some(names)
 }
 
-/// Mode `m` of a `kh x kw` kernel, row-major.
+/// The mode basis of one kernel size, built once and applied to many kernels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModeBasis {
+    kh: usize,
+    kw: usize,
+    /// Polynomials along y (rows) and x (columns).
+    py: Vec<Vec<f64>>,
+    px: Vec<Vec<f64>>,
+}
+
+impl ModeBasis {
+    /// The basis for `kh x kw` kernels, if the size has one (see [`mode_names`]).
+    pub fn new(kh: usize, kw: usize) -> Option<ModeBasis> {
+        mode_names(kh, kw)?;
+        Some(ModeBasis {
+            kh,
+            kw,
+            py: polynomials(kh),
+            px: polynomials(kw),
+        })
+    }
+
+    /// Number of modes (`kh * kw`).
+    pub fn len(&self) -> usize {
+        self.kh * self.kw
+    }
+
+    /// Whether there are no modes (never, for a built basis).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Mode `m`, row-major.
+    pub fn kernel(&self, m: usize) -> Vec<f64> {
+        let (row, col) = (&self.py[m / self.kw], &self.px[m % self.kw]);
+        row.iter()
+            .flat_map(|&a| col.iter().map(move |&b| a * b))
+            .collect()
+    }
+
+    /// Squared mode coefficients of a row-major kernel of this size: the energy in each
+    /// mode, summing to the kernel's energy. `None` if the length does not match.
+    pub fn energy(&self, kernel: &[f64]) -> Option<Vec<f64>> {
+        if kernel.len() != self.len() {
+            return None;
+        }
+        let mut out = Vec::with_capacity(self.len());
+        for p in &self.py {
+            for q in &self.px {
+                let c: f64 = kernel
+                    .chunks_exact(self.kw)
+                    .zip(p)
+                    .map(|(row, a)| a * row.iter().zip(q).map(|(v, b)| v * b).sum::<f64>())
+                    .sum();
+                out.push(c * c);
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Mode `m` of a `kh x kw` kernel, row-major (see [`ModeBasis::kernel`]).
 pub fn mode_kernel(m: usize, kh: usize, kw: usize) -> Vec<f64> {
-    let (py, px) = (polynomials(kh), polynomials(kw));
-    let (row, col) = (&py[m / kw], &px[m % kw]);
-    row.iter()
-        .flat_map(|&a| col.iter().map(move |&b| a * b))
-        .collect()
+    ModeBasis::new(kh, kw).map_or_else(Vec::new, |b| b.kernel(m))
 }
 
 /// Squared mode coefficients of a row-major `kh x kw` kernel: the energy in each mode
 /// (see [`mode_names`]), summing to the kernel's energy. `None` for sizes without a
-/// basis.
+/// basis. Build a [`ModeBasis`] once to decompose many kernels.
 pub fn mode_energy(kernel: &[f64], kh: usize, kw: usize) -> Option<Vec<f64>> {
-    mode_names(kh, kw)?;
-    if kernel.len() != kh * kw {
-        return None;
-    }
-    if (kh, kw) == (3, 3) {
-        let k: [f64; 9] = kernel.try_into().ok()?;
-        return Some(
-            decompose_3x3(&k)
-                .coefficients
-                .iter()
-                .map(|c| c * c)
-                .collect(),
-        );
-    }
-    let (py, px) = (polynomials(kh), polynomials(kw));
-    let mut out = Vec::with_capacity(kh * kw);
-    for p in &py {
-        for q in &px {
-            let mut c = 0.0;
-            for r in 0..kh {
-                for col in 0..kw {
-                    c += p[r] * q[col] * kernel[r * kw + col];
-                }
-            }
-            out.push(c * c);
-        }
-    }
-    Some(out)
+    ModeBasis::new(kh, kw)?.energy(kernel)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::image::heatmap::RgbImage;
+use crate::pipeline::stages::csv_fields;
 use crate::store::write_atomic;
 
 const TEMPLATE: &str = include_str!("page.html");
@@ -343,15 +344,15 @@ fn bar_places(csv: Option<&PathBuf>, rows: &[usize]) -> std::collections::HashMa
         return out;
     };
     for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
+        let f = csv_fields(line);
         if let Some(row) = f.first().and_then(|r| r.parse::<usize>().ok())
             && rows.contains(&row)
             && f.len() >= 4
         {
             let start = f[3]
                 .parse::<f64>()
-                .map_or(f[3].to_string(), |t| format!("{t:.2}"));
-            out.insert(row, format!("{} at {start} s", f[1].trim_matches('"')));
+                .map_or(f[3].clone(), |t| format!("{t:.2}"));
+            out.insert(row, format!("{} at {start} s", f[1]));
         }
     }
     out
@@ -433,7 +434,7 @@ fn outliers(csv: &Path, base: &Path) -> Result<(Vec<OutlierRow>, usize)> {
     let mut all = Vec::new();
     for line in text.lines().skip(1) {
         // rank,row,track,start_s,log_likelihood,... (track may be quoted).
-        let f = split_csv(line);
+        let f = csv_fields(line);
         if f.len() < 5 {
             continue;
         }
@@ -513,25 +514,6 @@ fn playable_bars(
         r.src = Some(rel(&p, base));
     }
     Ok(())
-}
-
-/// Fields of one CSV line (RFC 4180 quotes).
-fn split_csv(line: &str) -> Vec<String> {
-    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
 }
 
 fn caption(p: &Path) -> String {
@@ -724,7 +706,7 @@ mod tests {
     #[test]
     fn csv_fields_and_html_escaping() {
         assert_eq!(
-            split_csv(r#"0,12,"a, ""quoted"" track.wav",1.5,-3.25"#),
+            csv_fields(r#"0,12,"a, ""quoted"" track.wav",1.5,-3.25"#),
             vec!["0", "12", r#"a, "quoted" track.wav"#, "1.5", "-3.25"]
         );
         let mut s = String::new();

@@ -54,12 +54,7 @@ impl RgbImage {
         let mut out = RgbImage::new(w, h);
         let mut x0 = 0;
         for img in images {
-            for y in 0..img.height {
-                let src = (y * img.width * 3) as usize;
-                let dst = ((y * w + x0) * 3) as usize;
-                out.pixels[dst..dst + (img.width * 3) as usize]
-                    .copy_from_slice(&img.pixels[src..src + (img.width * 3) as usize]);
-            }
+            out.blit(img, x0, 0);
             x0 += img.width;
         }
         out

@@ -8,7 +8,7 @@
 //! means the same value across the layer.
 
 use crate::engine::pca::{MemoryRows, Method, PcaModel, PcaParams};
-use crate::engine::spatial_modes::{mode_energy, mode_kernel, mode_names};
+use crate::engine::spatial_modes::{ModeBasis, mode_names};
 use crate::image::colormap::ColorMap;
 use crate::image::heatmap::{RgbImage, symmetric_limits};
 use crate::store::weights::ConvLayer;
@@ -73,11 +73,7 @@ pub fn kernel_grid(layer: &ConvLayer, limits: (f64, f64), max_channels: usize) -
         };
         (r * c, r, c, note)
     };
-    let mut max_cols = cols;
-    // Keep very wide grids (long 1-D kernels) inside the figure limit.
-    while max_cols > 1 && max_cols as u32 * (cw + gap) > MAX_SIDE {
-        max_cols -= 1;
-    }
+    // Very wide or tall grids are cut at the figure limit (cells beyond are skipped).
     let grid_w = (cols as u32 * (cw + gap)).min(MAX_SIDE) + gap;
     let grid_h = (rows as u32 * (ch + gap)).min(MAX_SIDE) + gap;
     let what = if wrapped {
@@ -195,13 +191,14 @@ pub struct ModeEnergy {
 /// The spatial-mode energy of a layer's kernels (sides 2 to 7; 1-D kernels too).
 pub fn mode_energy_of(layer: &ConvLayer) -> Option<ModeEnergy> {
     let names = mode_names(layer.kh, layer.kw)?;
+    let basis = ModeBasis::new(layer.kh, layer.kw)?;
     let m = names.len();
     let mut layer_e = vec![0.0; m];
     let mut channel_share = vec![0.0; layer.out_channels * m];
     for o in 0..layer.out_channels {
         let row = &mut channel_share[o * m..(o + 1) * m];
         for i in 0..layer.in_channels {
-            let e = mode_energy(&kernel_f64(layer, o, i), layer.kh, layer.kw)?;
+            let e = basis.energy(&kernel_f64(layer, o, i))?;
             for (r, v) in row.iter_mut().zip(&e) {
                 *r += v;
             }
@@ -249,15 +246,15 @@ pub fn modes_figure(layer: &ConvLayer, energy: &ModeEnergy) -> RgbImage {
         12,
         16,
     )];
-    let limit = (0..m)
-        .flat_map(|k| mode_kernel(k, mh, mw))
-        .fold(1e-12f64, |a, v| a.max(v.abs()));
+    let basis = ModeBasis::new(mh, mw).expect("the energy was computed on this basis");
+    let modes: Vec<Vec<f64>> = (0..m).map(|k| basis.kernel(k)).collect();
+    let limit = modes.iter().flatten().fold(1e-12f64, |a, v| a.max(v.abs()));
     for (k, name) in energy.names.iter().enumerate() {
         let y = TITLE_ROOM + 20 + k as u32 * row_h;
         img.matrix(
             10,
             y,
-            &mode_kernel(k, mh, mw),
+            &modes[k],
             (mh, mw),
             (mode_px, mode_px),
             ColorMap::DarkDiverging,

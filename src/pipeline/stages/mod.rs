@@ -64,6 +64,25 @@ pub(crate) fn csv_field(s: &str) -> String {
     }
 }
 
+/// Split one CSV line (RFC 4180 quoting).
+pub(crate) fn csv_fields(line: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
 /// An engine error about the data in `path`, naming the file.
 pub(crate) fn in_file(path: &Path, e: PcaError) -> Error {
     Error::InvalidData {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{csv_field, in_file, model_dir};
+use super::{csv_field, csv_fields, in_file, model_dir};
 use crate::audio::equalize::{EqualizedRows, Equalizer};
 use crate::audio::listen::looped;
 use crate::audio::wav::{WavFormat, write_wav_interleaved};
@@ -84,25 +84,6 @@ pub fn score_to_npy(model_dir: &Path, k: usize, matrix: &Path, out: &Path) -> Re
         &crate::store::NdArray::F64(ndarray::Array1::from(ll).into_dyn()),
     )?;
     Ok(n)
-}
-
-/// Split one CSV line (RFC 4180 quoting).
-fn csv_fields(line: &str) -> Vec<String> {
-    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
 }
 
 /// (track, start in seconds) of every row, from the matrix's `bars.csv`.
