@@ -50,7 +50,7 @@ impl Default for RhythmOptions {
             bpm_min: 60.0,
             bpm_max: 200.0,
             prior_bpm: 125.0,
-            prior_octaves: 0.6,
+            prior_octaves: 0.8,
             beats_per_bar: 4,
             drift_threshold: 0.25,
             min_periodicity: 0.06,
@@ -74,6 +74,9 @@ pub struct Features {
     /// The beat-defining onset strength (see [`beat_strength`]), detrended; computed once
     /// here and shared by the tempo estimate, the tracker and the beat refinement.
     pub strength: Vec<f64>,
+    /// Rise of power in the kick band ([`KICK_HZ`]) per frame of `flux`: where the
+    /// loudest low-frequency events start.
+    pub kick: Vec<f32>,
 }
 
 /// The analysis of one track.
@@ -161,8 +164,11 @@ pub fn features(signal: &Signal) -> Features {
     let mut cur = vec![0.0f32; win / 2 + 1];
     let mut flux = Vec::new();
     let mut low = Vec::new();
+    let kick_bins = (KICK_HZ.0 / bin_hz).ceil() as usize..=(KICK_HZ.1 / bin_hz).floor() as usize;
+    let mut kick = Vec::new();
     let scale = 1000.0 / win as f32;
     stft(&signal.samples, win, hop, |t, mags| {
+        kick.push(mags[kick_bins.clone()].iter().map(|m| m * m).sum::<f32>());
         for (c, m) in cur.iter_mut().zip(mags) {
             *c = (1.0 + scale * m).ln();
         }
@@ -212,6 +218,13 @@ pub fn features(signal: &Signal) -> Features {
     });
     let fps = rate as f64 / hop as f64;
     let strength = beat_strength(&flux, &low, fps);
+    // Rises of kick-band power (linear, so the loudest low event, the kick, dominates).
+    let mut previous = kick.first().copied().unwrap_or(0.0);
+    for p in &mut kick {
+        let rise = (*p - previous).max(0.0);
+        previous = *p;
+        *p = rise;
+    }
     Features {
         fps,
         flux,
@@ -219,6 +232,7 @@ pub fn features(signal: &Signal) -> Features {
         chroma_fps: rate as f64 / chop as f64,
         chroma,
         strength,
+        kick,
     }
 }
 
@@ -267,6 +281,38 @@ fn beat_strength(flux: &[f32], low: &[f32], fps: f64) -> Vec<f64> {
         .collect();
     detrended(&combined, fps)
 }
+
+/// The kick drum's fundamental band (Hz): 808-style and techno kicks sit at 45-100 Hz,
+/// below most bass lines' fundamentals.
+pub const KICK_HZ: (f64, f64) = (50.0, 110.0);
+
+/// Kick-band evidence that the tracked beats sit on the off-beat ("and"): the log ratio
+/// of kick-band rises at the midpoints between beats to those at the beats. Above
+/// [`OFF_BEAT_SHIFT`] the beats move by half a period.
+///
+/// The broadband onset strength is what tracks real music best, but in music with loud
+/// off-beat hats and bass it can settle half a beat late. In 4/4 dance music the kick
+/// marks the beat and is the loudest low-frequency event, so its band decides.
+fn off_beat_evidence(f: &Features, frames: &[usize]) -> f64 {
+    let peak = |t: usize| -> f64 {
+        let (lo, hi) = (t.saturating_sub(2), (t + 3).min(f.kick.len()));
+        f.kick[lo..hi].iter().fold(0.0f32, |m, &v| m.max(v)) as f64
+    };
+    let (mut on, mut off) = (0.0, 0.0);
+    for w in frames.windows(2) {
+        on += peak(w[1]);
+        off += peak((w[0] + w[1]) / 2);
+    }
+    if on <= 0.0 || off <= 0.0 {
+        return 0.0;
+    }
+    (off / on).ln()
+}
+
+/// The [`off_beat_evidence`] above which the beats move to the midpoints. Measured on
+/// real techno whose beats agree with essentia's tracker: -0.16 to +0.2; on synthetic
+/// tracks tracked on the "and": +1.4 and more.
+const OFF_BEAT_SHIFT: f64 = 0.7;
 
 /// Weight of the half period in the tempo score.
 const HALF_WEIGHT: f64 = 0.25;
@@ -482,9 +528,12 @@ impl BeatGrid {
 /// Track beats at the tempo `bpm` and fit the beat grid.
 pub fn beat_grid(f: &Features, bpm: f64, opts: &RhythmOptions) -> Option<BeatGrid> {
     let period = f.fps * 60.0 / bpm;
-    let frames = track_beats(f, period);
+    let mut frames = track_beats(f, period);
     if frames.len() < 4 {
         return None;
+    }
+    if off_beat_evidence(f, &frames) > OFF_BEAT_SHIFT {
+        frames = frames.windows(2).map(|w| (w[0] + w[1]) / 2).collect();
     }
     // Sub-frame beat positions: parabolic peak of the onset strength near each beat.
     let o = &f.strength;

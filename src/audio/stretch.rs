@@ -5,9 +5,10 @@
 //!   so shortening a bar (raising its pitch) cannot alias.
 //! - **Pitch-preserving** (as Isik's SoundTouch `soundstretch`): WSOLA, waveform-similarity
 //!   overlap-add. 40 ms Hann frames at 50 % overlap are taken from the input at the
-//!   stretched positions, each nudged (±10 ms) to where it best continues the previous
-//!   frame, found by cross-correlation with the engine's allocation-free valid
-//!   correlation.
+//!   stretched positions, each nudged (±5 ms) to where it best continues the previous
+//!   frame, found by normalised cross-correlation (the engine's allocation-free valid
+//!   correlation over the candidates' energy). Frames holding an onset stay at their
+//!   ideal position, so drums keep their place in the bar and are not doubled.
 
 use crate::engine::conv::correlate_valid_into;
 
@@ -86,6 +87,17 @@ pub fn varispeed(x: &[f32], d: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Reach of WSOLA's similarity search around a frame's ideal position (seconds). Each
+/// frame may move this far from its place in time; 10 ms blurred the groove (consecutive
+/// bars' onset envelopes correlated at 0.39 at lag 0 on the real-data tracks, against 0.58
+/// with varispeed); 5 ms with onset locking gives 0.55 and still aligns bass waveforms.
+const SEARCH_SECONDS: f64 = 0.005;
+
+/// An onset: a 5 ms block with this many times the mean energy of the blocks before.
+const ONSET_RISE: f32 = 4.0;
+/// Blocks (5 ms each) in the onset baseline.
+const ONSET_BASELINE: usize = 8;
+
 /// Decimation of the coarse WSOLA search.
 const COARSE: usize = 4;
 
@@ -98,6 +110,17 @@ fn best_lag(region: &[f32], template: &[f32], scores: &mut Vec<f32>) -> Option<u
     if scores.iter().all(|v| *v == 0.0) {
         return None;
     }
+    // Normalised by the candidate's energy, so a loud stretch of the region (an onset)
+    // does not win for its level alone.
+    let m = template.len();
+    let mut energy: f32 = region[..m].iter().map(|v| v * v).sum();
+    let floor = 1e-9 + 1e-6 * template.iter().map(|v| v * v).sum::<f32>();
+    for (k, score) in scores.iter_mut().enumerate() {
+        *score /= (energy + floor).sqrt();
+        if k + m < region.len() {
+            energy = (energy + region[k + m] * region[k + m] - region[k] * region[k]).max(0.0);
+        }
+    }
     scores
         .iter()
         .enumerate()
@@ -109,7 +132,7 @@ fn best_lag(region: &[f32], template: &[f32], scores: &mut Vec<f32>) -> Option<u
 pub fn wsola(x: &[f32], d: usize, rate: u32) -> Vec<f32> {
     let n = ((0.04 * rate as f64) as usize).max(16) & !1; // frame, even
     let hs = n / 2; // synthesis hop
-    let tol = ((0.01 * rate as f64) as usize).max(1);
+    let tol = ((SEARCH_SECONDS * rate as f64) as usize).max(1);
     let alpha = x.len() as f64 / d as f64; // input samples per output sample
     // Periodic Hann: at 50 % overlap the windows sum to exactly 1.
     let window: Vec<f32> = (0..n)
@@ -126,6 +149,30 @@ pub fn wsola(x: &[f32], d: usize, rate: u32) -> Vec<f32> {
     let (mut coarse_t, mut coarse_r, mut scores) = (Vec::new(), Vec::new(), Vec::new());
     // Frame j covers output [(j - 1) hs, (j + 1) hs): the first frame's second half
     // starts the bar at full gain, so the downbeat at sample 0 is kept intact.
+    // Onsets (energy of the first difference, which weights the highs where attacks
+    // show, in 5 ms blocks against the mean of the 40 ms before), located to the sample
+    // where the block's attack starts. A frame holding an onset is not searched: it is
+    // placed so that the onset lands exactly at its stretched time, so drums keep their
+    // place in the bar (no ±tol jitter) and every frame holding the same onset puts it
+    // at the same output sample (no doubling).
+    let block = ((0.005 * rate as f64) as usize).max(1);
+    let diff2: Vec<f32> = std::iter::once(0.0)
+        .chain(padded.windows(2).map(|w| (w[1] - w[0]) * (w[1] - w[0])))
+        .collect();
+    let energy: Vec<f32> = diff2.chunks(block).map(|c| c.iter().sum()).collect();
+    let mean_energy = energy.iter().sum::<f32>() / energy.len().max(1) as f32;
+    // First onset in padded[start..start + len], as an index into `padded`.
+    let onset_in = |start: usize, len: usize| -> Option<usize> {
+        let (b0, b1) = (start / block, ((start + len) / block).min(energy.len()));
+        let b = (b0.max(ONSET_BASELINE)..b1).find(|&b| {
+            let before = energy[b - ONSET_BASELINE..b].iter().sum::<f32>() / ONSET_BASELINE as f32;
+            energy[b] > ONSET_RISE * before && energy[b] > 0.1 * mean_energy
+        })?;
+        let samples = &diff2[b * block..((b + 1) * block).min(diff2.len())];
+        let peak = samples.iter().fold(0.0f32, |m, &v| m.max(v));
+        let first = samples.iter().position(|&v| v >= 0.25 * peak).unwrap_or(0);
+        Some(b * block + first)
+    };
     let mut prev: isize = -(hs as isize);
     let mut j = 0usize;
     loop {
@@ -136,6 +183,17 @@ pub fn wsola(x: &[f32], d: usize, rate: u32) -> Vec<f32> {
         let ideal = (s as f64 * alpha).round() as isize;
         let pos = if j == 0 {
             prev
+        } else if let Some(onset) =
+            onset_in(at(ideal), n).or_else(|| onset_in(at(prev + hs as isize), n))
+        {
+            // Input sample `c` belongs at output `c / alpha`.
+            let c = onset as isize - margin as isize;
+            let pos = c - ((c as f64 / alpha).round() as isize - s);
+            if (0..n as isize).contains(&(c - pos)) {
+                pos
+            } else {
+                ideal
+            }
         } else {
             // Best match within ±tol to the natural continuation of the previous frame:
             // a coarse search on every 4th sample, then the exact lag nearby.

@@ -41,7 +41,7 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec {
         name: "prior_octaves",
         ty: ParamType::Float,
-        default: Some("0.6"),
+        default: Some("0.8"),
         help: "width of the prior in octaves; larger trusts the audio more against half/double tempo",
     },
 ];

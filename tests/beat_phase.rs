@@ -1,0 +1,99 @@
+//! Beats on the beat, not on the "and", and bars whose drums stay in place when stretched.
+
+use eigentechno::audio::evaluate::f_measure;
+use eigentechno::audio::resample::resample;
+use eigentechno::audio::rhythm::{RhythmOptions, analyse};
+use eigentechno::audio::signal::Signal;
+use eigentechno::audio::stretch::{StretchMethod, stretch};
+use eigentechno::audio::synth::{SynthParams, synth_track};
+
+/// Tracks of the acceptance corpus (seed 7, 100-160 bpm, 60 s, a quarter swung and a
+/// quarter drifting) whose loud off-beat hats and bass once pulled the tracker half a
+/// beat late (beat F-measure 0): the kick band must put the beats back on the kicks.
+#[test]
+fn loud_off_beats_do_not_pull_the_beats_onto_the_and() {
+    let params = SynthParams {
+        bpm_min: 100.0,
+        bpm_max: 160.0,
+        seconds: 60.0,
+        rate: 44_100,
+        channels: 2,
+        swing_share: 0.25,
+        drift_share: 0.25,
+    };
+    for index in [8, 21, 47, 111, 148] {
+        let track = synth_track(7, index, &params);
+        let mono: Vec<f32> = track
+            .samples
+            .chunks(2)
+            .map(|lr| 0.5 * (lr[0] + lr[1]))
+            .collect();
+        let signal = resample(Signal::new(params.rate, mono), 8_820).unwrap();
+        let rhythm = analyse(&signal, &RhythmOptions::default()).expect("a beat");
+        let truth = &track.annotation.beats;
+        let f = f_measure(&rhythm.beats, truth, 0.07);
+        assert!(f > 0.95, "track {index}: beat F {f:.3}");
+        let fd = f_measure(&rhythm.downbeats, &track.annotation.downbeats, 0.07);
+        assert!(fd > 0.9, "track {index}: downbeat F {fd:.3}");
+    }
+}
+
+/// Onset times (samples) in `y`: the first sample of each burst above `threshold`
+/// after at least `gap` quiet samples.
+fn onsets(y: &[f32], threshold: f32, gap: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut quiet = gap;
+    for (i, v) in y.iter().enumerate() {
+        if v.abs() > threshold {
+            if quiet >= gap {
+                out.push(i);
+            }
+            quiet = 0;
+        } else {
+            quiet += 1;
+        }
+    }
+    out
+}
+
+/// A bar of 16th-note clicks over a sustained bass: after the pitch-preserving stretch
+/// every click starts within 1 ms of its place in the stretched bar, in both directions.
+/// (A free ±10 ms similarity search let them wander by up to 10 ms, which blurred the
+/// groove of consecutive real bars.)
+#[test]
+fn pitch_stretch_keeps_every_click_in_its_place() {
+    let rate = 8_820u32;
+    let n = 17_640usize; // one 4/4 bar at 120 bpm
+    let step = n as f64 / 16.0;
+    let mut x: Vec<f32> = (0..n)
+        .map(|i| {
+            let t = i as f64 / rate as f64;
+            (0.05 * (2.0 * std::f64::consts::PI * 55.0 * t).sin()) as f32
+        })
+        .collect();
+    let mut seed = 0x1234_5678u32;
+    for k in 0..16 {
+        let start = (k as f64 * step).round() as usize;
+        for i in 0..60 {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let noise = (seed as f32 / u32::MAX as f32) * 2.0 - 1.0;
+            x[start + i] += noise * (-(i as f32) / 12.0).exp();
+        }
+    }
+    for d in [16_538usize, 18_900] {
+        let y = stretch(&x, d, StretchMethod::Pitch, rate);
+        // Clicks only: the bass stays below 0.06, the click bursts start near 1.
+        let found = onsets(&y, 0.3, 200);
+        assert_eq!(found.len(), 16, "d {d}: onsets at {found:?}");
+        let tolerance = (0.001 * rate as f64).ceil() as isize;
+        for (k, &at) in found.iter().enumerate() {
+            let want = (k as f64 * d as f64 / 16.0).round() as isize;
+            assert!(
+                (at as isize - want).abs() <= tolerance,
+                "d {d}: click {k} at {at}, want {want} (±{tolerance})"
+            );
+        }
+    }
+}
