@@ -146,9 +146,14 @@ fn ingest_writes_a_matrix_whose_bars_start_on_the_downbeats() {
             "downbeat_confidence",
             "drift",
             "bars",
+            "groove",
         ] {
             assert!(t.get(k).is_some(), "{k} missing in {t}");
         }
+        // Consecutive bars' onset envelopes line up (0.41 to 0.88 before onset frames
+        // were pinned in the pitch-preserving stretch; 0.93 to 0.99 after).
+        let groove = t["groove"].as_f64().unwrap();
+        assert!(groove >= 0.9, "groove {groove} in {t}");
     }
 
     // Played back to back, a track's bars keep the groove: consecutive bars' energy

@@ -50,6 +50,66 @@ pub struct TrackBars {
     pub rhythm: TrackRhythm,
 }
 
+/// How well a track's bars keep the groove when played back to back: the median, over
+/// pairs of consecutive bars (bar k and k + 1 of the track, equal length), of the
+/// Pearson correlation at lag 0 of their onset envelopes
+/// ([`onset_envelope`](super::rhythm::onset_envelope)). Near 1 when every bar's drums
+/// fall at the same places; low when the grid or the stretch moves them, or when the
+/// music itself changes from bar to bar. `None` without a consecutive pair.
+///
+/// ```
+/// use eigentechno::audio::bars::{groove, Bar};
+/// // The same click pattern in three consecutive bars: perfect groove.
+/// let mut samples = vec![0.0f32; 8_820];
+/// for k in 0..8 {
+///     samples[k * 1_102] = 1.0;
+/// }
+/// let bar = |index| Bar { index, start: 0.0, samples: samples.clone(), stretch_ratio: 1.0, confidence: 1.0 };
+/// let g = groove(&[bar(0), bar(1), bar(2)], 8_820).unwrap();
+/// assert!(g > 0.99);
+/// ```
+pub fn groove(bars: &[Bar], rate: u32) -> Option<f64> {
+    let envelopes: Vec<Vec<f32>> = bars
+        .iter()
+        .map(|b| super::rhythm::onset_envelope(&b.samples, rate))
+        .collect();
+    let mut r: Vec<f64> = bars
+        .windows(2)
+        .zip(envelopes.windows(2))
+        .filter(|(b, e)| b[1].index == b[0].index + 1 && e[0].len() == e[1].len())
+        .map(|(_, e)| pearson(&e[0], &e[1]))
+        .collect();
+    if r.is_empty() {
+        return None;
+    }
+    r.sort_by(f64::total_cmp);
+    let m = r.len() / 2;
+    Some(if r.len() % 2 == 1 {
+        r[m]
+    } else {
+        0.5 * (r[m - 1] + r[m])
+    })
+}
+
+/// Pearson correlation of two equal-length series (0 when either is constant).
+fn pearson(a: &[f32], b: &[f32]) -> f64 {
+    let n = a.len().min(b.len()).max(1) as f64;
+    let ma = a.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let mb = b.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (&x, &y) in a.iter().zip(b) {
+        let (x, y) = (x as f64 - ma, y as f64 - mb);
+        sab += x * y;
+        saa += x * x;
+        sbb += y * y;
+    }
+    if saa <= 0.0 || sbb <= 0.0 {
+        0.0
+    } else {
+        sab / (saa * sbb).sqrt()
+    }
+}
+
 /// Which bars to take.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BarOptions {

@@ -236,6 +236,29 @@ pub fn features(signal: &Signal) -> Features {
     }
 }
 
+/// Onset envelope of a clip: log-magnitude spectral flux over the short STFT of
+/// [`features`] (~29 ms windows, quarter hop), one value per frame.
+pub fn onset_envelope(samples: &[f32], rate: u32) -> Vec<f32> {
+    let (win, hop) = short_frames(rate);
+    let scale = 1000.0 / win as f32;
+    let mut prev = vec![0.0f32; win / 2 + 1];
+    let mut cur = vec![0.0f32; win / 2 + 1];
+    let mut out = Vec::with_capacity(samples.len() / hop + 1);
+    stft(samples, win, hop, |t, mags| {
+        for (c, m) in cur.iter_mut().zip(mags) {
+            *c = (1.0 + scale * m).ln();
+        }
+        let f: f32 = if t > 0 {
+            cur.iter().zip(&prev).map(|(c, p)| (c - p).max(0.0)).sum()
+        } else {
+            0.0
+        };
+        out.push(f);
+        std::mem::swap(&mut prev, &mut cur);
+    });
+    out
+}
+
 /// Linear interpolation of `v` at fractional index `x` (0 outside).
 fn interp(v: &[f64], x: f64) -> f64 {
     if x < 0.0 || x > (v.len() - 1) as f64 {

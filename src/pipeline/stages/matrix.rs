@@ -6,6 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::csv_field;
+use crate::audio::bars::groove;
 use crate::error::{Error, Result};
 use crate::pipeline::config::{ConfigError, ParamSpec, Params};
 use crate::pipeline::stage::{
@@ -23,7 +24,8 @@ const INFO: StageInfo = StageInfo {
     name: "matrix",
     about: "Stacks every bar into OUT/<stage>/bars.npy (N x d float32, written row by row), with bars.csv (row, track, \
          bar, start_s, bpm, tempo_confidence, downbeat_confidence, stretch_ratio) and report.json (per track: status, \
-         bpm, runner-up, confidences, drift, bars taken, error). Rows follow track path, then time.",
+         bpm, runner-up, confidences, drift, bars taken, groove: median lag-0 correlation of consecutive bars' onset \
+         envelopes, error). Rows follow track path, then time.",
     mode: Mode::Collect,
     consumes: &[Kind::Bars],
     produces: Kind::Matrix,
@@ -61,6 +63,9 @@ struct TrackEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     drifting: Option<bool>,
     bars: usize,
+    /// Median lag-0 correlation of consecutive bars' onset envelopes ([`groove`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groove: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -119,6 +124,7 @@ impl CollectStage for MatrixStage {
                     drift: None,
                     drifting: None,
                     bars: 0,
+                    groove: None,
                     error: Some(e.to_string()),
                 });
                 return Ok(());
@@ -137,6 +143,7 @@ impl CollectStage for MatrixStage {
             drift: Some(r.drift),
             drifting: Some(r.drifting),
             bars: 0,
+            groove: None,
             error: None,
         };
         let len = bars.bars.first().map(|b| b.samples.len()).unwrap_or(0);
@@ -175,6 +182,7 @@ impl CollectStage for MatrixStage {
             .map_err(|e| Error::io(csv_file.dest(), e))?;
         }
         entry.bars = bars.bars.len();
+        entry.groove = groove(&bars.bars, bars.rate).map(|g| (g * 1e4).round() / 1e4);
         self.tracks.push(entry);
         Ok(())
     }
