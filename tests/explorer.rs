@@ -427,6 +427,25 @@ fn the_main_jobs_page_works_in_a_real_browser() {
         assert!(sorted, "descending={descending}: {v:?}");
     }
 
+    // The tracks table lists every fixture track, lowest groove first; its groove
+    // header reverses the order.
+    let grooves = "return Array.from(document.querySelectorAll('#tracks-table tbody tr')).map(r => parseFloat(r.cells[7].textContent));";
+    let read = |driver: &Driver| -> Vec<f64> {
+        driver
+            .script(grooves)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let v = read(&driver);
+    assert_eq!(v.len(), 10, "{v:?}");
+    assert!(v.windows(2).all(|w| w[0] <= w[1]), "{v:?}");
+    driver.click("#tracks-table th:nth-child(8) button");
+    let v = read(&driver);
+    assert!(v.windows(2).all(|w| w[0] >= w[1]), "{v:?}");
+
     // A screenshot for people, from the top of the page.
     driver.script("window.scrollTo(0, 0); return 0;");
     let shot = driver.call("GET", "/screenshot", None);

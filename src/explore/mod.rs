@@ -170,6 +170,57 @@ struct OutlierRow {
     src: Option<String>,
 }
 
+/// A track of the matrix report, for the tracks table.
+#[derive(Clone, Debug, Serialize)]
+struct TrackRow {
+    track: String,
+    bpm: String,
+    runner_up: String,
+    confidence: String,
+    downbeat_confidence: String,
+    drift: String,
+    bars: usize,
+    groove: String,
+}
+
+/// How many tracks the tracks table lists (lowest groove first).
+const TRACK_ROWS: usize = 50;
+
+/// The tracks that gave bars, lowest groove first (tracks without one last), at most
+/// [`TRACK_ROWS`]; and how many there are in all.
+fn track_rows(report: &Path) -> Result<(Vec<TrackRow>, usize)> {
+    let r = read_json(report)?;
+    let mut ok: Vec<&serde_json::Value> = r["tracks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["status"] == "ok")
+        .collect();
+    let groove = |t: &serde_json::Value| t["groove"].as_f64().unwrap_or(f64::INFINITY);
+    ok.sort_by(|a, b| groove(a).total_cmp(&groove(b)));
+    let total = ok.len();
+    let fixed = |t: &serde_json::Value, k: &str, digits: usize| {
+        t[k].as_f64()
+            .map(|v| format!("{v:.digits$}"))
+            .unwrap_or_default()
+    };
+    let rows = ok
+        .into_iter()
+        .take(TRACK_ROWS)
+        .map(|t| TrackRow {
+            track: t["path"].as_str().unwrap_or("?").to_string(),
+            bpm: fixed(t, "bpm", 2),
+            runner_up: fixed(t, "runner_up_bpm", 2),
+            confidence: fixed(t, "confidence", 2),
+            downbeat_confidence: fixed(t, "downbeat_confidence", 2),
+            drift: fixed(t, "drift", 2),
+            bars: t["bars"].as_u64().unwrap_or(0) as usize,
+            groove: fixed(t, "groove", 3),
+        })
+        .collect();
+    Ok((rows, total))
+}
+
 #[derive(Clone, Debug, Serialize)]
 struct Sample {
     name: String,
@@ -189,6 +240,8 @@ struct Page {
     recon: Vec<ReconBar>,
     outliers: Vec<OutlierRow>,
     outliers_total: usize,
+    tracks: Vec<TrackRow>,
+    tracks_total: usize,
     samples: Vec<Sample>,
     heatmaps: Vec<Picture>,
 }
@@ -616,6 +669,10 @@ pub fn write_explorer(dir: &Path, moment: Moment) -> Result<PathBuf> {
             dir,
         )?;
     }
+    let (tracks, tracks_total) = match &found.matrix_report {
+        Some(p) => track_rows(p)?,
+        None => (Vec::new(), 0),
+    };
     let samples = found
         .samples
         .as_ref()
@@ -656,6 +713,8 @@ pub fn write_explorer(dir: &Path, moment: Moment) -> Result<PathBuf> {
         recon,
         outliers: outlier_rows,
         outliers_total,
+        tracks,
+        tracks_total,
         samples,
         heatmaps: pictures(&found.heatmaps),
     };
@@ -733,6 +792,8 @@ mod tests {
             recon: Vec::new(),
             outliers: Vec::new(),
             outliers_total: 0,
+            tracks: Vec::new(),
+            tracks_total: 0,
             samples: Vec::new(),
             heatmaps: Vec::new(),
         };
