@@ -48,6 +48,9 @@ pub struct TrackBars {
     pub bars: Vec<Bar>,
     /// The track's rhythm.
     pub rhythm: TrackRhythm,
+    /// [`groove`] of the bars, once they have their final length (set by the stretch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groove: Option<f64>,
 }
 
 /// How well a track's bars keep the groove when played back to back: the median, over
@@ -264,6 +267,7 @@ mod tests {
                 drift: 0.01,
                 drifting: false,
             },
+            groove: Some(0.75),
         };
         let bytes = tb.to_bytes();
         assert_eq!(TrackBars::from_bytes(&bytes), Some(tb));

@@ -109,6 +109,7 @@ impl PerTrackStage for BarsStage {
                 drift: grid.drift,
                 drifting: grid.drifting,
             },
+            groove: None,
         })))
     }
 }

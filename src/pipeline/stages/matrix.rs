@@ -182,7 +182,10 @@ impl CollectStage for MatrixStage {
             .map_err(|e| Error::io(csv_file.dest(), e))?;
         }
         entry.bars = bars.bars.len();
-        entry.groove = groove(&bars.bars, bars.rate).map(|g| (g * 1e4).round() / 1e4);
+        entry.groove = bars
+            .groove
+            .or_else(|| groove(&bars.bars, bars.rate))
+            .map(|g| (g * 1e4).round() / 1e4);
         self.tracks.push(entry);
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! `stretch`: every bar to exactly `round(beats_per_bar * 60 / target_bpm * rate)` samples.
 
+use crate::audio::bars::groove;
 use crate::audio::stretch::{StretchMethod, stretch};
 use crate::error::Result;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
@@ -74,6 +75,8 @@ impl PerTrackStage for StretchStage {
             bar.samples = stretch(&bar.samples, d, self.method, b.rate);
             bar.stretch_ratio = d as f64 / len as f64;
         }
+        // Here, per track and in parallel, rather than in the matrix's single collector.
+        b.groove = groove(&b.bars, b.rate);
         Ok(Payload::Bars(b))
     }
 }
