@@ -740,7 +740,16 @@ fn fit_grid(times: &[f64]) -> Vec<f64> {
                     .sqrt()
             };
             let (rl, rc) = (rms(&l), rms(&c));
-            if on_line.len() >= n / 2 && !(rc < 0.7 * rl && rl - rc > 0.004) {
+            // A drift large enough to carry the line off the beats for a good part of
+            // the track shows as many more beats near the cubic than near the line.
+            let near = |g: &[f64]| {
+                (0..n)
+                    .filter(|&k| (times[k] - g[k]).abs() < 0.1 * period)
+                    .count()
+            };
+            let cubic_explains_more = near(&c) as f64 > 1.15 * on_line.len() as f64;
+            if on_line.len() >= n / 2 && !cubic_explains_more && !(rc < 0.7 * rl && rl - rc > 0.004)
+            {
                 l
             } else {
                 c
