@@ -160,31 +160,22 @@ pub fn features(signal: &Signal) -> Features {
     let (win, hop) = short_frames(rate);
     let bin_hz = rate as f64 / win as f64;
     let low_bins = ((250.0 / bin_hz).ceil() as usize).max(2);
-    let mut prev = vec![0.0f32; win / 2 + 1];
-    let mut cur = vec![0.0f32; win / 2 + 1];
+    let mut log_flux = LogFlux::new(win);
     let mut flux = Vec::new();
     let mut low = Vec::new();
     let kick_bins = (KICK_HZ.0 / bin_hz).ceil() as usize..=(KICK_HZ.1 / bin_hz).floor() as usize;
     let mut kick = Vec::new();
-    let scale = 1000.0 / win as f32;
-    stft(&signal.samples, win, hop, |t, mags| {
+    stft(&signal.samples, win, hop, |_, mags| {
         kick.push(mags[kick_bins.clone()].iter().map(|m| m * m).sum::<f32>());
-        for (c, m) in cur.iter_mut().zip(mags) {
-            *c = (1.0 + scale * m).ln();
-        }
         let (mut f, mut l) = (0.0f32, 0.0f32);
-        if t > 0 {
-            for (k, (c, p)) in cur.iter().zip(&prev).enumerate() {
-                let d = (c - p).max(0.0);
-                f += d;
-                if k < low_bins {
-                    l += d;
-                }
+        log_flux.step(mags, |k, d| {
+            f += d;
+            if k < low_bins {
+                l += d;
             }
-        }
+        });
         flux.push(f);
         low.push(l);
-        std::mem::swap(&mut prev, &mut cur);
     });
 
     // Chroma from a long window: enough frequency resolution for bass notes.
@@ -242,23 +233,48 @@ pub fn features(signal: &Signal) -> Features {
 pub fn onset_envelope(samples: &[f32], rate: u32) -> Vec<f32> {
     let (win, _) = short_frames(rate);
     let hop = win / 2;
-    let scale = 1000.0 / win as f32;
-    let mut prev = vec![0.0f32; win / 2 + 1];
-    let mut cur = vec![0.0f32; win / 2 + 1];
+    let mut log_flux = LogFlux::new(win);
     let mut out = Vec::with_capacity(samples.len() / hop + 1);
-    stft(samples, win, hop, |t, mags| {
-        for (c, m) in cur.iter_mut().zip(mags) {
-            *c = (1.0 + scale * m).ln();
-        }
-        let f: f32 = if t > 0 {
-            cur.iter().zip(&prev).map(|(c, p)| (c - p).max(0.0)).sum()
-        } else {
-            0.0
-        };
+    stft(samples, win, hop, |_, mags| {
+        let mut f = 0.0f32;
+        log_flux.step(mags, |_, d| f += d);
         out.push(f);
-        std::mem::swap(&mut prev, &mut cur);
     });
     out
+}
+
+/// Log-magnitude spectral flux, frame after frame: [`LogFlux::step`] hands each bin's
+/// rise in log magnitude since the previous frame (none for the first frame).
+struct LogFlux {
+    scale: f32,
+    prev: Vec<f32>,
+    cur: Vec<f32>,
+    started: bool,
+}
+
+impl LogFlux {
+    fn new(win: usize) -> Self {
+        LogFlux {
+            scale: 1000.0 / win as f32,
+            prev: vec![0.0; win / 2 + 1],
+            cur: vec![0.0; win / 2 + 1],
+            started: false,
+        }
+    }
+
+    /// Takes one frame's magnitudes; calls `rise(bin, increase)` for every bin.
+    fn step(&mut self, mags: &[f32], mut rise: impl FnMut(usize, f32)) {
+        for (c, m) in self.cur.iter_mut().zip(mags) {
+            *c = (1.0 + self.scale * m).ln();
+        }
+        if self.started {
+            for (k, (c, p)) in self.cur.iter().zip(&self.prev).enumerate() {
+                rise(k, (c - p).max(0.0));
+            }
+        }
+        self.started = true;
+        std::mem::swap(&mut self.prev, &mut self.cur);
+    }
 }
 
 /// Linear interpolation of `v` at fractional index `x` (0 outside).
@@ -725,12 +741,16 @@ fn fit_grid(times: &[f64]) -> Vec<f64> {
         .or_else(|| robust_fit(times, 3, period, times));
     match (line, cubic) {
         (Some((l, _)), Some((c, _))) => {
+            // Beats within a tenth of a period of a grid.
+            let near = |g: &[f64]| -> Vec<usize> {
+                (0..n)
+                    .filter(|&k| (times[k] - g[k]).abs() < 0.1 * period)
+                    .collect()
+            };
             // Judge both on the beats the line explains: the cubic wins only when it
             // follows them clearly better (a drift), not when it bends towards beats
             // tracked off-phase.
-            let on_line: Vec<usize> = (0..n)
-                .filter(|&k| (times[k] - l[k]).abs() < 0.1 * period)
-                .collect();
+            let on_line = near(&l);
             let rms = |g: &[f64]| {
                 (on_line
                     .iter()
@@ -742,12 +762,7 @@ fn fit_grid(times: &[f64]) -> Vec<f64> {
             let (rl, rc) = (rms(&l), rms(&c));
             // A drift large enough to carry the line off the beats for a good part of
             // the track shows as many more beats near the cubic than near the line.
-            let near = |g: &[f64]| {
-                (0..n)
-                    .filter(|&k| (times[k] - g[k]).abs() < 0.1 * period)
-                    .count()
-            };
-            let cubic_explains_more = near(&c) as f64 > 1.15 * on_line.len() as f64;
+            let cubic_explains_more = near(&c).len() as f64 > 1.15 * on_line.len() as f64;
             if on_line.len() >= n / 2 && !cubic_explains_more && !(rc < 0.7 * rl && rl - rc > 0.004)
             {
                 l
