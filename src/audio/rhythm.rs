@@ -852,47 +852,8 @@ fn fit_grid(times: &[f64]) -> Vec<f64> {
         (None, Some((cc, _))) => cc,
         (None, None) => return times.to_vec(),
     };
-    let grid: Vec<f64> = (0..=last)
+    (0..=last)
         .map(|k| legendre_eval(&chosen, scale(k)))
-        .collect();
-    follow_local_tempo(&grid, &positions, times, period)
-}
-
-/// Width (grid positions) of the Gaussian over which the smooth grid follows the beats.
-const LOCAL_BEATS: f64 = 8.0;
-
-/// The smooth grid, bent towards the tracked beats that confirm it: each position moves
-/// by a Gaussian-weighted mean (over ~`LOCAL_BEATS` beats) of the deviations of the
-/// beats within 0.15 of a period of the grid. A tempo that wanders a little around the
-/// cubic (played or automated) is followed; where no beat confirms the grid (a stretch
-/// tracked off-phase, a break) the weights fade and the grid stays as fitted.
-fn follow_local_tempo(grid: &[f64], positions: &[i64], times: &[f64], period: f64) -> Vec<f64> {
-    let deviations: Vec<(i64, f64)> = positions
-        .iter()
-        .zip(times)
-        .filter_map(|(&k, &t)| {
-            let d = t - *grid.get(k as usize)?;
-            (d.abs() < 0.15 * period).then_some((k, d))
-        })
-        .collect();
-    let reach = (3.0 * LOCAL_BEATS).ceil() as i64;
-    grid.iter()
-        .enumerate()
-        .map(|(j, &g)| {
-            let j = j as i64;
-            let from = deviations.partition_point(|&(k, _)| k < j - reach);
-            // The grid itself counts as one confirming beat of deviation 0.
-            let (mut sum, mut weight) = (0.0, 1.0);
-            for &(k, d) in deviations[from..]
-                .iter()
-                .take_while(|&&(k, _)| k <= j + reach)
-            {
-                let w = (-0.5 * ((k - j) as f64 / LOCAL_BEATS).powi(2)).exp();
-                sum += w * d;
-                weight += w;
-            }
-            g + sum / weight
-        })
         .collect()
 }
 
@@ -1049,7 +1010,7 @@ mod tests {
         assert_eq!(ln_at_least_one(1.0), 0.0);
     }
 
-    /// Largest distance (s) from each true beat to the nearest grid beat, and the counts.
+    /// Largest distance (s) from a true beat to the nearest grid beat.
     fn worst_miss(grid: &[f64], truth: &[f64]) -> f64 {
         truth
             .iter()
@@ -1087,27 +1048,5 @@ mod tests {
         assert_eq!(grid.len(), truth.len() - 1, "one beat per position");
         let miss = worst_miss(&grid, &truth[1..]);
         assert!(miss < 0.01, "a true beat is {miss:.3} s from the grid");
-    }
-
-    #[test]
-    fn the_grid_follows_a_tempo_that_wanders_around_its_mean() {
-        // A played tempo: the period wobbles by 0.4 % over 100-beat cycles, so the beats
-        // wander +-32 ms around any cubic. The grid must stay within 8 ms of them.
-        let mut t = 2.0;
-        let truth: Vec<f64> = (0..600)
-            .map(|k| {
-                let here = t;
-                t += 0.5 * (1.0 + 0.004 * (2.0 * std::f64::consts::PI * k as f64 / 100.0).sin());
-                here
-            })
-            .collect();
-        let grid = fit_grid(&truth);
-        assert_eq!(grid.len(), truth.len());
-        let worst = grid
-            .iter()
-            .zip(&truth)
-            .map(|(g, t)| (g - t).abs())
-            .fold(0.0, f64::max);
-        assert!(worst < 0.008, "grid strays {worst:.4} s from the beats");
     }
 }
