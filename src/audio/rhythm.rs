@@ -118,8 +118,13 @@ fn hann(n: usize) -> Vec<f32> {
 
 /// Magnitude spectra of centred frames: calls `each(frame_index, magnitudes)`.
 fn stft(samples: &[f32], win: usize, hop: usize, mut each: impl FnMut(usize, &[f32])) -> usize {
-    let mut planner = RealFftPlanner::<f32>::new();
-    let fft = planner.plan_fft_forward(win);
+    // One planner per thread: `onset_envelope` runs once per bar, and planning a
+    // transform (its twiddles) costs more than using it a hundred times.
+    thread_local! {
+        static PLANNER: std::cell::RefCell<RealFftPlanner<f32>> =
+            std::cell::RefCell::new(RealFftPlanner::new());
+    }
+    let fft = PLANNER.with(|p| p.borrow_mut().plan_fft_forward(win));
     let window = hann(win);
     let mut input = fft.make_input_vec();
     let mut output = fft.make_output_vec();
@@ -751,15 +756,15 @@ fn fit_grid(times: &[f64]) -> Vec<f64> {
     // make a compromise period (slipping from one phase to the other) score best.
     const PHASE_BINS: usize = 100;
     const WINDOW_BINS: usize = 11;
-    let phase_fit = |p: f64| -> (usize, f64, f64) {
+    // Phase in [0, 1): exact, and without fmod's cost (t >= 0).
+    let phase_of = |t: f64, p: f64| {
+        let v = t / p;
+        v - v.floor()
+    };
+    let phase_count = |p: f64| -> (usize, f64) {
         let mut hist = [0usize; PHASE_BINS];
-        let (mut c, mut s) = (0.0, 0.0);
         for &t in times {
-            let phase = (t / p).rem_euclid(1.0);
-            hist[((phase * PHASE_BINS as f64) as usize).min(PHASE_BINS - 1)] += 1;
-            let a = 2.0 * std::f64::consts::PI * phase;
-            c += a.cos();
-            s += a.sin();
+            hist[((phase_of(t, p) * PHASE_BINS as f64) as usize).min(PHASE_BINS - 1)] += 1;
         }
         let mut count: usize = hist[..WINDOW_BINS].iter().sum();
         let (mut best, mut best_start) = (count, 0);
@@ -770,18 +775,38 @@ fn fit_grid(times: &[f64]) -> Vec<f64> {
             }
         }
         let centre = (best_start as f64 + WINDOW_BINS as f64 / 2.0) / PHASE_BINS as f64;
-        (best, (c * c + s * s).sqrt() / n as f64, centre)
+        (best, centre)
+    };
+    let resultant = |p: f64| -> f64 {
+        let (mut c, mut s) = (0.0, 0.0);
+        for &t in times {
+            let a = 2.0 * std::f64::consts::PI * phase_of(t, p);
+            c += a.cos();
+            s += a.sin();
+        }
+        (c * c + s * s).sqrt() / n as f64
     };
     let steps = 600;
-    let (period, (_, _, centre)) = (0..=steps)
+    let scanned: Vec<(f64, (usize, f64))> = (0..=steps)
         .map(|i| median * (0.97 + 0.06 * i as f64 / steps as f64))
-        .map(|p| (p, phase_fit(p)))
-        .max_by(|a, b| (a.1.0, a.1.1).partial_cmp(&(b.1.0, b.1.1)).expect("finite"))
+        .map(|p| (p, phase_count(p)))
+        .collect();
+    let most = scanned
+        .iter()
+        .map(|(_, (c, _))| *c)
+        .max()
+        .expect("non-empty");
+    let (period, (_, centre)) = scanned
+        .into_iter()
+        .filter(|(_, (c, _))| *c == most)
+        .map(|(p, fit)| (p, fit, resultant(p)))
+        .max_by(|a, b| a.2.total_cmp(&b.2))
+        .map(|(p, fit, _)| (p, fit))
         .expect("non-empty");
     // The phase: circular mean of the beats in the winning window.
     let (mut c, mut s) = (0.0, 0.0);
     for &t in times {
-        let d = ((t / period).rem_euclid(1.0) - centre + 0.5).rem_euclid(1.0) - 0.5;
+        let d = (phase_of(t, period) - centre + 0.5).rem_euclid(1.0) - 0.5;
         if d.abs() <= 0.5 * WINDOW_BINS as f64 / PHASE_BINS as f64 {
             let a = 2.0 * std::f64::consts::PI * (centre + d);
             c += a.cos();
