@@ -690,14 +690,14 @@ impl Rhythm {
 /// A polynomial of degree `degree` in `x` (grid positions scaled to [-1, 1]) fitted to
 /// the beat `times`, starting from `init` (the grid's time at each beat) and refitted to
 /// the beats within 0.15 of a period of it. Returns the Legendre coefficients and the
-/// number of beats within a tenth of a period, or `None` when under a third fit.
+/// fitted times at the beats, or `None` when under a third fit.
 fn robust_fit(
     x: &[f64],
     times: &[f64],
     degree: usize,
     period: f64,
     init: &[f64],
-) -> Option<(Vec<f64>, usize)> {
+) -> Option<(Vec<f64>, Vec<f64>)> {
     let n = times.len();
     let mut grid = init.to_vec();
     let mut coef = Vec::new();
@@ -713,10 +713,7 @@ fn robust_fit(
         coef = legendre_fit(&xs, &ys, degree)?;
         grid = x.iter().map(|&xk| legendre_eval(&coef, xk)).collect();
     }
-    let inliers = (0..n)
-        .filter(|&k| (times[k] - grid[k]).abs() < 0.1 * period)
-        .count();
-    Some((coef, inliers))
+    Some((coef, grid))
 }
 
 /// Grid position of each tracked beat, counted in periods from the first: each interval
@@ -836,14 +833,12 @@ fn fit_grid(times: &[f64]) -> Vec<f64> {
         .map(|&k| offset + (k + shift) as f64 * period)
         .collect();
     let line = robust_fit(&x, times, 1, period, &line0);
-    let at_beats = |c: &[f64]| -> Vec<f64> { x.iter().map(|&xk| legendre_eval(c, xk)).collect() };
     let cubic = line
         .as_ref()
-        .and_then(|(c, _)| robust_fit(&x, times, 3, period, &at_beats(c)))
+        .and_then(|(_, at_beats)| robust_fit(&x, times, 3, period, at_beats))
         .or_else(|| robust_fit(&x, times, 3, period, times));
     let chosen = match (line, cubic) {
-        (Some((lc, _)), Some((cc, _))) => {
-            let (l, c) = (at_beats(&lc), at_beats(&cc));
+        (Some((lc, l)), Some((cc, c))) => {
             // Beats within a tenth of a period of a grid.
             let near = |g: &[f64]| -> Vec<usize> {
                 (0..n)
