@@ -3,6 +3,7 @@
 
 pub mod conv;
 pub mod corr;
+pub mod decimate;
 pub mod legendre;
 pub mod pca;
 pub mod ppca;
