@@ -58,6 +58,14 @@ impl AtomicFile {
             .as_file()
             .sync_all()
             .map_err(|e| Error::io(&self.dest, e))?;
+        self.commit_unsynced()
+    }
+
+    /// Move into place without waiting for the disk. Still atomic against a crash or
+    /// Ctrl-C of the process (the data is in the page cache before the rename); only a
+    /// power cut may leave the file short or empty, so this is for files whose reader
+    /// checks them and can redo the work, such as resume caches.
+    pub fn commit_unsynced(self) -> Result<PathBuf, Error> {
         let dest = self.dest;
         self.tmp
             .persist(&dest)
@@ -71,6 +79,14 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
     let mut f = AtomicFile::create(dest)?;
     f.file().write_all(bytes).map_err(|e| Error::io(dest, e))?;
     f.commit()
+}
+
+/// Write `bytes` to `dest` atomically, without waiting for the disk
+/// (see [`AtomicFile::commit_unsynced`]).
+pub fn write_atomic_unsynced(dest: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
+    let mut f = AtomicFile::create(dest)?;
+    f.file().write_all(bytes).map_err(|e| Error::io(dest, e))?;
+    f.commit_unsynced()
 }
 
 #[cfg(test)]

@@ -7,6 +7,6 @@ pub mod npy;
 pub mod pca_model;
 pub mod weights;
 
-pub use atomic::{AtomicFile, write_atomic};
+pub use atomic::{AtomicFile, write_atomic, write_atomic_unsynced};
 pub use matrix_file::{Dtype, NpyMatrix};
 pub use npy::{NdArray, NpyRowWriter, read_npy, write_npy};
