@@ -117,13 +117,20 @@ fn hann(n: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Magnitude spectra of centred frames: calls `each(frame_index, magnitudes)`.
+/// Magnitude spectra of centred frames: calls `each(frame_index, magnitudes)` with the
+/// magnitudes of the FFT bins in `bins` (`magnitudes[i]` is bin `bins.start + i`).
 ///
 /// Frames go through the FFT in pairs, one as the real and one as the imaginary part of
 /// a complex transform, and are told apart by the conjugate symmetry of real spectra:
 /// cheaper than two real transforms, whose post-processing pass costs more than the
 /// transform itself at these sizes.
-fn stft(samples: &[f32], win: usize, hop: usize, mut each: impl FnMut(usize, &[f32])) -> usize {
+fn stft(
+    samples: &[f32],
+    win: usize,
+    hop: usize,
+    bins: std::ops::Range<usize>,
+    mut each: impl FnMut(usize, &[f32]),
+) -> usize {
     // One planner per thread: `onset_envelope` runs once per bar, and planning a
     // transform (its twiddles) costs more than using it a hundred times.
     thread_local! {
@@ -131,12 +138,18 @@ fn stft(samples: &[f32], win: usize, hop: usize, mut each: impl FnMut(usize, &[f
             std::cell::RefCell::new(FftPlanner::new());
     }
     assert!(win >= 4 && win.is_multiple_of(2), "even frame length");
+    assert!(
+        bins.start < bins.end && bins.end <= win / 2 + 1,
+        "bins within the spectrum"
+    );
     let fft = PLANNER.with(|p| p.borrow_mut().plan_fft_forward(win));
     let window = hann(win);
     let mut buf = vec![Complex::<f32>::default(); win];
     let mut scratch = vec![Complex::<f32>::default(); fft.get_inplace_scratch_len()];
     let half = win / 2;
-    let mut mags = [vec![0.0f32; half + 1], vec![0.0f32; half + 1]];
+    let mut mags = [vec![0.0f32; bins.len()], vec![0.0f32; bins.len()]];
+    // Bins other than 0 and N/2, whose partner N-k is another bin.
+    let (inner_lo, inner_hi) = (bins.start.max(1), bins.end.min(half));
     let frames = samples.len().div_ceil(hop).max(1);
     // Windowed frame `t` into the real (`part` 0) or imaginary (1) parts of `buf`.
     let fill = |buf: &mut [Complex<f32>], t: usize, part: usize| {
@@ -164,28 +177,46 @@ fn stft(samples: &[f32], win: usize, hop: usize, mut each: impl FnMut(usize, &[f
             }
         }
     };
+    let interior = |t: usize| {
+        let start = (t * hop) as isize - half as isize;
+        t < frames && start >= 0 && start as usize + win <= samples.len()
+    };
     for t in (0..frames).step_by(2) {
-        fill(&mut buf, t, 0);
-        fill(&mut buf, t + 1, 1);
+        if interior(t) && interior(t + 1) {
+            // Both frames inside the signal (nearly all of them): one interleaving pass.
+            let a = &samples[t * hop - half..t * hop - half + win];
+            let b = &samples[(t + 1) * hop - half..(t + 1) * hop - half + win];
+            for (((c, &x), &y), &w) in buf.iter_mut().zip(a).zip(b).zip(&window) {
+                *c = Complex::new(x * w, y * w);
+            }
+        } else {
+            fill(&mut buf, t, 0);
+            fill(&mut buf, t + 1, 1);
+        }
         fft.process_with_scratch(&mut buf, &mut scratch);
         // With Z = FFT(a + ib): A[k] = (Z[k] + conj Z[N-k]) / 2, B[k] = (Z[k] - conj Z[N-k]) / 2i.
         let [ma, mb] = &mut mags;
-        let (z0, zh) = (buf[0], buf[half]);
-        ma[0] = z0.re.abs();
-        mb[0] = z0.im.abs();
-        ma[half] = zh.re.abs();
-        mb[half] = zh.im.abs();
-        let (lo, hi) = buf.split_at(half + 1);
-        for (((z, r), a), b) in lo[1..half]
-            .iter()
-            .zip(hi.iter().rev())
-            .zip(&mut ma[1..half])
-            .zip(&mut mb[1..half])
-        {
-            let (sr, si) = (z.re + r.re, z.im - r.im);
-            let (dr, di) = (z.re - r.re, z.im + r.im);
-            *a = 0.5 * (sr * sr + si * si).sqrt();
-            *b = 0.5 * (dr * dr + di * di).sqrt();
+        for k in [0, half] {
+            if bins.contains(&k) {
+                ma[k - bins.start] = buf[k].re.abs();
+                mb[k - bins.start] = buf[k].im.abs();
+            }
+        }
+        if inner_lo < inner_hi {
+            let (a0, a1) = (inner_lo - bins.start, inner_hi - bins.start);
+            // Partners of k = inner_lo..inner_hi, in reverse: N - inner_hi + 1 ..= N - inner_lo.
+            let partners = &buf[win - inner_hi + 1..=win - inner_lo];
+            for (((z, r), a), b) in buf[inner_lo..inner_hi]
+                .iter()
+                .zip(partners.iter().rev())
+                .zip(&mut ma[a0..a1])
+                .zip(&mut mb[a0..a1])
+            {
+                let (sr, si) = (z.re + r.re, z.im - r.im);
+                let (dr, di) = (z.re - r.re, z.im + r.im);
+                *a = 0.5 * (sr * sr + si * si).sqrt();
+                *b = 0.5 * (dr * dr + di * di).sqrt();
+            }
         }
         each(t, ma);
         if t + 1 < frames {
@@ -206,7 +237,7 @@ pub fn features(signal: &Signal) -> Features {
     let mut low = Vec::new();
     let kick_bins = (KICK_HZ.0 / bin_hz).ceil() as usize..=(KICK_HZ.1 / bin_hz).floor() as usize;
     let mut kick = Vec::new();
-    stft(&signal.samples, win, hop, |_, mags| {
+    stft(&signal.samples, win, hop, 0..win / 2 + 1, |_, mags| {
         kick.push(mags[kick_bins.clone()].iter().map(|m| m * m).sum::<f32>());
         let (mut f, mut l) = (0.0f32, 0.0f32);
         log_flux.step(mags, |k, d| {
@@ -234,20 +265,39 @@ pub fn features(signal: &Signal) -> Features {
             Some((k, (midi.round() as i64).rem_euclid(12) as usize))
         })
         .collect();
+    // Pitch class rises with the bin, so the bins come in runs of one class: each run is
+    // summed as a slice (one bin at a time into a 12-value array stalls on every add).
+    let mut runs: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
+    for &(k, pc) in &pitch_class {
+        match runs.last_mut() {
+            Some((r, p)) if *p == pc && r.end == k => r.end = k + 1,
+            _ => runs.push((k..k + 1, pc)),
+        }
+    }
+    let chroma_bins =
+        pitch_class.first().map_or(0, |p| p.0)..pitch_class.last().map_or(1, |p| p.0 + 1);
     let mut chroma = Vec::new();
-    stft(&signal.samples, cwin, chop, |_, mags| {
-        let mut c = [0.0f32; 12];
-        for &(k, pc) in &pitch_class {
-            c[pc] += mags[k];
-        }
-        let sum: f32 = c.iter().sum();
-        if sum > 0.0 {
-            for v in &mut c {
-                *v /= sum;
+    stft(
+        &signal.samples,
+        cwin,
+        chop,
+        chroma_bins.clone(),
+        |_, mags| {
+            let mut c = [0.0f32; 12];
+            for (r, pc) in &runs {
+                c[*pc] += mags[r.start - chroma_bins.start..r.end - chroma_bins.start]
+                    .iter()
+                    .sum::<f32>();
             }
-        }
-        chroma.push(c);
-    });
+            let sum: f32 = c.iter().sum();
+            if sum > 0.0 {
+                for v in &mut c {
+                    *v /= sum;
+                }
+            }
+            chroma.push(c);
+        },
+    );
     let fps = rate as f64 / hop as f64;
     let strength = beat_strength(&flux, &low, fps);
     // Rises of kick-band power (linear, so the loudest low event, the kick, dominates).
@@ -276,7 +326,7 @@ pub fn onset_envelope(samples: &[f32], rate: u32) -> Vec<f32> {
     let hop = win / 2;
     let mut log_flux = LogFlux::new(win);
     let mut out = Vec::with_capacity(samples.len() / hop + 1);
-    stft(samples, win, hop, |_, mags| {
+    stft(samples, win, hop, 0..win / 2 + 1, |_, mags| {
         let mut f = 0.0f32;
         log_flux.step(mags, |_, d| f += d);
         out.push(f);
@@ -516,12 +566,13 @@ pub fn track_beats(f: &Features, period: f64) -> Vec<usize> {
     let mut cum = vec![0.0f64; n];
     let mut back = vec![usize::MAX; n];
     for t in 0..n {
-        let mut best = 0.0;
+        // The first best predecessor (penalties are finite for d >= lo >= 1).
+        let mut best = f64::NEG_INFINITY;
         let mut arg = usize::MAX;
         if t >= lo {
             for d in lo..=hi.min(t) {
                 let s = cum[t - d] + penalty[d];
-                if arg == usize::MAX || s > best {
+                if s > best {
                     best = s;
                     arg = t - d;
                 }
@@ -1051,37 +1102,42 @@ mod tests {
         // 7 frames (odd: the last pair is half empty), edge frames zero-padded.
         let x: Vec<f32> = (0..100).map(|_| r.normal() as f32).collect();
         let window = hann(win);
-        let mut seen = 0;
-        let frames = stft(&x, win, hop, |t, mags| {
-            assert_eq!(t, seen);
-            seen += 1;
-            let frame: Vec<f64> = (0..win)
-                .map(|i| {
-                    let idx = (t * hop + i) as isize - (win / 2) as isize;
-                    if (0..x.len() as isize).contains(&idx) {
-                        (x[idx as usize] * window[i]) as f64
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            assert_eq!(mags.len(), win / 2 + 1);
-            for (k, &m) in mags.iter().enumerate() {
-                let (re, im) = frame
-                    .iter()
-                    .enumerate()
-                    .fold((0.0, 0.0), |(re, im), (i, &v)| {
-                        let a = -2.0 * std::f64::consts::PI * (k * i) as f64 / win as f64;
-                        (re + v * a.cos(), im + v * a.sin())
-                    });
-                let want = (re * re + im * im).sqrt();
-                assert!(
-                    (m as f64 - want).abs() < 1e-4 * (1.0 + want),
-                    "frame {t} bin {k}"
-                );
-            }
-        });
-        assert_eq!((frames, seen), (7, 7));
+        // The whole spectrum, and ranges with and without the DC and Nyquist bins.
+        for bins in [0..33, 0..1, 32..33, 3..20, 1..32, 20..33] {
+            let mut seen = 0;
+            let frames = stft(&x, win, hop, bins.clone(), |t, mags| {
+                assert_eq!(t, seen);
+                seen += 1;
+                let frame: Vec<f64> = (0..win)
+                    .map(|i| {
+                        let idx = (t * hop + i) as isize - (win / 2) as isize;
+                        if (0..x.len() as isize).contains(&idx) {
+                            (x[idx as usize] * window[i]) as f64
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                assert_eq!(mags.len(), bins.len());
+                for (i, &m) in mags.iter().enumerate() {
+                    let k = bins.start + i;
+                    let (re, im) =
+                        frame
+                            .iter()
+                            .enumerate()
+                            .fold((0.0, 0.0), |(re, im), (j, &v)| {
+                                let a = -2.0 * std::f64::consts::PI * (k * j) as f64 / win as f64;
+                                (re + v * a.cos(), im + v * a.sin())
+                            });
+                    let want = (re * re + im * im).sqrt();
+                    assert!(
+                        (m as f64 - want).abs() < 1e-4 * (1.0 + want),
+                        "frame {t} bin {k}"
+                    );
+                }
+            });
+            assert_eq!((frames, seen), (7, 7));
+        }
     }
 
     #[test]
