@@ -201,9 +201,7 @@ impl TrackBars {
         let mut lengths = Vec::with_capacity(self.bars.len());
         for b in &mut meta.bars {
             lengths.push(b.samples.len());
-            for v in &b.samples {
-                samples.extend_from_slice(&v.to_le_bytes());
-            }
+            crate::store::npy::extend_f32_le(&mut samples, &b.samples);
             b.samples = Vec::new();
         }
         let header = serde_json::json!({ "meta": meta, "lengths": lengths });

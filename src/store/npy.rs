@@ -149,6 +149,17 @@ pub struct NpyRowWriter {
     writer: BufWriter<std::fs::File>,
     cols: usize,
     rows: usize,
+    bytes: Vec<u8>,
+}
+
+/// Append `values` to `out` as little-endian f32 bytes: one resize and a pass the
+/// compiler vectorises (pushing four bytes per value checked the capacity every time).
+pub fn extend_f32_le(out: &mut Vec<u8>, values: &[f32]) {
+    let start = out.len();
+    out.resize(start + 4 * values.len(), 0);
+    for (d, v) in out[start..].chunks_exact_mut(4).zip(values) {
+        d.copy_from_slice(&v.to_le_bytes());
+    }
 }
 
 impl NpyRowWriter {
@@ -164,6 +175,7 @@ impl NpyRowWriter {
             writer,
             cols,
             rows: 0,
+            bytes: Vec::new(),
         })
     }
 
@@ -186,11 +198,9 @@ impl NpyRowWriter {
                 actual: format!("{} values", row.len()),
             });
         }
-        let mut bytes = Vec::with_capacity(row.len() * 4);
-        for v in row {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
-        std::io::Write::write_all(&mut self.writer, &bytes)
+        self.bytes.clear();
+        extend_f32_le(&mut self.bytes, row);
+        std::io::Write::write_all(&mut self.writer, &self.bytes)
             .map_err(|e| Error::io(self.file.dest(), e))?;
         self.rows += 1;
         Ok(())
