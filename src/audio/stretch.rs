@@ -232,12 +232,13 @@ pub fn wsola(x: &[f32], d: usize, rate: u32) -> Vec<f32> {
                 }
             }
         };
+        // Overlap-add the part of the frame that lands inside the output.
         let src = &padded[at(pos)..at(pos) + n];
-        for (k, (&v, &w)) in src.iter().zip(&window).enumerate() {
-            let o = s + k as isize;
-            if o >= 0 && (o as usize) < y.len() {
-                y[o as usize] += v * w;
-            }
+        let k0 = (-s).clamp(0, n as isize) as usize;
+        let k1 = (y.len() as isize - s).clamp(k0 as isize, n as isize) as usize;
+        let out = &mut y[(s + k0 as isize) as usize..(s + k1 as isize) as usize];
+        for ((o, &v), &w) in out.iter_mut().zip(&src[k0..k1]).zip(&window[k0..k1]) {
+            *o += v * w;
         }
         prev = pos;
         j += 1;
