@@ -538,6 +538,47 @@ impl DecodeStream {
             return Ok(Some((frames, channels)));
         }
     }
+
+    /// Append the first `take` frames of the interleaved block to `out`, mixed down.
+    fn mix_down(&self, take: usize, channels: usize, out: &mut Vec<f32>) {
+        out.reserve(take);
+        match self.mix {
+            // Mono and stereo (nearly every file) get loops the compiler vectorises.
+            MixDown::Mean if channels == 1 => {
+                out.extend_from_slice(&self.interleaved[..take]);
+            }
+            MixDown::Mean if channels == 2 => {
+                let frames = &self.interleaved[..2 * take];
+                let start = out.len();
+                out.resize(start + take, 0.0);
+                for (o, f) in out[start..].iter_mut().zip(frames.chunks_exact(2)) {
+                    *o = 0.5 * (f[0] + f[1]);
+                }
+            }
+            MixDown::Mean => {
+                let scale = 1.0 / channels as f32;
+                out.extend(
+                    self.interleaved
+                        .chunks_exact(channels)
+                        .take(take)
+                        .map(|f| f.iter().sum::<f32>() * scale),
+                );
+            }
+            MixDown::Left | MixDown::Right => {
+                let ch = if self.mix == MixDown::Right && channels > 1 {
+                    1
+                } else {
+                    0
+                };
+                out.extend(
+                    self.interleaved
+                        .chunks_exact(channels)
+                        .take(take)
+                        .map(|f| f[ch]),
+                );
+            }
+        }
+    }
 }
 
 impl SampleStream for DecodeStream {
@@ -555,27 +596,20 @@ impl SampleStream for DecodeStream {
                 self.finish()?;
                 return Ok(false);
             }
-            if let Source::Pcm(pcm) = &mut self.source
-                && self.mix == MixDown::Mean
-                && pcm.has_mean_path()
-            {
-                let frames = pcm
-                    .read_mean(out, self.frames_left)
-                    .map_err(|e| problem(&self.path, DecodeProblem::Io(e)))?;
-                if frames == 0 {
-                    self.finish()?;
-                    return Ok(false);
+            // 16-bit mono and stereo WAV is mixed straight from its bytes; everything else
+            // comes as interleaved blocks, mixed below.
+            let mixed_on_read = matches!(&self.source,
+                Source::Pcm(pcm) if self.mix == MixDown::Mean && pcm.has_mean_path());
+            let block = match &mut self.source {
+                Source::Pcm(pcm) if mixed_on_read => {
+                    let frames = pcm
+                        .read_mean(out, self.frames_left)
+                        .map_err(|e| problem(&self.path, DecodeProblem::Io(e)))?;
+                    (frames > 0).then_some((frames, pcm.channels))
                 }
-                if self.info.channels == 0 {
-                    self.info.channels = pcm.channels;
-                }
-                if let Some(left) = self.frames_left.as_mut() {
-                    *left -= frames as u64;
-                }
-                self.frames_out += frames as u64;
-                return Ok(true);
-            }
-            let Some((frames, channels)) = self.next_block()? else {
+                _ => self.next_block()?,
+            };
+            let Some((frames, channels)) = block else {
                 self.finish()?;
                 return Ok(false);
             };
@@ -587,42 +621,8 @@ impl SampleStream for DecodeStream {
                 take = take.min(*left as usize);
                 *left -= take as u64;
             }
-            out.reserve(take);
-            match self.mix {
-                // Mono and stereo (nearly every file) get loops the compiler vectorises.
-                MixDown::Mean if channels == 1 => {
-                    out.extend_from_slice(&self.interleaved[..take]);
-                }
-                MixDown::Mean if channels == 2 => {
-                    let frames = &self.interleaved[..2 * take];
-                    let start = out.len();
-                    out.resize(start + take, 0.0);
-                    for (o, f) in out[start..].iter_mut().zip(frames.chunks_exact(2)) {
-                        *o = 0.5 * (f[0] + f[1]);
-                    }
-                }
-                MixDown::Mean => {
-                    let scale = 1.0 / channels as f32;
-                    out.extend(
-                        self.interleaved
-                            .chunks_exact(channels)
-                            .take(take)
-                            .map(|f| f.iter().sum::<f32>() * scale),
-                    );
-                }
-                MixDown::Left | MixDown::Right => {
-                    let ch = if self.mix == MixDown::Right && channels > 1 {
-                        1
-                    } else {
-                        0
-                    };
-                    out.extend(
-                        self.interleaved
-                            .chunks_exact(channels)
-                            .take(take)
-                            .map(|f| f[ch]),
-                    );
-                }
+            if !mixed_on_read {
+                self.mix_down(take, channels, out);
             }
             self.frames_out += take as u64;
             if !out.is_empty() {

@@ -16,29 +16,24 @@ use super::signal::{SampleStream, Signal};
 use crate::engine::decimate::{Decimator, DecimatorStream};
 use crate::error::{Error, Result};
 
-/// Input frames per resampler call when passing through.
-const CHUNK: usize = 2048;
-
 fn gcd(a: usize, b: usize) -> usize {
     if b == 0 { a } else { gcd(b, a % b) }
 }
 
 /// A [`SampleStream`] at a new rate. Equal rates pass through untouched.
 pub struct ResampleStream {
-    inner: Box<dyn SampleStream>,
-    from: u32,
     to: u32,
-    engine: Option<Fft<f32>>,
-    decimator: Option<DecimatorStream>,
-    pending: Vec<f32>,
-    pending_pos: usize,
-    out_buf: Vec<f32>,
-    delay_left: usize,
-    consumed: u64,
-    produced: u64,
-    inner_done: bool,
-    flushed: bool,
-    scratch: Vec<f32>,
+    conversion: Conversion,
+}
+
+/// How a [`ResampleStream`] converts, chosen from the two rates.
+enum Conversion {
+    /// Equal rates.
+    Pass(Box<dyn SampleStream>),
+    /// A whole-number ratio: the engine's exact FIR decimator.
+    Decimate(Decimating),
+    /// Any other ratio: rubato.
+    Rubato(Box<RubatoStream>),
 }
 
 /// Resample an in-memory signal.
@@ -55,6 +50,14 @@ pub fn resample(signal: Signal, to: u32) -> Result<Signal> {
     Signal::from_stream(&mut s)
 }
 
+fn resample_error(from: u32, to: u32, reason: impl std::fmt::Display) -> Error {
+    Error::Resample {
+        from_rate: from,
+        to_rate: to,
+        reason: reason.to_string(),
+    }
+}
+
 impl ResampleStream {
     /// Wrap `inner`, converting to `to` Hz.
     pub fn new(inner: Box<dyn SampleStream>, to: u32) -> Result<Self> {
@@ -66,77 +69,126 @@ impl ResampleStream {
                 actual: format!("{from} Hz -> {to} Hz"),
             });
         }
-        let decimator = (from != to && from.is_multiple_of(to)).then(|| {
-            // Planning costs more than a short track: one plan per factor and thread.
-            thread_local! {
-                static PLANS: std::cell::RefCell<Vec<Decimator>> =
-                    const { std::cell::RefCell::new(Vec::new()) };
-            }
-            let factor = (from / to) as usize;
-            let plan = PLANS.with(|p| {
-                let mut plans = p.borrow_mut();
-                if let Some(d) = plans.iter().find(|d| d.factor() == factor) {
-                    return d.clone();
-                }
-                let d = Decimator::new(factor);
-                plans.push(d.clone());
-                d
-            });
-            DecimatorStream::new(plan)
-        });
-        let engine = if from == to || decimator.is_some() {
-            None
+        let conversion = if from == to {
+            Conversion::Pass(inner)
+        } else if from.is_multiple_of(to) {
+            Conversion::Decimate(Decimating::new(inner, (from / to) as usize))
         } else {
-            // FFT sizes are multiples of from/gcd and to/gcd; pick the multiple as a power
-            // of two so the transforms avoid large prime factors (44.1 kHz -> 8,820 Hz
-            // would otherwise get 260/52-point FFTs, with a factor 13).
-            let g = gcd(from as usize, to as usize);
-            let min_in = from as usize / g;
-            let sub = (256 / min_in).max(1).next_power_of_two() * min_in;
-            let fft = Fft::<f32>::new_custom(
-                from as usize,
-                to as usize,
-                8 * sub,
-                8,
-                1,
-                WindowFunction::BlackmanHarris2,
-                FixedSync::Input,
-            )
-            .map_err(|e| Error::Resample {
-                from_rate: from,
-                to_rate: to,
-                reason: e.to_string(),
-            })?;
-            Some(fft)
+            Conversion::Rubato(Box::new(RubatoStream::new(inner, from, to)?))
         };
-        let (delay_left, out_len) = engine
-            .as_ref()
-            .map(|e| (e.output_delay(), e.output_frames_max()))
-            .unwrap_or((0, 0));
-        Ok(ResampleStream {
+        Ok(ResampleStream { to, conversion })
+    }
+}
+
+impl SampleStream for ResampleStream {
+    fn sample_rate(&self) -> u32 {
+        self.to
+    }
+
+    fn read_chunk(&mut self, out: &mut Vec<f32>) -> Result<bool> {
+        match &mut self.conversion {
+            Conversion::Pass(inner) => inner.read_chunk(out),
+            Conversion::Decimate(d) => d.read_chunk(out),
+            Conversion::Rubato(r) => r.read_chunk(out),
+        }
+    }
+}
+
+/// A stream decimated by a whole number.
+struct Decimating {
+    inner: Box<dyn SampleStream>,
+    stream: DecimatorStream,
+    chunk: Vec<f32>,
+    done: bool,
+}
+
+impl Decimating {
+    fn new(inner: Box<dyn SampleStream>, factor: usize) -> Self {
+        // Planning costs more than a short track: one plan per factor and thread.
+        thread_local! {
+            static PLANS: std::cell::RefCell<Vec<Decimator>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let plan = PLANS.with(|p| {
+            let mut plans = p.borrow_mut();
+            if let Some(d) = plans.iter().find(|d| d.factor() == factor) {
+                return d.clone();
+            }
+            let d = Decimator::new(factor);
+            plans.push(d.clone());
+            d
+        });
+        Decimating {
+            inner,
+            stream: DecimatorStream::new(plan),
+            chunk: Vec::new(),
+            done: false,
+        }
+    }
+
+    fn read_chunk(&mut self, out: &mut Vec<f32>) -> Result<bool> {
+        out.clear();
+        while out.is_empty() && !self.done {
+            if self.inner.read_chunk(&mut self.chunk)? {
+                self.stream.push(&self.chunk, out);
+            } else {
+                self.stream.finish(out);
+                self.done = true;
+            }
+        }
+        Ok(!out.is_empty())
+    }
+}
+
+/// A stream through rubato's synchronous FFT resampler.
+struct RubatoStream {
+    inner: Box<dyn SampleStream>,
+    from: u32,
+    to: u32,
+    engine: Fft<f32>,
+    pending: Vec<f32>,
+    pending_pos: usize,
+    out_buf: Vec<f32>,
+    delay_left: usize,
+    consumed: u64,
+    produced: u64,
+    inner_done: bool,
+    flushed: bool,
+    scratch: Vec<f32>,
+}
+
+impl RubatoStream {
+    fn new(inner: Box<dyn SampleStream>, from: u32, to: u32) -> Result<Self> {
+        // FFT sizes are multiples of from/gcd and to/gcd; pick the multiple as a power
+        // of two so the transforms avoid large prime factors.
+        let g = gcd(from as usize, to as usize);
+        let min_in = from as usize / g;
+        let sub = (256 / min_in).max(1).next_power_of_two() * min_in;
+        let engine = Fft::<f32>::new_custom(
+            from as usize,
+            to as usize,
+            8 * sub,
+            8,
+            1,
+            WindowFunction::BlackmanHarris2,
+            FixedSync::Input,
+        )
+        .map_err(|e| resample_error(from, to, e))?;
+        Ok(RubatoStream {
             inner,
             from,
             to,
-            engine,
-            decimator,
             pending: Vec::new(),
             pending_pos: 0,
-            out_buf: vec![0.0; out_len],
-            delay_left,
+            out_buf: vec![0.0; engine.output_frames_max()],
+            delay_left: engine.output_delay(),
+            engine,
             consumed: 0,
             produced: 0,
             inner_done: false,
             flushed: false,
             scratch: Vec::new(),
         })
-    }
-
-    fn rubato_err(&self, e: impl std::fmt::Display) -> Error {
-        Error::Resample {
-            from_rate: self.from,
-            to_rate: self.to,
-            reason: e.to_string(),
-        }
     }
 
     /// Exact number of output samples for `n` input samples.
@@ -147,8 +199,8 @@ impl ResampleStream {
     /// Run one resampler call on `partial` valid frames (`None`: a full chunk), append
     /// the output (minus any remaining start-up delay) to `out`.
     fn run_chunk(&mut self, partial: Option<usize>, out: &mut Vec<f32>) -> Result<()> {
-        let engine = self.engine.as_mut().expect("only called when resampling");
-        let need = engine.input_frames_next();
+        let (from, to) = (self.from, self.to);
+        let need = self.engine.input_frames_next();
         let avail = self.pending.len() - self.pending_pos;
         let take = partial.unwrap_or(need).min(avail);
         // rubato reads `need` frames; pad a short final chunk with zeros.
@@ -156,27 +208,16 @@ impl ResampleStream {
         self.scratch
             .extend_from_slice(&self.pending[self.pending_pos..self.pending_pos + take]);
         self.scratch.resize(need, 0.0);
-        let input = InterleavedSlice::new(&self.scratch, 1, need).map_err(|e| Error::Resample {
-            from_rate: self.from,
-            to_rate: self.to,
-            reason: e.to_string(),
-        })?;
+        let input = InterleavedSlice::new(&self.scratch, 1, need)
+            .map_err(|e| resample_error(from, to, e))?;
         let out_cap = self.out_buf.len();
-        let mut output = InterleavedSlice::new_mut(&mut self.out_buf, 1, out_cap).map_err(|e| {
-            Error::Resample {
-                from_rate: self.from,
-                to_rate: self.to,
-                reason: e.to_string(),
-            }
-        })?;
+        let mut output = InterleavedSlice::new_mut(&mut self.out_buf, 1, out_cap)
+            .map_err(|e| resample_error(from, to, e))?;
         let indexing = partial.map(|p| Indexing::new().partial_len(p));
-        let (_, n_out) = engine
+        let (_, n_out) = self
+            .engine
             .process_into_buffer(&input, &mut output, indexing.as_ref())
-            .map_err(|e| Error::Resample {
-                from_rate: self.from,
-                to_rate: self.to,
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| resample_error(from, to, e))?;
         self.pending_pos += take;
         let skip = self.delay_left.min(n_out);
         self.delay_left -= skip;
@@ -184,45 +225,15 @@ impl ResampleStream {
         self.produced += (n_out - skip) as u64;
         Ok(())
     }
-}
-
-impl SampleStream for ResampleStream {
-    fn sample_rate(&self) -> u32 {
-        self.to
-    }
 
     fn read_chunk(&mut self, out: &mut Vec<f32>) -> Result<bool> {
-        if let Some(decimator) = &mut self.decimator {
-            out.clear();
-            let mut chunk = std::mem::take(&mut self.scratch);
-            while out.is_empty() {
-                if self.flushed {
-                    break;
-                }
-                if self.inner.read_chunk(&mut chunk)? {
-                    decimator.push(&chunk, out);
-                } else {
-                    decimator.finish(out);
-                    self.flushed = true;
-                }
-            }
-            self.scratch = chunk;
-            return Ok(!out.is_empty());
-        }
-        if self.engine.is_none() {
-            return self.inner.read_chunk(out);
-        }
         out.clear();
         let mut chunk = Vec::new();
         while out.is_empty() {
             if self.flushed {
                 return Ok(false);
             }
-            let need = self
-                .engine
-                .as_ref()
-                .map(|e| e.input_frames_next())
-                .unwrap_or(CHUNK);
+            let need = self.engine.input_frames_next();
             while !self.inner_done && self.pending.len() - self.pending_pos < need {
                 if self.pending_pos > 0 {
                     self.pending.drain(..self.pending_pos);
@@ -250,7 +261,11 @@ impl SampleStream for ResampleStream {
                 self.run_chunk(Some(0), out)?;
                 guard += 1;
                 if guard > 64 {
-                    return Err(self.rubato_err("the resampler stopped producing output"));
+                    return Err(resample_error(
+                        self.from,
+                        self.to,
+                        "the resampler stopped producing output",
+                    ));
                 }
             }
             let excess = (self.produced - expected) as usize;

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::signal::Signal;
 use crate::engine::conv::autocorrelate;
+use crate::engine::lanes::sum_zip;
 use crate::engine::legendre::{legendre_distance, legendre_eval, legendre_fit};
 
 /// Settings of the rhythm analysis.
@@ -151,39 +152,28 @@ fn stft(
     // Bins other than 0 and N/2, whose partner N-k is another bin.
     let (inner_lo, inner_hi) = (bins.start.max(1), bins.end.min(half));
     let frames = samples.len().div_ceil(hop).max(1);
-    // Windowed frame `t` into the real (`part` 0) or imaginary (1) parts of `buf`.
-    let fill = |buf: &mut [Complex<f32>], t: usize, part: usize| {
-        let start = (t * hop) as isize - half as isize;
-        let set = |c: &mut Complex<f32>, v: f32| {
-            if part == 0 { c.re = v } else { c.im = v }
-        };
-        if t >= frames {
-            buf.iter_mut().for_each(|c| set(c, 0.0));
-        } else if start >= 0 && start as usize + win <= samples.len() {
-            // Interior frame: a straight, vectorised copy.
-            let src = &samples[start as usize..start as usize + win];
-            for ((c, &x), &w) in buf.iter_mut().zip(src).zip(&window) {
-                set(c, x * w);
-            }
-        } else {
-            for (i, c) in buf.iter_mut().enumerate() {
-                let idx = start + i as isize;
-                let v = if idx >= 0 && (idx as usize) < samples.len() {
-                    samples[idx as usize] * window[i]
-                } else {
-                    0.0
-                };
-                set(c, v);
-            }
-        }
-    };
+    // Whether frame `t` lies inside the signal (nearly all frames do).
     let interior = |t: usize| {
         let start = (t * hop) as isize - half as isize;
         t < frames && start >= 0 && start as usize + win <= samples.len()
     };
+    // Windowed frame `t` (zeros past the last) into the real (`part` 0) or imaginary (1)
+    // parts of `buf`, zero-padded where it runs past either end.
+    let fill = |buf: &mut [Complex<f32>], t: usize, part: usize| {
+        let start = (t * hop) as isize - half as isize;
+        for (i, c) in buf.iter_mut().enumerate() {
+            let idx = start + i as isize;
+            let v = if t < frames && idx >= 0 && (idx as usize) < samples.len() {
+                samples[idx as usize] * window[i]
+            } else {
+                0.0
+            };
+            if part == 0 { c.re = v } else { c.im = v }
+        }
+    };
     for t in (0..frames).step_by(2) {
         if interior(t) && interior(t + 1) {
-            // Both frames inside the signal (nearly all of them): one interleaving pass.
+            // Both frames inside the signal: one vectorised interleaving pass.
             let a = &samples[t * hop - half..t * hop - half + win];
             let b = &samples[(t + 1) * hop - half..(t + 1) * hop - half + win];
             for (((c, &x), &y), &w) in buf.iter_mut().zip(a).zip(b).zip(&window) {
@@ -338,25 +328,6 @@ struct LogFlux {
     started: bool,
 }
 
-/// Sum of the positive parts of `c - p`, in eight lanes so it vectorises (a plain float
-/// sum must keep its order and runs one bin at a time).
-fn rise_sum(c: &[f32], p: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (cc, pc) = (c.chunks_exact(8), p.chunks_exact(8));
-    let tail: f32 = cc
-        .remainder()
-        .iter()
-        .zip(pc.remainder())
-        .map(|(a, b)| (a - b).max(0.0))
-        .sum();
-    for (a, b) in cc.zip(pc) {
-        for i in 0..8 {
-            acc[i] += (a[i] - b[i]).max(0.0);
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 impl LogFlux {
     fn new(win: usize) -> Self {
         LogFlux {
@@ -375,8 +346,9 @@ impl LogFlux {
         }
         let sums = if self.started {
             let split = split.min(self.cur.len());
-            let low = rise_sum(&self.cur[..split], &self.prev[..split]);
-            let high = rise_sum(&self.cur[split..], &self.prev[split..]);
+            let rises = |c: &[f32], p: &[f32]| sum_zip(c, p, |c, p| (c - p).max(0.0));
+            let low = rises(&self.cur[..split], &self.prev[..split]);
+            let high = rises(&self.cur[split..], &self.prev[split..]);
             (low, low + high)
         } else {
             (0.0, 0.0)

@@ -11,6 +11,7 @@
 //!   ideal position, so drums keep their place in the bar and are not doubled.
 
 use crate::engine::conv::correlate_valid_into;
+use crate::engine::lanes::sum_zip;
 
 /// How bars are brought to the common length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,20 +102,6 @@ const ONSET_BASELINE: usize = 8;
 /// Decimation of the coarse WSOLA search.
 const COARSE: usize = 4;
 
-/// Sum of squares, in eight lanes so it vectorises (a plain float sum cannot be
-/// reordered by the compiler, and ran one value at a time: as slow as the correlation).
-fn sum_squares(x: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let chunks = x.chunks_exact(8);
-    let tail: f32 = chunks.remainder().iter().map(|v| v * v).sum();
-    for c in chunks {
-        for (a, v) in acc.iter_mut().zip(c) {
-            *a += v * v;
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 /// Lag (into `region`) where `template` correlates best; `None` if it correlates with
 /// nothing (silence). `scores` is scratch space, reused between calls.
 fn best_lag(region: &[f32], template: &[f32], scores: &mut Vec<f32>) -> Option<usize> {
@@ -127,6 +114,7 @@ fn best_lag(region: &[f32], template: &[f32], scores: &mut Vec<f32>) -> Option<u
     // Normalised by the candidate's energy, so a loud stretch of the region (an onset)
     // does not win for its level alone.
     let m = template.len();
+    let sum_squares = |x: &[f32]| sum_zip(x, x, |v, _| v * v);
     let mut energy = sum_squares(&region[..m]);
     let floor = 1e-9 + 1e-6 * sum_squares(template);
     for (k, score) in scores.iter_mut().enumerate() {

@@ -4,6 +4,7 @@
 pub mod conv;
 pub mod corr;
 pub mod decimate;
+pub mod lanes;
 pub mod legendre;
 pub mod pca;
 pub mod ppca;
