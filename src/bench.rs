@@ -189,8 +189,7 @@ pub fn report(
 /// folder with the built-in `pipelines/ingest.toml`, into a temporary folder.
 /// Returns (tracks, seconds of audio, wall seconds).
 pub fn ingest(dir: &std::path::Path, threads: usize) -> crate::Result<(usize, f64, f64)> {
-    use crate::pipeline::{INGEST_PIPELINE, Pipeline, RawPipeline, Registry, RunOptions, run};
-    let tracks = crate::pipeline::stages::list_tracks(dir, true)?;
+    let tracks = crate::ops::list_tracks(dir, true)?;
     let mut audio_seconds = 0.0;
     for t in &tracks {
         if let Ok(s) =
@@ -200,23 +199,15 @@ pub fn ingest(dir: &std::path::Path, threads: usize) -> crate::Result<(usize, f6
             audio_seconds += i.frames.unwrap_or(0) as f64 / i.rate as f64;
         }
     }
-    let mut raw = RawPipeline::parse("pipelines/ingest.toml".as_ref(), INGEST_PIPELINE)?;
-    raw.apply_override(&format!(
-        "tracks.path={}",
-        toml::Value::String(dir.display().to_string())
-    ))?;
-    let mut p = Pipeline::build(raw, &Registry::builtin())?;
+    let opts = crate::ops::IngestParams {
+        threads,
+        progress: false,
+        ..Default::default()
+    }
+    .check()?;
     let out = tempfile::tempdir().map_err(|e| crate::Error::io(std::path::Path::new("."), e))?;
     let start = Instant::now();
-    run(
-        &mut p,
-        &RunOptions {
-            out_dir: out.path().to_path_buf(),
-            threads,
-            strict: false,
-            quiet: true,
-        },
-    )?;
+    crate::ops::ingest_to_dir(&crate::ops::TrackInput::path(dir), out.path(), &opts)?;
     Ok((tracks.len(), audio_seconds, start.elapsed().as_secs_f64()))
 }
 

@@ -10,7 +10,10 @@
 //! - [`engine`]: the maths, which knows nothing of files or audio.
 //! - [`pipeline`]: TOML pipelines of named stages, checked as a typed graph and run
 //!   in parallel with bounded memory and deterministic output.
-//! - [`store`]: atomic output files and resume fingerprints.
+//! - [`store`]: atomic output files, `.npy` arrays, CSV tables, resume fingerprints.
+//! - [`ops`]: every operation a user can call, with checked options and typed
+//!   results; the CLI, the pipeline stages, the explorer and Python are thin fronts
+//!   over it.
 //!
 //! ```
 //! use eigentechno::audio::{resample, Signal};
@@ -32,6 +35,7 @@ pub mod engine;
 pub mod error;
 pub mod explore;
 pub mod image;
+pub mod ops;
 pub mod pipeline;
 pub mod store;
 

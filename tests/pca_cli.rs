@@ -184,7 +184,7 @@ fn ppca_score_writes_one_log_likelihood_per_row() {
     };
     assert_eq!(a.shape(), &[300]);
     // The same as the library's score of the same row.
-    let m = eigentechno::pipeline::stages::PpcaModel::open(&model, 10).unwrap();
+    let m = eigentechno::ops::PpcaModel::open(&model, 10).unwrap();
     let x = eigentechno::store::NpyMatrix::open(std::path::Path::new(&fixture_matrix())).unwrap();
     let want = m.ppca.score(&x.read_rows(123, 1).unwrap()).log_likelihood;
     assert!(

@@ -6,8 +6,8 @@ use std::path::Path;
 use eigentechno::audio::synth::{SynthParams, synth_track};
 use eigentechno::engine::Rng;
 use eigentechno::engine::pca::PcaParams;
-use eigentechno::pipeline::stages::{
-    OutlierOptions, PcaJob, SelectKOptions, fit_to_dir, outliers_to_dir, select_k_to_dir,
+use eigentechno::ops::{
+    OutlierParams, PcaJobParams, SelectKParams, fit_to_dir, outliers_to_dir, select_k_to_dir,
 };
 use eigentechno::store::NpyRowWriter;
 
@@ -77,18 +77,22 @@ fn planted_bars_of_another_style_rank_among_the_most_unusual() {
     }
     w.finish().unwrap();
     let model = dir.path().join("pca");
-    let job = PcaJob {
+    let job = PcaJobParams {
         params: PcaParams::default(),
         equalize: false,
         rate: Some(RATE),
-    };
+    }
+    .check()
+    .unwrap();
     fit_to_dir(&matrix, None, &model, &job).unwrap();
     let out = dir.path().join("outliers");
-    let opts = OutlierOptions {
+    let opts = OutlierParams {
         k: 0,
         audio: 3,
         loops: 1,
-    };
+    }
+    .check()
+    .unwrap();
     outliers_to_dir(&model, &out, &opts).unwrap();
     let csv = std::fs::read_to_string(out.join("outliers.csv")).unwrap();
     let top: Vec<usize> = csv
@@ -130,13 +134,15 @@ fn select_k_finds_the_rank_of_a_low_rank_plus_noise_model() {
         w.push(&row).unwrap();
     }
     w.finish().unwrap();
-    let opts = SelectKOptions {
+    let opts = SelectKParams {
         ks: (1..=30).collect(),
         test_fraction: 0.2,
         seed: 1,
         equalize: false,
         rate: RATE,
-    };
+    }
+    .check()
+    .unwrap();
     let (r, files) = select_k_to_dir(&path, &dir.path().join("sk"), &opts).unwrap();
     assert_eq!(r.best_k, 10, "{:?}", r.curve);
     assert_eq!(files.len(), 3);

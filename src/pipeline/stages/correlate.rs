@@ -1,17 +1,17 @@
-//! `correlate` and `convolve`: the engine on two arrays (1-D or 2-D), written as `.npy`.
+//! `correlate` and `convolve`: two arrays (1-D or 2-D) in, one `.npy` out. Parameters
+//! here; the work in [`crate::ops`].
 
 use std::sync::Arc;
 
-use ndarray::{Ix1, Ix2};
-
-use crate::engine::conv::{ConvError, Method, Mode, Op, apply, apply2d};
+use crate::engine::conv::{Method, Mode, Op};
 use crate::error::Result;
+use crate::ops::apply_arrays;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
     BuildContext, Kind, Mode as StageMode, Payload, Stage, StageContext, StageInfo, StageType,
     WholeStage,
 };
-use crate::store::{NdArray, write_npy};
+use crate::store::write_npy;
 
 /// The `correlate` (`Op::Correlate`) and `convolve` (`Op::Convolve`) stage types.
 pub struct ConvType(pub Op);
@@ -63,8 +63,8 @@ impl StageType for ConvType {
     ) -> std::result::Result<Stage, ConfigError> {
         Ok(Stage::Whole(Box::new(ConvStage {
             op: self.0,
-            mode: Mode::parse(&params.choice("mode")?).expect("choice validated"),
-            method: Method::parse(&params.choice("method")?).expect("choice validated"),
+            mode: params.choice("mode")?.parse().expect("choice validated"),
+            method: params.choice("method")?.parse().expect("choice validated"),
         })))
     }
 }
@@ -85,45 +85,4 @@ impl WholeStage for ConvStage {
         write_npy(&path, &out)?;
         Ok(Payload::Array(Arc::new(out), Some(path)))
     }
-}
-
-/// Correlate or convolve two arrays of the same dimensionality (1-D or 2-D). The result
-/// is float32 when both inputs are, float64 otherwise (numpy's promotion).
-pub fn apply_arrays(
-    a: &NdArray,
-    b: &NdArray,
-    op: Op,
-    mode: Mode,
-    method: Method,
-) -> Result<NdArray> {
-    let (da, db) = (a.shape().len(), b.shape().len());
-    if da != db || !(1..=2).contains(&da) {
-        return Err(ConvError::Dimensions {
-            expected: "two 1-D or two 2-D arrays".into(),
-            actual: format!("shapes {:?} and {:?}", a.shape(), b.shape()),
-        }
-        .into());
-    }
-    fn run<T: crate::engine::conv::Real>(
-        a: &ndarray::ArrayD<T>,
-        b: &ndarray::ArrayD<T>,
-        op: Op,
-        mode: Mode,
-        method: Method,
-    ) -> std::result::Result<ndarray::ArrayD<T>, ConvError> {
-        if a.ndim() == 1 {
-            let a = a.view().into_dimensionality::<Ix1>().expect("1-D");
-            let b = b.view().into_dimensionality::<Ix1>().expect("1-D");
-            let out = apply(&a.to_vec(), &b.to_vec(), op, mode, method)?;
-            Ok(ndarray::Array1::from(out).into_dyn())
-        } else {
-            let a = a.view().into_dimensionality::<Ix2>().expect("2-D");
-            let b = b.view().into_dimensionality::<Ix2>().expect("2-D");
-            Ok(apply2d(a, b, op, mode, method)?.into_dyn())
-        }
-    }
-    Ok(match (a, b) {
-        (NdArray::F32(a), NdArray::F32(b)) => NdArray::F32(run(a, b, op, mode, method)?),
-        _ => NdArray::F64(run(&a.to_f64(), &b.to_f64(), op, mode, method)?),
-    })
 }

@@ -1,7 +1,7 @@
 //! `explore`: the HTML explorer page (`OUT/index.html`) over everything the run wrote.
 
 use crate::error::Result;
-use crate::explore::{Moment, write_explorer};
+use crate::ops::explore_end_of_run;
 use crate::pipeline::config::{ConfigError, Params};
 use crate::pipeline::stage::{
     BuildContext, Kind, Mode, Payload, Stage, StageContext, StageInfo, StageType, WholeStage,
@@ -43,7 +43,7 @@ impl WholeStage for ExploreStage {
             .run_started
             .map(|t| t.elapsed().as_secs_f64())
             .unwrap_or(0.0);
-        let page = write_explorer(&ctx.out_dir, Moment::EndOfRun(seconds))?;
+        let page = explore_end_of_run(&ctx.out_dir, seconds)?;
         let dir = ctx.out_dir.join("explore");
         let mut files = vec![page, dir.join("page.json")];
         if dir.join("waves.png").is_file() {

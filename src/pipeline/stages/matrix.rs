@@ -1,11 +1,8 @@
 //! `matrix`: every track's bars stacked into `bars.npy`, described by `bars.csv`, with
 //! `report.json` saying what happened to each track.
 
-use std::io::Write;
-
 use serde::Serialize;
 
-use super::csv_field;
 use crate::audio::bars::groove;
 use crate::error::{Error, Result};
 use crate::pipeline::config::{ConfigError, ParamSpec, Params};
@@ -13,7 +10,8 @@ use crate::pipeline::stage::{
     BuildContext, CollectStage, Kind, MatrixFile, Mode, Payload, Stage, StageContext, StageInfo,
     StageType, Track,
 };
-use crate::store::{AtomicFile, NpyRowWriter, write_atomic};
+use crate::store::tables::{BarRow, TableWriter};
+use crate::store::{NpyRowWriter, write_atomic};
 
 /// The `matrix` stage type.
 pub struct MatrixType;
@@ -81,7 +79,7 @@ struct Report<'a> {
 #[derive(Default)]
 struct MatrixStage {
     npy: Option<NpyRowWriter>,
-    csv: Option<(AtomicFile, std::io::BufWriter<std::fs::File>)>,
+    csv: Option<TableWriter<BarRow>>,
     rate: Option<u32>,
     tracks: Vec<TrackEntry>,
 }
@@ -90,16 +88,7 @@ impl MatrixStage {
     fn open(&mut self, ctx: &StageContext, cols: usize) -> Result<()> {
         let dir = ctx.stage_dir();
         self.npy = Some(NpyRowWriter::create(&dir.join("bars.npy"), cols)?);
-        let path = dir.join("bars.csv");
-        let mut f = AtomicFile::create(&path)?;
-        let handle = f.file().try_clone().map_err(|e| Error::io(&path, e))?;
-        let mut w = std::io::BufWriter::new(handle);
-        writeln!(
-            w,
-            "row,track,bar,start_s,bpm,tempo_confidence,downbeat_confidence,stretch_ratio"
-        )
-        .map_err(|e| Error::io(&path, e))?;
-        self.csv = Some((f, w));
+        self.csv = Some(TableWriter::create(&dir.join("bars.csv"))?);
         Ok(())
     }
 }
@@ -164,22 +153,20 @@ impl CollectStage for MatrixStage {
             self.tracks.push(entry);
             return Ok(());
         }
-        let (csv_file, csv) = self.csv.as_mut().expect("opened");
+        let csv = self.csv.as_mut().expect("opened");
         for b in &bars.bars {
             let row = npy.rows();
             npy.push(&b.samples)?;
-            writeln!(
-                csv,
-                "{row},{},{},{:.6},{:.4},{:.4},{:.4},{:.6}",
-                csv_field(&path),
-                b.index,
-                b.start,
-                r.bpm,
-                r.confidence,
-                r.downbeat_confidence,
-                b.stretch_ratio
-            )
-            .map_err(|e| Error::io(csv_file.dest(), e))?;
+            csv.push(&BarRow {
+                row,
+                track: path.clone(),
+                bar: b.index,
+                start_s: b.start,
+                bpm: r.bpm,
+                tempo_confidence: r.confidence,
+                downbeat_confidence: r.downbeat_confidence,
+                stretch_ratio: b.stretch_ratio,
+            })?;
         }
         entry.bars = bars.bars.len();
         entry.groove = bars
@@ -199,10 +186,8 @@ impl CollectStage for MatrixStage {
         if let Some(npy) = self.npy.take() {
             npy_path = Some(npy.finish()?);
         }
-        if let Some((file, mut w)) = self.csv.take() {
-            w.flush().map_err(|e| Error::io(file.dest(), e))?;
-            drop(w);
-            csv_path = Some(file.commit()?);
+        if let Some(csv) = self.csv.take() {
+            csv_path = Some(csv.finish()?);
         }
         let report = Report {
             rate: self.rate,

@@ -20,76 +20,25 @@ mod write_wav;
 
 pub use bars::BarsType;
 pub use beats::BeatsType;
+pub use correlate::ConvType;
+pub use corrmatrix::{BandEnergiesType, CorrMatrixType};
+pub use decode::DecodeType;
 pub use downbeats::DownbeatsType;
 pub use explore::ExploreType;
+pub use folder::{FolderSource, FolderType};
+pub use kernels::KernelsType;
 pub use matrix::MatrixType;
+pub use npy::NpyType;
+pub use pca::{FiguresType, ListenType, PcaType};
+pub use ppca::{OutliersType, SampleType, SelectKType};
+pub use resample::ResampleType;
 pub use stretch::{StretchType, bar_length};
 pub use tempo::TempoType;
-
-pub use correlate::{ConvType, apply_arrays};
-pub use corrmatrix::{
-    BandEnergiesType, CorrMatrixType, CorrOptions, CorrReport, band_energies, corrmatrix_of_file,
-    corrmatrix_to_file, labels_beside, read_csv_matrix,
-};
-pub use decode::DecodeType;
-pub use folder::{FolderSource, FolderType, list_tracks};
-pub use kernels::{
-    KernelOptions, KernelsReport, KernelsType, LayerReport, kernels_of_file, kernels_to_dir,
-};
-pub use npy::NpyType;
-pub use pca::{
-    FigureOptions, FiguresType, ListenType, PcaJob, PcaType, figures_to_dir, fit_to_dir,
-    listen_to_dir,
-};
-pub use ppca::{
-    OutlierOptions, OutliersType, PpcaModel, SampleOptions, SampleType, SelectK, SelectKOptions,
-    SelectKType, default_k, outliers_to_dir, sample_bars, samples_to_dir, score_to_npy,
-    select_k_to_dir,
-};
-pub use resample::ResampleType;
 pub use write_wav::WriteWavType;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::stage::{Payload, StageType};
-use crate::engine::pca::PcaError;
-use crate::error::Error;
-
-/// A CSV field, quoted when it holds a separator, quote or line break (RFC 4180).
-pub(crate) fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// Split one CSV line (RFC 4180 quoting).
-pub(crate) fn csv_fields(line: &str) -> Vec<String> {
-    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
-/// An engine error about the data in `path`, naming the file.
-pub(crate) fn in_file(path: &Path, e: PcaError) -> Error {
-    Error::InvalidData {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    }
-}
 
 /// The model folder a model-consuming stage was given.
 pub(crate) fn model_dir(inputs: Vec<Payload>) -> PathBuf {

@@ -49,7 +49,7 @@ impl StageType for StretchType {
     ) -> std::result::Result<Stage, ConfigError> {
         Ok(Stage::PerTrack(Box::new(StretchStage {
             target_bpm: params.float_in("target_bpm", 20.0, 400.0)?,
-            method: StretchMethod::parse(&params.choice("method")?).expect("choice validated"),
+            method: params.choice("method")?.parse().expect("choice validated"),
         })))
     }
 }

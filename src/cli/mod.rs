@@ -1,0 +1,66 @@
+//! The command handlers: each calls one operation of [`eigentechno::ops`] and prints
+//! what it returns. Errors become exit codes here, in one place.
+
+pub mod analysis;
+pub mod bench;
+pub mod listen;
+pub mod pipeline;
+
+use std::process::ExitCode;
+
+/// Exit code for a failed run.
+const EXIT_FAILED: u8 = 1;
+/// Exit code for a rejected pipeline or bad arguments.
+const EXIT_CONFIG: u8 = 2;
+
+/// Why a command did not succeed.
+pub enum Failure {
+    /// Bad arguments or a rejected pipeline: nothing was done (exit 2).
+    Usage(String),
+    /// The work failed (exit 1).
+    Failed(String),
+    /// The work is reported already; exit 1 without another message.
+    Reported,
+}
+
+impl From<eigentechno::Error> for Failure {
+    fn from(e: eigentechno::Error) -> Self {
+        match e {
+            eigentechno::Error::Config(c) => Failure::Usage(c.to_string()),
+            e => Failure::Failed(e.to_string()),
+        }
+    }
+}
+
+/// A bad option value: nothing was done.
+pub fn usage(e: impl std::fmt::Display) -> Failure {
+    Failure::Usage(e.to_string())
+}
+
+/// What a handler returns.
+pub type Outcome = Result<(), Failure>;
+
+/// The process' exit code for `outcome`, with its error on stderr.
+pub fn exit(outcome: Outcome) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(EXIT_CONFIG)
+        }
+        Err(Failure::Failed(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(EXIT_FAILED)
+        }
+        Err(Failure::Reported) => ExitCode::from(EXIT_FAILED),
+    }
+}
+
+/// A progress bar for `len` steps, hidden under `--quiet` or off a terminal.
+pub fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(len)
+    }
+}

@@ -1,0 +1,412 @@
+//! Correlation-matrix heatmaps done right (the five rules), of a matrix's columns, and
+//! the spectral band energies of every bar: a feature matrix worth looking at that way.
+
+use std::path::{Path, PathBuf};
+
+use realfft::RealFftPlanner;
+use serde::Serialize;
+
+use crate::engine::corr::{CorrMatrix, Ordering, order, pearson};
+use crate::engine::pca::{MemoryRows, RowSource};
+use crate::error::{Error, Result};
+use crate::image::colormap::ColorMap;
+use crate::image::heatmap::{HeatmapStyle, RgbImage, clip_limits, render, symmetric_limits};
+use crate::store::{NpyMatrix, NpyRowWriter, write_atomic};
+
+/// Heatmap settings as given; [`CorrParams::check`] makes them [`CorrOptions`].
+#[derive(Clone, Debug)]
+pub struct CorrParams {
+    /// Feature order.
+    pub order: Ordering,
+    /// Colour limits at the middle `clip` % of the off-diagonal values.
+    pub clip: f64,
+    /// Also draw the post's story, rule by rule, beside the PNG (`*_steps.png`).
+    pub steps: bool,
+    /// At most this many columns (the first ones; 0: all).
+    pub max_columns: usize,
+}
+
+impl Default for CorrParams {
+    fn default() -> Self {
+        CorrParams {
+            order: Ordering::Cluster,
+            clip: 99.5,
+            steps: false,
+            max_columns: 0,
+        }
+    }
+}
+
+super::checked_options!(
+    /// Checked heatmap settings: `clip` from 50 to 100.
+    CorrOptions(CorrParams)
+);
+
+impl CorrParams {
+    /// Check the settings.
+    pub fn check(self) -> Result<CorrOptions> {
+        super::check_range("clip", self.clip, 50.0, 100.0)?;
+        Ok(CorrOptions(self))
+    }
+}
+
+/// What was drawn (also written as JSON beside the PNG).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CorrReport {
+    /// Input column indices in drawing order.
+    pub order: Vec<usize>,
+    /// Colour limits `[-m, m]`.
+    pub limits: [f64; 2],
+    /// The percentage of off-diagonal values inside the limits' quantiles.
+    pub clip_percent: f64,
+    /// `none`, `cluster` or `eigen`.
+    pub ordering: String,
+    /// Columns with zero variance (drawn as grey rows and columns).
+    pub constant_columns: Vec<usize>,
+    /// Features drawn.
+    pub features: usize,
+    /// Rows the correlations were computed from.
+    pub rows: usize,
+    /// Column labels in input order, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+}
+
+fn ordering_name(o: Ordering) -> &'static str {
+    super::Choice::name(o)
+}
+
+/// Only the first `cols` columns of a source.
+struct FirstColumns<'a> {
+    inner: &'a dyn RowSource,
+    cols: usize,
+}
+
+impl RowSource for FirstColumns<'_> {
+    fn nrows(&self) -> usize {
+        self.inner.nrows()
+    }
+    fn ncols(&self) -> usize {
+        self.cols
+    }
+    fn is_f64(&self) -> bool {
+        true
+    }
+    fn visit(
+        &self,
+        max_rows: usize,
+        f: &mut dyn FnMut(
+            usize,
+            crate::engine::pca::Rows<'_>,
+        ) -> std::result::Result<(), crate::engine::pca::PcaError>,
+    ) -> std::result::Result<(), crate::engine::pca::PcaError> {
+        let d = self.inner.ncols();
+        let mut buf = Vec::new();
+        self.inner.visit(max_rows, &mut |start, rows| {
+            buf.clear();
+            for r in 0..rows.len() / d {
+                buf.extend((0..self.cols).map(|c| rows.get(r * d + c)));
+            }
+            f(start, crate::engine::pca::Rows::F64(&buf))
+        })
+    }
+}
+
+/// Correlate the columns of `source`, order them, and draw `out` (PNG) with `out`'s
+/// `.json` beside it.
+pub fn corrmatrix_to_file(
+    source: &dyn RowSource,
+    what: &Path,
+    labels: Option<Vec<String>>,
+    out: &Path,
+    opts: &CorrOptions,
+) -> Result<(CorrReport, Vec<PathBuf>)> {
+    let first;
+    let source: &dyn RowSource = if opts.max_columns > 0 && source.ncols() > opts.max_columns {
+        first = FirstColumns {
+            inner: source,
+            cols: opts.max_columns,
+        };
+        &first
+    } else {
+        source
+    };
+    let c = pearson(source).map_err(|e| Error::InvalidData {
+        path: what.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let labels = labels.map(|l| l.into_iter().take(c.d).collect::<Vec<_>>());
+    let ord = order(&c, opts.order);
+    let limits = symmetric_limits(&c.off_diagonal(), opts.clip);
+    let permuted = c.permuted(&ord);
+    let style = HeatmapStyle {
+        map: ColorMap::DarkDiverging,
+        limits,
+        labels: labels
+            .as_ref()
+            .map(|l| ord.iter().map(|&i| l[i].clone()).collect()),
+        title: format!(
+            "Pearson correlation, {} features ({} order), limits +-{:.2}",
+            c.d,
+            ordering_name(opts.order),
+            limits.1
+        ),
+    };
+    let (img, _) = render(&permuted.values, c.d, &style);
+    let mut files = vec![img.write_png(out)?];
+    if opts.steps {
+        files.push(steps(&c, &ord, opts.clip, labels.as_deref())?.write_png(
+            &out.with_file_name(format!(
+            "{}_steps.png",
+            out.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default()
+        )),
+        )?);
+    }
+    let report = CorrReport {
+        order: ord,
+        limits: [limits.0, limits.1],
+        clip_percent: opts.clip,
+        ordering: ordering_name(opts.order).into(),
+        constant_columns: c.constant.clone(),
+        features: c.d,
+        rows: source.nrows(),
+        labels,
+    };
+    let json = serde_json::to_vec_pretty(&report).expect("serialises");
+    files.push(write_atomic(&out.with_extension("json"), &json)?);
+    Ok((report, files))
+}
+
+/// The post's story: the default picture, then each rule applied in turn.
+fn steps(c: &CorrMatrix, ord: &[usize], clip: f64, labels: Option<&[String]>) -> Result<RgbImage> {
+    let all: Vec<f64> = c.values.iter().copied().filter(|v| v.is_finite()).collect();
+    let full = (
+        all.iter().copied().fold(f64::INFINITY, f64::min),
+        all.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let clipped = clip_limits(&c.off_diagonal(), clip);
+    let sym = symmetric_limits(&c.off_diagonal(), clip);
+    let ordered = c.permuted(ord);
+    let lab = |o: Option<&[usize]>| {
+        labels.map(|l| match o {
+            Some(o) => o.iter().map(|&i| l[i].clone()).collect(),
+            None => l.to_vec(),
+        })
+    };
+    let panels = [
+        (
+            &c.values,
+            ColorMap::Viridis,
+            full,
+            "1. default: viridis, full range",
+            None,
+        ),
+        (
+            &c.values,
+            ColorMap::Viridis,
+            clipped,
+            "2. clip to the middle values",
+            None,
+        ),
+        (
+            &c.values,
+            ColorMap::Viridis,
+            sym,
+            "3. symmetric bounds",
+            None,
+        ),
+        (
+            &c.values,
+            ColorMap::DarkDiverging,
+            sym,
+            "4. diverging, dark at 0",
+            None,
+        ),
+        (
+            &ordered.values,
+            ColorMap::DarkDiverging,
+            sym,
+            "5. a good order",
+            Some(ord),
+        ),
+    ];
+    let images: Vec<RgbImage> = panels
+        .iter()
+        .map(|(v, map, limits, title, o)| {
+            render(
+                v,
+                c.d,
+                &HeatmapStyle {
+                    map: *map,
+                    limits: *limits,
+                    labels: lab(*o),
+                    title: title.to_string(),
+                },
+            )
+            .0
+        })
+        .collect();
+    Ok(RgbImage::hstack(&images))
+}
+
+/// Labels for a matrix file: `<stem>.labels.txt` beside it (one per line), if present.
+pub fn labels_beside(npy: &Path) -> Option<Vec<String>> {
+    let stem = npy.file_stem()?.to_string_lossy().to_string();
+    let text = std::fs::read_to_string(npy.with_file_name(format!("{stem}.labels.txt"))).ok()?;
+    Some(text.lines().map(str::to_string).collect())
+}
+
+/// A numeric table read from CSV: row-major values, rows, columns, header labels.
+pub type CsvMatrix = (Vec<f64>, usize, usize, Option<Vec<String>>);
+
+/// Read a CSV of numbers (an optional header row gives the labels) as a row-major
+/// float64 matrix.
+pub fn read_csv_matrix(path: &Path) -> Result<CsvMatrix> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let bad = |reason: String| Error::InvalidData {
+        path: path.to_path_buf(),
+        reason,
+    };
+    // (1-based line number in the file, line), blank lines skipped.
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.trim().is_empty())
+        .peekable();
+    let mut labels: Option<Vec<String>> = None;
+    if let Some((_, first)) = lines.peek()
+        && first.split(',').any(|f| {
+            let f = f.trim();
+            !f.is_empty() && !f.eq_ignore_ascii_case("nan") && f.parse::<f64>().is_err()
+        })
+        && first.split(',').all(|f| f.trim().parse::<f64>().is_err())
+    {
+        labels = Some(
+            first
+                .split(',')
+                .map(|s| s.trim().trim_matches('"').to_string())
+                .collect(),
+        );
+        lines.next();
+    }
+    let mut values = Vec::new();
+    let mut cols: Option<(usize, usize)> = labels.as_ref().map(|l| (l.len(), 1));
+    let mut rows = 0;
+    for (line_no, line) in lines {
+        let fields: Vec<&str> = line.split(',').collect();
+        if let Some((c, at)) = cols
+            && c != fields.len()
+        {
+            return Err(bad(format!(
+                "line {line_no}: {} fields, expected {c} (as on line {at})",
+                fields.len()
+            )));
+        }
+        cols.get_or_insert((fields.len(), line_no));
+        for (j, f) in fields.iter().enumerate() {
+            let f = f.trim();
+            let v = if f.is_empty() || f.eq_ignore_ascii_case("nan") {
+                f64::NAN
+            } else {
+                f.parse::<f64>().map_err(|_| {
+                    let name = labels
+                        .as_ref()
+                        .and_then(|l| l.get(j))
+                        .map(|n| format!(" ('{n}')"))
+                        .unwrap_or_default();
+                    bad(format!(
+                        "line {line_no}, column {}{name}: '{f}' is not a number",
+                        j + 1
+                    ))
+                })?
+            };
+            values.push(v);
+        }
+        rows += 1;
+    }
+    let cols = cols
+        .filter(|_| rows > 0)
+        .ok_or_else(|| bad("no data rows".into()))?
+        .0;
+    Ok((values, rows, cols, labels))
+}
+
+/// Correlation heatmap of a `.npy` or `.csv` file's columns.
+pub fn corrmatrix_of_file(
+    input: &Path,
+    out: &Path,
+    opts: &CorrOptions,
+) -> Result<(CorrReport, Vec<PathBuf>)> {
+    if input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        let (values, rows, cols, labels) = read_csv_matrix(input)?;
+        let src = MemoryRows::f64(&values, rows, cols)?;
+        corrmatrix_to_file(&src, input, labels, out, opts)
+    } else {
+        let m = NpyMatrix::open(input)?;
+        corrmatrix_to_file(&m, input, labels_beside(input), out, opts)
+    }
+}
+
+/// Energy (dB) of every bar in `bands` log-spaced frequency bands from 40 Hz to
+/// Nyquist: `OUT/bands.npy` (N x bands) and `bands.labels.txt`. Returns the `.npy`.
+pub fn band_energies(matrix: &Path, rate: u32, bands: usize, out_dir: &Path) -> Result<PathBuf> {
+    use rayon::prelude::*;
+    let m = NpyMatrix::open(matrix)?;
+    let d = m.ncols();
+    let fft = RealFftPlanner::<f32>::new().plan_fft_forward(d);
+    let (lo, hi) = (40.0f64, rate as f64 / 2.0);
+    let edges: Vec<f64> = (0..=bands)
+        .map(|b| lo * (hi / lo).powf(b as f64 / bands as f64))
+        .collect();
+    let bin = |f: f64| ((f * d as f64 / rate as f64).round() as usize).min(d / 2);
+    let path = out_dir.join("bands.npy");
+    let mut w = NpyRowWriter::create(&path, bands)?;
+    let block = ((64 << 20) / (d * 4)).max(1);
+    let mut failed = None;
+    m.visit(block, &mut |_, rows| {
+        let r = rows.len() / d;
+        let feats: Vec<Vec<f32>> = (0..r)
+            .into_par_iter()
+            .map(|i| {
+                let mut x: Vec<f32> = (0..d).map(|j| rows.get(i * d + j) as f32).collect();
+                let mut spec = fft.make_output_vec();
+                fft.process(&mut x, &mut spec).expect("planned length");
+                (0..bands)
+                    .map(|b| {
+                        let (a, z) = (bin(edges[b]), bin(edges[b + 1]).max(bin(edges[b]) + 1));
+                        let e: f64 = spec[a..z.min(spec.len())]
+                            .iter()
+                            .map(|c| c.norm_sqr() as f64)
+                            .sum();
+                        (10.0 * (e + 1e-12).log10()) as f32
+                    })
+                    .collect()
+            })
+            .collect();
+        for f in &feats {
+            if let Err(e) = w.push(f) {
+                failed = Some(e);
+                return Err(crate::engine::pca::PcaError::Source(
+                    "writing bands.npy failed".into(),
+                ));
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| {
+        failed.take().unwrap_or(Error::InvalidData {
+            path: matrix.to_path_buf(),
+            reason: e.to_string(),
+        })
+    })?;
+    let npy = w.finish()?;
+    let labels: String = (0..bands)
+        .map(|b| format!("{:.0}-{:.0} Hz\n", edges[b], edges[b + 1]))
+        .collect();
+    write_atomic(&out_dir.join("bands.labels.txt"), labels.as_bytes())?;
+    Ok(npy)
+}

@@ -1,0 +1,101 @@
+//! Running a pipeline file: load and check it, apply `--set` overrides, run it.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Result;
+use crate::pipeline::{self, Pipeline, RunOptions, RunReport};
+
+/// How to run a pipeline; `None` takes the pipeline's own `[pipeline]` setting.
+#[derive(Clone, Debug, Default)]
+pub struct RunSettings {
+    /// Output folder (default: `[pipeline] out`, else `out/<pipeline file stem>`).
+    pub out: Option<PathBuf>,
+    /// Worker threads (0: one per core).
+    pub threads: Option<usize>,
+    /// Stop at the first track that fails.
+    pub strict: bool,
+    /// No progress bars.
+    pub quiet: bool,
+}
+
+/// A finished run: its report and where its outputs went.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// What happened, stage by stage and track by track.
+    pub report: RunReport,
+    /// The output folder.
+    pub out_dir: PathBuf,
+    /// Whether the run was strict (a failed track makes the run fail).
+    pub strict: bool,
+}
+
+impl RunOutcome {
+    /// A strict run with a failure.
+    pub fn failed(&self) -> bool {
+        self.strict && self.report.has_failures()
+    }
+}
+
+/// Load the pipeline `file`, apply `overrides` (`NAME.KEY=VALUE`), and check it as a
+/// graph: a bad file is rejected here with its line and key, before any work.
+pub fn load_pipeline(file: &Path, overrides: &[String]) -> Result<Pipeline> {
+    Ok(Pipeline::load(file, overrides)?)
+}
+
+/// Run the checked `pipeline` (loaded from `file`) with `settings`.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// use eigentechno::ops::{self, RunSettings};
+/// let dir = tempfile::tempdir().unwrap();
+/// let file = dir.path().join("p.toml");
+/// std::fs::write(&file, "[stages.x]\ntype = \"npy\"\npath = \"x.npy\"\n").unwrap();
+/// eigentechno::store::write_npy(&dir.path().join("x.npy"), &eigentechno::store::NdArray::F64(
+///     ndarray::arr1(&[1.0, 2.0]).into_dyn()))?;
+/// let p = ops::load_pipeline(&file, &[])?;
+/// let settings = RunSettings { out: Some(dir.path().join("out")), quiet: true, ..Default::default() };
+/// let done = ops::run_pipeline(p, &file, &settings)?;
+/// assert!(!done.report.has_failures());
+/// # Ok(()) }
+/// ```
+pub fn run_pipeline(
+    mut pipeline: Pipeline,
+    file: &Path,
+    settings: &RunSettings,
+) -> Result<RunOutcome> {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pipeline".into());
+    let out_dir = settings
+        .out
+        .clone()
+        .or_else(|| pipeline.settings.out.clone())
+        .unwrap_or_else(|| PathBuf::from("out").join(stem));
+    let threads = settings.threads.unwrap_or(pipeline.settings.threads);
+    if threads > 0 {
+        // The engine's parallel parts use rayon: give them the same budget. The global
+        // pool can be set once per process; later runs keep the first budget.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global();
+    }
+    let strict = settings.strict || pipeline.settings.strict;
+    let opts = RunOptions {
+        out_dir: out_dir.clone(),
+        threads,
+        strict,
+        quiet: settings.quiet,
+    };
+    let report = pipeline::run(&mut pipeline, &opts)?;
+    Ok(RunOutcome {
+        report,
+        out_dir,
+        strict,
+    })
+}
+
+/// [`load_pipeline`] then [`run_pipeline`].
+pub fn run_file(file: &Path, overrides: &[String], settings: &RunSettings) -> Result<RunOutcome> {
+    run_pipeline(load_pipeline(file, overrides)?, file, settings)
+}

@@ -1,0 +1,186 @@
+//! Which files are tracks: the audio files under a folder, found by content, or a
+//! list of files.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::audio::sniff;
+use crate::error::{Error, Result};
+use crate::pipeline::Track;
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.to_string_lossy().starts_with('.')
+}
+
+/// The audio files under `root`, sorted by relative path, with unique output names.
+/// A file counts as audio if its first bytes say so, or if it has an audio extension
+/// (so a damaged `.mp3` is still listed, and reported when it fails to decode).
+pub fn list_tracks(root: &Path, recursive: bool) -> Result<Vec<Track>> {
+    let meta = std::fs::metadata(root).map_err(|e| Error::io(root, e))?;
+    let mut found: Vec<(PathBuf, String)> = Vec::new();
+    if meta.is_file() {
+        let name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        found.push((root.to_path_buf(), name));
+    } else {
+        let mut walker = walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .sort_by_file_name();
+        if !recursive {
+            walker = walker.max_depth(1);
+        }
+        let entries = walker
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
+        for entry in entries {
+            let entry = entry.map_err(|e| {
+                let p = e.path().unwrap_or(root).to_path_buf();
+                Error::io(
+                    &p,
+                    e.into_io_error()
+                        .unwrap_or_else(|| std::io::Error::other("folder loop")),
+                )
+            })?;
+            // Files, and links to files (links to folders are not followed: no loops).
+            let is_file =
+                entry.file_type().is_file() || (entry.path_is_symlink() && entry.path().is_file());
+            if !is_file {
+                continue;
+            }
+            let path = entry.path();
+            if sniff::has_audio_extension(path) || sniff::sniff_file(path).is_some() {
+                let rel = path.strip_prefix(root).unwrap_or(path);
+                let rel = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                found.push((path.to_path_buf(), rel));
+            }
+        }
+    }
+    found.sort_by(|a, b| a.1.cmp(&b.1));
+
+    // Output names: the relative path without extension, unless two files share it.
+    let stem = |rel: &str| match rel.rfind('.') {
+        Some(dot) if dot > rel.rfind('/').map(|s| s + 1).unwrap_or(0) => rel[..dot].to_string(),
+        _ => rel.to_string(),
+    };
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for (_, rel) in &found {
+        *count.entry(stem(rel)).or_insert(0) += 1;
+    }
+    let mut tracks = Vec::with_capacity(found.len());
+    for (index, (path, rel)) in found.into_iter().enumerate() {
+        let s = stem(&rel);
+        let name = if count[&s] > 1 { rel.clone() } else { s };
+        let meta = std::fs::metadata(&path).ok();
+        tracks.push(Track {
+            index,
+            size: meta.as_ref().map(|m| m.len()).unwrap_or(0),
+            modified: meta.and_then(|m| m.modified().ok()),
+            path,
+            name,
+        });
+    }
+    Ok(tracks)
+}
+
+/// The given files as tracks, in the given order, named by their file name without
+/// extension (with it when two share a stem; with the index when two share a name).
+/// Every path must exist.
+pub fn tracks_of_files(paths: &[PathBuf]) -> Result<Vec<Track>> {
+    let mut tracks = Vec::with_capacity(paths.len());
+    let mut names: HashMap<String, usize> = HashMap::new();
+    for p in paths {
+        let file = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| p.display().to_string());
+        let stem = p
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.clone());
+        *names.entry(stem).or_insert(0) += 1;
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (index, path) in paths.iter().enumerate() {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        let stem = path
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut name = if names.get(&stem).copied().unwrap_or(0) > 1 {
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        } else {
+            stem
+        };
+        let n = seen.entry(name.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            name = format!("{name}-{index}");
+        }
+        tracks.push(Track {
+            index,
+            size: meta.len(),
+            modified: meta.modified().ok(),
+            path: path.clone(),
+            name,
+        });
+    }
+    Ok(tracks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_audio_by_content_and_extension_sorted_with_unique_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        std::fs::create_dir_all(d.join(".hidden")).unwrap();
+        std::fs::write(d.join("b.wav"), b"RIFF\0\0\0\0WAVEfmt ").unwrap();
+        std::fs::write(d.join("b.flac"), b"fLaC").unwrap();
+        std::fs::write(d.join("noext"), b"OggS\0\x02").unwrap();
+        std::fs::write(d.join("notes.txt"), b"hello").unwrap();
+        std::fs::write(d.join("broken.mp3"), b"garbage").unwrap();
+        std::fs::write(d.join("sub/a.mp3"), b"ID3\x04").unwrap();
+        std::fs::write(d.join(".hidden/x.wav"), b"RIFF\0\0\0\0WAVE").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(d.join("b.wav"), d.join("sub/linked.wav")).unwrap();
+        let t = list_tracks(d, true).unwrap();
+        let names: Vec<&str> = t.iter().map(|t| t.name.as_str()).collect();
+        #[cfg(unix)]
+        assert_eq!(
+            names,
+            vec!["b.flac", "b.wav", "broken", "noext", "sub/a", "sub/linked"]
+        );
+        assert!(t.iter().enumerate().all(|(i, t)| t.index == i));
+        let flat = list_tracks(d, false).unwrap();
+        assert_eq!(flat.len(), 4);
+    }
+
+    #[test]
+    fn files_keep_their_order_and_get_unique_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("x")).unwrap();
+        for f in ["b.wav", "a.wav", "a.flac", "x/b.wav"] {
+            std::fs::write(d.join(f), b"RIFF").unwrap();
+        }
+        let paths: Vec<PathBuf> = ["b.wav", "a.wav", "a.flac", "x/b.wav"]
+            .iter()
+            .map(|f| d.join(f))
+            .collect();
+        let t = tracks_of_files(&paths).unwrap();
+        let names: Vec<&str> = t.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, vec!["b.wav", "a.wav", "a.flac", "b.wav-3"]);
+        assert!(tracks_of_files(&[d.join("missing.wav")]).is_err());
+    }
+}
