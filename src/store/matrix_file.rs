@@ -8,23 +8,18 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use super::npy_header::{NpyFloat, read_header};
 use crate::engine::pca::{PcaError, RowSource, Rows};
 use crate::error::{Error, Result};
 
-/// Element type of a matrix file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dtype {
-    /// `<f4`.
-    F32,
-    /// `<f8`.
-    F64,
-}
+pub use super::npy_header::Dtype;
 
 /// An `N x d` float32 or float64 `.npy` file (C order, little-endian).
 #[derive(Clone, Debug)]
 pub struct NpyMatrix {
     path: PathBuf,
     dtype: Dtype,
+    big_endian: bool,
     rows: usize,
     cols: usize,
     data_offset: u64,
@@ -37,110 +32,41 @@ fn invalid(path: &Path, reason: impl Into<String>) -> Error {
     }
 }
 
-/// The value of `key` in numpy's header dict (a Python literal), as raw text.
-fn header_value<'a>(dict: &'a str, key: &str) -> Option<&'a str> {
-    let at = dict.find(&format!("'{key}'"))? + key.len() + 2;
-    let rest = dict[at..].trim_start().strip_prefix(':')?.trim_start();
-    let end = if rest.starts_with('(') {
-        rest.find(')')? + 1
-    } else {
-        rest.find([',', '}'])?
-    };
-    Some(rest[..end].trim())
-}
-
 impl NpyMatrix {
     /// Open and check the header.
     pub fn open(path: &Path) -> Result<NpyMatrix> {
         let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut pre = [0u8; 10];
-        f.read_exact(&mut pre)
-            .map_err(|_| invalid(path, "not a .npy file (too short for a header)"))?;
-        if &pre[..6] != b"\x93NUMPY" {
-            return Err(invalid(path, "not a .npy file (no \\x93NUMPY magic)"));
-        }
-        let (hlen, start) = match pre[6] {
-            1 => (u16::from_le_bytes([pre[8], pre[9]]) as usize, 10u64),
-            2 | 3 => {
-                let mut more = [0u8; 2];
-                f.read_exact(&mut more).map_err(|e| Error::io(path, e))?;
-                (
-                    u32::from_le_bytes([pre[8], pre[9], more[0], more[1]]) as usize,
-                    12u64,
-                )
-            }
-            v => {
-                return Err(invalid(
-                    path,
-                    format!(".npy format version {v} is not supported"),
-                ));
-            }
-        };
-        let mut dict = vec![0u8; hlen];
-        f.read_exact(&mut dict)
-            .map_err(|_| invalid(path, "the .npy header is truncated"))?;
-        let dict = String::from_utf8_lossy(&dict).to_string();
-        let descr = header_value(&dict, "descr")
-            .ok_or_else(|| invalid(path, "the .npy header has no 'descr'"))?
-            .trim_matches(['\'', '"']);
-        let dtype = match descr {
-            "<f4" | "|f4" => Dtype::F32,
-            "<f8" | "|f8" => Dtype::F64,
-            other => {
-                return Err(invalid(
-                    path,
-                    format!(
-                        "dtype {other} is not supported: expected float32 or float64 (little-endian)"
-                    ),
-                ));
-            }
-        };
-        if header_value(&dict, "fortran_order") == Some("True") {
+        let size = f.metadata().map_err(|e| Error::io(path, e))?.len();
+        let header = read_header(path, &mut f, size)?;
+        if header.fortran_order {
             return Err(invalid(
                 path,
                 "the array is stored in Fortran (column-major) order: save it with numpy.ascontiguousarray first",
             ));
         }
-        let shape = header_value(&dict, "shape")
-            .ok_or_else(|| invalid(path, "the .npy header has no 'shape'"))?;
-        let dims: Vec<usize> = shape
-            .trim_matches(['(', ')'])
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| s.trim_end_matches('L').parse::<usize>())
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| invalid(path, format!("unreadable shape {shape}")))?;
-        let [rows, cols] = dims[..] else {
+        let [rows, cols] = header.shape[..] else {
             return Err(invalid(
                 path,
                 format!(
-                    "expected a 2-D matrix (rows x columns), got shape {shape} ({}-D)",
-                    dims.len()
+                    "expected a 2-D matrix (rows x columns), got shape {:?} ({}-D)",
+                    header.shape,
+                    header.shape.len()
                 ),
             ));
         };
-        let data_offset = start + hlen as u64;
-        let size = f.metadata().map_err(|e| Error::io(path, e))?.len();
-        let width = match dtype {
-            Dtype::F32 => 4,
-            Dtype::F64 => 8,
-        };
-        let need = data_offset + (rows * cols * width) as u64;
-        if size < need {
+        if cols == 0 {
             return Err(invalid(
                 path,
-                format!(
-                    "the file is shorter than its header says ({size} bytes, expected {need}): truncated?"
-                ),
+                format!("the matrix has no columns (shape ({rows}, 0))"),
             ));
         }
         Ok(NpyMatrix {
             path: path.to_path_buf(),
-            dtype,
+            dtype: header.dtype,
+            big_endian: header.big_endian,
             rows,
             cols,
-            data_offset,
+            data_offset: header.data_offset,
         })
     }
 
@@ -224,18 +150,12 @@ impl NpyMatrix {
                 let block = match self.dtype {
                     Dtype::F32 => {
                         values32.clear();
-                        values32.extend(
-                            bytes
-                                .chunks_exact(4)
-                                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-                        );
+                        f32::decode_into(&bytes, self.big_endian, &mut values32);
                         Rows::F32(&values32)
                     }
                     Dtype::F64 => {
                         values64.clear();
-                        values64.extend(bytes.chunks_exact(8).map(|b| {
-                            f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-                        }));
+                        f64::decode_into(&bytes, self.big_endian, &mut values64);
                         Rows::F64(&values64)
                     }
                 };
@@ -317,5 +237,29 @@ mod tests {
         std::fs::write(&p, &bytes[..bytes.len() - 8]).unwrap();
         let e = NpyMatrix::open(&p).unwrap_err().to_string();
         assert!(e.contains("truncated"), "{e}");
+    }
+
+    #[test]
+    fn malformed_shapes_are_refused_by_both_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        for (shape, why) in [
+            ("(3,, 4)", "expected a value"),
+            ("(3 4)", "expected ',' or ')'"),
+            ("(-3, 4)", "negative dimension"),
+            ("(3, 4.0)", "not an integer"),
+        ] {
+            let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+            let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+            let padded = format!("{dict:<117}\n");
+            bytes.extend_from_slice(&(padded.len() as u16).to_le_bytes());
+            bytes.extend_from_slice(padded.as_bytes());
+            bytes.resize(bytes.len() + 48, 0);
+            let p = dir.path().join("bad.npy");
+            std::fs::write(&p, &bytes).unwrap();
+            let e = NpyMatrix::open(&p).unwrap_err().to_string();
+            assert!(e.contains("bad.npy") && e.contains(why), "{shape}: {e}");
+            let e = crate::store::read_npy(&p).unwrap_err().to_string();
+            assert!(e.contains("bad.npy") && e.contains(why), "{shape}: {e}");
+        }
     }
 }
