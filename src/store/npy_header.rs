@@ -339,7 +339,7 @@ enum Kind {
     /// Any other number (a float or an integer in another base): never a dimension.
     OtherNumber,
     Tuple(Vec<Value>),
-    List(Vec<Value>),
+    List,
     Dict(Vec<(Value, Value)>),
 }
 
@@ -404,7 +404,10 @@ impl Parser<'_> {
             }
             Some('[') => {
                 self.at += 1;
-                Kind::List(self.items(']', depth)?.0)
+                {
+                    self.items(']', depth)?;
+                    Kind::List
+                }
             }
             Some('{') => {
                 self.at += 1;
