@@ -60,7 +60,9 @@ pub fn read_npy(path: &Path) -> Result<NdArray> {
 }
 
 /// [`read_npy`] from any reader holding a whole `.npy` file of `total_len` bytes (an
-/// in-memory file, an archive member); `path` names it in errors.
+/// in-memory file, an archive member); `path` names it in errors. `total_len` must be
+/// the true length: it is what the header's sizes are checked against before the data
+/// is allocated.
 pub fn read_npy_from<R: Read>(path: &Path, mut reader: R, total_len: u64) -> Result<NdArray> {
     let header = read_header(path, &mut reader, total_len)?;
     let extra = total_len - header.data_offset - header.data_len;
