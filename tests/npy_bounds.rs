@@ -12,7 +12,7 @@ use eigentechno::store::{NpyMatrix, read_npy, read_npy_from};
 fn npy(version: u8, dict: &str, data: usize, hlen: Option<u32>) -> Vec<u8> {
     let pre = if version == 1 { 10 } else { 12 };
     let mut d = dict.to_string();
-    while (pre + d.len() + 1) % 64 != 0 {
+    while !(pre + d.len() + 1).is_multiple_of(64) {
         d.push(' ');
     }
     d.push('\n');

@@ -633,7 +633,7 @@ mod tests {
     fn file(dict: &str, data_len: usize) -> Vec<u8> {
         let mut h = b"\x93NUMPY\x01\x00".to_vec();
         let mut d = dict.to_string();
-        while (10 + d.len() + 1) % 64 != 0 {
+        while !(10 + d.len() + 1).is_multiple_of(64) {
             d.push(' ');
         }
         d.push('\n');
