@@ -1,30 +1,40 @@
 //! A 2-D float `.npy` file read block by block (never whole), as a PCA row source.
 //!
 //! The header is checked when the file is opened, so a wrong dtype, a 3-D array, a
-//! Fortran-ordered or truncated file is a clear error naming the file before any work.
+//! malformed header or a truncated file is a clear error naming the file before any work.
 //! Blocks are read by a second thread while the caller computes on the previous one.
+//!
+//! Both memory orders are read. A Fortran-ordered (column-major) file, which numpy
+//! writes for a transposed array (`np.save(p, a.T)`), is read in column runs and
+//! transposed in memory a chunk of rows at a time (no temporary file): each chunk is
+//! one read per column, about 8 MB or one requested block, whichever is larger, so the
+//! memory stays bounded by the block size as for a C-order file.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use super::npy_header::{NpyFloat, read_header};
 use crate::engine::pca::{PcaError, RowSource, Rows};
 use crate::error::{Error, Result};
 
-/// Element type of a matrix file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dtype {
-    /// `<f4`.
-    F32,
-    /// `<f8`.
-    F64,
-}
+pub use super::npy_header::Dtype;
 
-/// An `N x d` float32 or float64 `.npy` file (C order, little-endian).
+/// An `N x d` float32 or float64 `.npy` file, in C or Fortran order (either byte
+/// order), handed out as row blocks in C (row-major) order.
+///
+/// A Fortran-ordered file is not transposed on disk: each chunk of rows is read as one
+/// run per column and transposed in memory, the chunk being about 8 MB or one
+/// requested block, whichever is larger. Memory stays bounded by the block size;
+/// the cost is one read per column per chunk instead of one sequential read.
 #[derive(Clone, Debug)]
 pub struct NpyMatrix {
     path: PathBuf,
     dtype: Dtype,
+    big_endian: bool,
+    fortran_order: bool,
+    /// Bytes of column runs read at once from a Fortran-ordered file.
+    fortran_chunk_bytes: usize,
     rows: usize,
     cols: usize,
     data_offset: u64,
@@ -37,110 +47,37 @@ fn invalid(path: &Path, reason: impl Into<String>) -> Error {
     }
 }
 
-/// The value of `key` in numpy's header dict (a Python literal), as raw text.
-fn header_value<'a>(dict: &'a str, key: &str) -> Option<&'a str> {
-    let at = dict.find(&format!("'{key}'"))? + key.len() + 2;
-    let rest = dict[at..].trim_start().strip_prefix(':')?.trim_start();
-    let end = if rest.starts_with('(') {
-        rest.find(')')? + 1
-    } else {
-        rest.find([',', '}'])?
-    };
-    Some(rest[..end].trim())
-}
-
 impl NpyMatrix {
     /// Open and check the header.
     pub fn open(path: &Path) -> Result<NpyMatrix> {
         let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut pre = [0u8; 10];
-        f.read_exact(&mut pre)
-            .map_err(|_| invalid(path, "not a .npy file (too short for a header)"))?;
-        if &pre[..6] != b"\x93NUMPY" {
-            return Err(invalid(path, "not a .npy file (no \\x93NUMPY magic)"));
-        }
-        let (hlen, start) = match pre[6] {
-            1 => (u16::from_le_bytes([pre[8], pre[9]]) as usize, 10u64),
-            2 | 3 => {
-                let mut more = [0u8; 2];
-                f.read_exact(&mut more).map_err(|e| Error::io(path, e))?;
-                (
-                    u32::from_le_bytes([pre[8], pre[9], more[0], more[1]]) as usize,
-                    12u64,
-                )
-            }
-            v => {
-                return Err(invalid(
-                    path,
-                    format!(".npy format version {v} is not supported"),
-                ));
-            }
-        };
-        let mut dict = vec![0u8; hlen];
-        f.read_exact(&mut dict)
-            .map_err(|_| invalid(path, "the .npy header is truncated"))?;
-        let dict = String::from_utf8_lossy(&dict).to_string();
-        let descr = header_value(&dict, "descr")
-            .ok_or_else(|| invalid(path, "the .npy header has no 'descr'"))?
-            .trim_matches(['\'', '"']);
-        let dtype = match descr {
-            "<f4" | "|f4" => Dtype::F32,
-            "<f8" | "|f8" => Dtype::F64,
-            other => {
-                return Err(invalid(
-                    path,
-                    format!(
-                        "dtype {other} is not supported: expected float32 or float64 (little-endian)"
-                    ),
-                ));
-            }
-        };
-        if header_value(&dict, "fortran_order") == Some("True") {
-            return Err(invalid(
-                path,
-                "the array is stored in Fortran (column-major) order: save it with numpy.ascontiguousarray first",
-            ));
-        }
-        let shape = header_value(&dict, "shape")
-            .ok_or_else(|| invalid(path, "the .npy header has no 'shape'"))?;
-        let dims: Vec<usize> = shape
-            .trim_matches(['(', ')'])
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| s.trim_end_matches('L').parse::<usize>())
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| invalid(path, format!("unreadable shape {shape}")))?;
-        let [rows, cols] = dims[..] else {
-            return Err(invalid(
-                path,
-                format!(
-                    "expected a 2-D matrix (rows x columns), got shape {shape} ({}-D)",
-                    dims.len()
-                ),
-            ));
-        };
-        let data_offset = start + hlen as u64;
         let size = f.metadata().map_err(|e| Error::io(path, e))?.len();
-        let width = match dtype {
-            Dtype::F32 => 4,
-            Dtype::F64 => 8,
-        };
-        let need = data_offset + (rows * cols * width) as u64;
-        if size < need {
+        let header = read_header(path, &mut f, size)?;
+        let [rows, cols] = header.shape[..] else {
             return Err(invalid(
                 path,
                 format!(
-                    "the file is shorter than its header says ({size} bytes, expected {need}): truncated?"
+                    "expected a 2-D matrix (rows x columns), got shape {:?} ({}-D)",
+                    header.shape,
+                    header.shape.len()
                 ),
+            ));
+        };
+        if cols == 0 {
+            return Err(invalid(
+                path,
+                format!("the matrix has no columns (shape ({rows}, 0))"),
             ));
         }
         Ok(NpyMatrix {
             path: path.to_path_buf(),
-            dtype,
+            dtype: header.dtype,
+            big_endian: header.big_endian,
+            fortran_order: header.fortran_order,
+            fortran_chunk_bytes: FORTRAN_CHUNK_BYTES,
             rows,
             cols,
-            data_offset,
+            data_offset: header.data_offset,
         })
     }
 
@@ -175,37 +112,41 @@ impl NpyMatrix {
         max_rows: usize,
         f: &mut dyn FnMut(usize, Rows<'_>) -> std::result::Result<(), PcaError>,
     ) -> std::result::Result<(), PcaError> {
-        let end = (first + count).min(self.rows);
+        let end = first.saturating_add(count).min(self.rows);
         if first >= end {
             return Ok(());
         }
-        let width = match self.dtype {
-            Dtype::F32 => 4,
-            Dtype::F64 => 8,
-        };
+        let width = self.dtype.width();
         let step = max_rows.max(1);
         let path = self.path.clone();
         let cols = self.cols;
-        let offset = self.data_offset + (first * cols * width) as u64;
         let io_err = move |e: std::io::Error| PcaError::Source(format!("{}: {e}", path.display()));
-        let mut file = File::open(&self.path).map_err(io_err.clone())?;
-        file.seek(SeekFrom::Start(offset)).map_err(io_err.clone())?;
+        let file = File::open(&self.path).map_err(io_err.clone())?;
+        let mut blocks = if self.fortran_order {
+            Blocks::Fortran(FortranBlocks::new(self, file, first, end, step))
+        } else {
+            let mut file = file;
+            let offset = self.data_offset + (first * cols * width) as u64;
+            file.seek(SeekFrom::Start(offset)).map_err(io_err.clone())?;
+            Blocks::C(BufReader::with_capacity(1 << 20, file))
+        };
         // One block in flight: the reader fills the next while the caller works.
         let (tx, rx) = std::sync::mpsc::sync_channel::<std::result::Result<Vec<u8>, PcaError>>(1);
         let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<u8>>();
         std::thread::scope(|scope| {
             let reader_err = io_err.clone();
             scope.spawn(move || {
-                let mut reader = BufReader::with_capacity(1 << 20, file);
                 let mut at = first;
                 while at < end {
                     let r = (end - at).min(step);
                     let mut buf = free_rx.try_recv().unwrap_or_default();
                     buf.resize(r * cols * width, 0);
-                    let res = reader
-                        .read_exact(&mut buf)
-                        .map(|_| buf)
-                        .map_err(&reader_err);
+                    let res = match &mut blocks {
+                        Blocks::C(reader) => reader.read_exact(&mut buf),
+                        Blocks::Fortran(fb) => fb.read_rows(at, r, &mut buf),
+                    }
+                    .map(|_| buf)
+                    .map_err(&reader_err);
                     let failed = res.is_err();
                     if tx.send(res).is_err() || failed {
                         return;
@@ -224,18 +165,12 @@ impl NpyMatrix {
                 let block = match self.dtype {
                     Dtype::F32 => {
                         values32.clear();
-                        values32.extend(
-                            bytes
-                                .chunks_exact(4)
-                                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-                        );
+                        f32::decode_into(&bytes, self.big_endian, &mut values32);
                         Rows::F32(&values32)
                     }
                     Dtype::F64 => {
                         values64.clear();
-                        values64.extend(bytes.chunks_exact(8).map(|b| {
-                            f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-                        }));
+                        f64::decode_into(&bytes, self.big_endian, &mut values64);
                         Rows::F64(&values64)
                     }
                 };
@@ -250,6 +185,88 @@ impl NpyMatrix {
             }
             Ok(())
         })
+    }
+}
+
+/// Where the reader thread gets row blocks from.
+enum Blocks {
+    /// C order: the rows are consecutive, one sequential read.
+    C(BufReader<File>),
+    /// Fortran order: column runs, transposed in memory.
+    Fortran(FortranBlocks),
+}
+
+/// Bytes of column runs read at once from a Fortran-ordered file (more when one
+/// requested block is bigger): few enough reads per pass, little memory.
+const FORTRAN_CHUNK_BYTES: usize = 8 << 20;
+
+/// Row blocks of a Fortran-ordered (column-major) file. Rows `a..a + n` of column `j`
+/// are consecutive in the file, so a chunk of rows is `cols` reads (one run per
+/// column) into a column-major buffer, transposed into each requested row block.
+/// Chunks hold a whole number of blocks, so the memory is the larger of one block and
+/// [`FORTRAN_CHUNK_BYTES`], whatever the file's size.
+struct FortranBlocks {
+    file: File,
+    rows: usize,
+    cols: usize,
+    width: usize,
+    data_offset: u64,
+    first: usize,
+    end: usize,
+    chunk_rows: usize,
+    /// Rows `chunk_start..chunk_start + chunk_len`, column-major.
+    chunk: Vec<u8>,
+    chunk_start: usize,
+    chunk_len: usize,
+}
+
+impl FortranBlocks {
+    fn new(m: &NpyMatrix, file: File, first: usize, end: usize, step: usize) -> Self {
+        let width = m.dtype.width();
+        let block_bytes = step.saturating_mul(m.cols * width);
+        let chunk_rows = step.saturating_mul((m.fortran_chunk_bytes / block_bytes).max(1));
+        FortranBlocks {
+            file,
+            rows: m.rows,
+            cols: m.cols,
+            width,
+            data_offset: m.data_offset,
+            first,
+            end,
+            chunk_rows,
+            chunk: Vec::new(),
+            chunk_start: 0,
+            chunk_len: 0,
+        }
+    }
+
+    /// Rows `at..at + n` (within one chunk: blocks never straddle chunks) into `out`,
+    /// row-major.
+    fn read_rows(&mut self, at: usize, n: usize, out: &mut [u8]) -> std::io::Result<()> {
+        let (w, cols) = (self.width, self.cols);
+        if at < self.chunk_start || at + n > self.chunk_start + self.chunk_len {
+            let start = self.first + (at - self.first) / self.chunk_rows * self.chunk_rows;
+            let len = (self.end - start).min(self.chunk_rows);
+            let run = len * w;
+            self.chunk.resize(cols * run, 0);
+            for (j, dst) in self.chunk.chunks_exact_mut(run).enumerate() {
+                let offset = self.data_offset + ((j * self.rows + start) * w) as u64;
+                self.file.seek(SeekFrom::Start(offset))?;
+                self.file.read_exact(dst)?;
+            }
+            self.chunk_start = start;
+            self.chunk_len = len;
+        }
+        let skip = at - self.chunk_start;
+        let run = self.chunk_len * w;
+        for (j, column) in self.chunk.chunks_exact(run).enumerate() {
+            let src = column[skip * w..(skip + n) * w].chunks_exact(w);
+            for (i, v) in src.enumerate() {
+                let d = (i * cols + j) * w;
+                out[d..d + w].copy_from_slice(v);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -317,5 +334,79 @@ mod tests {
         std::fs::write(&p, &bytes[..bytes.len() - 8]).unwrap();
         let e = NpyMatrix::open(&p).unwrap_err().to_string();
         assert!(e.contains("truncated"), "{e}");
+    }
+
+    #[test]
+    fn malformed_shapes_are_refused_by_both_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        for (shape, why) in [
+            ("(3,, 4)", "expected a value"),
+            ("(3 4)", "expected ',' or ')'"),
+            ("(-3, 4)", "negative dimension"),
+            ("(3, 4.0)", "not an integer"),
+        ] {
+            let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+            let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+            let padded = format!("{dict:<117}\n");
+            bytes.extend_from_slice(&(padded.len() as u16).to_le_bytes());
+            bytes.extend_from_slice(padded.as_bytes());
+            bytes.resize(bytes.len() + 48, 0);
+            let p = dir.path().join("bad.npy");
+            std::fs::write(&p, &bytes).unwrap();
+            let e = NpyMatrix::open(&p).unwrap_err().to_string();
+            assert!(e.contains("bad.npy") && e.contains(why), "{shape}: {e}");
+            let e = crate::store::read_npy(&p).unwrap_err().to_string();
+            assert!(e.contains("bad.npy") && e.contains(why), "{shape}: {e}");
+        }
+    }
+
+    #[test]
+    fn fortran_chunks_give_the_c_order_blocks() {
+        use ndarray::ShapeBuilder;
+        let dir = tempfile::tempdir().unwrap();
+        let (rows, cols) = (50, 9);
+        let vals: Vec<f32> = (0..rows * cols).map(|v| v as f32 * 0.25 - 3.0).collect();
+        let pc = dir.path().join("c.npy");
+        let pf = dir.path().join("f.npy");
+        let c = ndarray::Array2::from_shape_vec((rows, cols), vals.clone()).unwrap();
+        ndarray_npy::write_npy(&pc, &c).unwrap();
+        let f = ndarray::Array2::from_shape_vec((rows, cols).f(), vec![0.0f32; rows * cols])
+            .map(|mut f| {
+                f.assign(&c);
+                f
+            })
+            .unwrap();
+        ndarray_npy::write_npy(&pf, &f).unwrap();
+        let head = std::fs::read(&pf).unwrap();
+        assert!(String::from_utf8_lossy(&head[..64]).contains("'fortran_order': True"));
+        let mc = NpyMatrix::open(&pc).unwrap();
+        let collect = |m: &NpyMatrix, step: usize| {
+            let mut out = Vec::new();
+            m.visit(step, &mut |start, rows| {
+                let Rows::F32(v) = rows else { panic!("f32") };
+                out.push((start, v.to_vec()));
+                Ok(())
+            })
+            .unwrap();
+            out
+        };
+        // Chunks of one block, of several blocks (with a short last chunk), of all rows.
+        for chunk_rows in [1, 3, 7, 50] {
+            let mut mf = NpyMatrix::open(&pf).unwrap();
+            mf.fortran_chunk_bytes = chunk_rows * cols * 4;
+            for step in [1, 2, 4, 6, 49, 50, 51] {
+                assert_eq!(
+                    collect(&mf, step),
+                    collect(&mc, step),
+                    "{chunk_rows} {step}"
+                );
+            }
+            for (start, count) in [(0, 50), (13, 11), (49, 5), (7, 1)] {
+                assert_eq!(
+                    mf.read_rows(start, count).unwrap(),
+                    vals[start * cols..(start + count).min(rows) * cols],
+                );
+            }
+        }
     }
 }

@@ -1,12 +1,14 @@
 //! `.npy` files, so numpy reads what eigentechno writes and the other way round.
 
-use std::io::BufWriter;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
 
-use ndarray::ArrayD;
-use ndarray_npy::{ReadNpyError, WriteNpyExt};
+use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+use ndarray_npy::WriteNpyExt;
 
 use super::AtomicFile;
+use super::npy_header::{Dtype, NpyFloat, NpyHeader, read_header};
 use crate::error::{Error, Result};
 
 /// An n-dimensional float array of either precision.
@@ -44,31 +46,67 @@ impl NdArray {
     }
 }
 
-fn npy_error(path: &Path, e: ReadNpyError) -> Error {
-    let reason = match e {
-        ReadNpyError::Io(e) => return Error::io(path, e),
-        ReadNpyError::WrongDescriptor(d) => {
-            format!("dtype {d} is not supported: expected float32 or float64")
-        }
-        ReadNpyError::MissingData => "the file is shorter than its header says (truncated?)".into(),
-        ReadNpyError::ExtraBytes(n) => format!("{n} bytes after the data the header describes"),
-        other => format!("not a readable .npy file: {other}"),
-    };
-    Error::InvalidData {
-        path: path.to_path_buf(),
-        reason,
-    }
+/// Read a float32 or float64 `.npy` file of any dimensionality. Either byte order and
+/// either memory order: a Fortran-ordered file (numpy writes one for a transposed array,
+/// `np.save(p, a.T)`) is returned in C (row-major) order, like every array here.
+///
+/// The header is checked as strictly as numpy checks it, and against the file's length
+/// before the data is allocated: a header cannot make this allocate more than the file
+/// holds.
+pub fn read_npy(path: &Path) -> Result<NdArray> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let total_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    read_npy_from(path, BufReader::new(file), total_len)
 }
 
-/// Read a float32 or float64 `.npy` file of any dimensionality.
-pub fn read_npy(path: &Path) -> Result<NdArray> {
-    match ndarray_npy::read_npy::<_, ArrayD<f32>>(path) {
-        Ok(a) => Ok(NdArray::F32(a)),
-        Err(ReadNpyError::WrongDescriptor(_)) => ndarray_npy::read_npy::<_, ArrayD<f64>>(path)
-            .map(NdArray::F64)
-            .map_err(|e| npy_error(path, e)),
-        Err(e) => Err(npy_error(path, e)),
+/// [`read_npy`] from any reader holding a whole `.npy` file of `total_len` bytes (an
+/// in-memory file, an archive member); `path` names it in errors. `total_len` must be
+/// the true length: it is what the header's sizes are checked against before the data
+/// is allocated.
+pub fn read_npy_from<R: Read>(path: &Path, mut reader: R, total_len: u64) -> Result<NdArray> {
+    let header = read_header(path, &mut reader, total_len)?;
+    let extra = total_len - header.data_offset - header.data_len;
+    if extra > 0 {
+        return Err(Error::InvalidData {
+            path: path.to_path_buf(),
+            reason: format!("{extra} bytes after the data the header describes"),
+        });
     }
+    Ok(match header.dtype {
+        Dtype::F32 => NdArray::F32(read_array(path, reader, &header)?),
+        Dtype::F64 => NdArray::F64(read_array(path, reader, &header)?),
+    })
+}
+
+/// The data after a checked header, as a C-order array.
+fn read_array<T: NpyFloat, R: Read>(
+    path: &Path,
+    mut reader: R,
+    header: &NpyHeader,
+) -> Result<ArrayD<T>> {
+    // `header.len` elements fit in the file (read_header checked), so this is bounded.
+    let mut values = Vec::with_capacity(header.len);
+    let width = header.dtype.width();
+    let mut chunk = vec![0u8; (64 << 10) / width * width];
+    let mut left = header.data_len as usize;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        reader
+            .read_exact(&mut chunk[..n])
+            .map_err(|e| Error::io(path, e))?;
+        T::decode_into(&chunk[..n], header.big_endian, &mut values);
+        left -= n;
+    }
+    let shape = IxDyn(&header.shape);
+    let array = if header.fortran_order {
+        ArrayD::from_shape_vec(shape.f(), values).map(|a| a.as_standard_layout().into_owned())
+    } else {
+        ArrayD::from_shape_vec(shape, values)
+    };
+    array.map_err(|e| Error::InvalidData {
+        path: path.to_path_buf(),
+        reason: format!("shape {:?}: {e}", header.shape),
+    })
 }
 
 /// Write an array as `.npy`, atomically.
@@ -92,7 +130,6 @@ pub fn write_npy(path: &Path, array: &NdArray) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::IxDyn;
 
     #[test]
     fn round_trip_both_precisions_and_clear_errors() {
@@ -122,7 +159,7 @@ mod tests {
             read_npy(&p)
                 .unwrap_err()
                 .to_string()
-                .contains("not a readable .npy")
+                .contains("not a .npy file")
         );
     }
 }
