@@ -36,7 +36,7 @@ use faer::MatRef;
 
 pub use centring::{ColumnStats, column_stats};
 pub(crate) use centring::{Data, for_each_centred};
-pub use model::{PcaFit, PcaModel, ScoreVisitor, project_rows};
+pub use model::{F64Parts, PcaFit, PcaModel, ScoreVisitor, project_rows};
 pub use params::{Method, PcaConfig, PcaParams, Precision};
 pub use source::{MemoryRows, RowSource, Rows, SubsetRows};
 
@@ -106,7 +106,8 @@ pub enum PcaError {
 /// What an algorithm hands back before the sign rule and the variances.
 pub(crate) struct RawFit {
     singular_values: Vec<f64>,
-    components: Vec<f32>,
+    /// Row-major `k x d`, in float64 whatever the arithmetic (a float32 model rounds them).
+    components: Vec<f64>,
     scores: Option<Vec<f32>>,
 }
 
@@ -146,11 +147,11 @@ impl Scalar for f64 {
     }
 }
 
-/// Copy the top `k` columns of `vecs` (taken in the order of `order`) as rows, f32.
-pub(crate) fn columns_as_rows<T: Scalar>(vecs: MatRef<'_, T>, order: &[usize]) -> Vec<f32> {
+/// Copy the top `k` columns of `vecs` (taken in the order of `order`) as rows, f64.
+pub(crate) fn columns_as_rows<T: Scalar>(vecs: MatRef<'_, T>, order: &[usize]) -> Vec<f64> {
     let mut out = Vec::with_capacity(order.len() * vecs.nrows());
     for &c in order {
-        out.extend((0..vecs.nrows()).map(|i| vecs[(i, c)].f64() as f32));
+        out.extend((0..vecs.nrows()).map(|i| vecs[(i, c)].f64()));
     }
     out
 }

@@ -9,6 +9,11 @@ use super::{
 };
 
 /// A fitted PCA: everything needed to project, reconstruct, score and sample.
+///
+/// `mean` and `components` are float32 (audio, pictures, float32 files). A model fitted
+/// on float64 data, or with float64 precision asked for, also keeps them in float64
+/// ([`PcaModel::f64_parts`]): projection, reconstruction, [`project_rows`] and PPCA
+/// then use those, and the store writes them as float64.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PcaModel {
     /// Column means (d).
@@ -16,6 +21,9 @@ pub struct PcaModel {
     /// Components, row-major `k x d`: unit rows, each signed so its largest-magnitude
     /// entry is positive.
     pub components: Vec<f32>,
+    /// The mean and components in float64 (`mean` and `components` are these rounded),
+    /// for a model fitted or stored in float64; `None` for a float32 model.
+    pub f64_parts: Option<F64Parts>,
     /// Number of features d.
     pub n_features: usize,
     /// Rows the model was fitted on.
@@ -30,10 +38,37 @@ pub struct PcaModel {
     pub total_variance: f64,
 }
 
+/// A model's mean and components in float64.
+#[derive(Clone, Debug, PartialEq)]
+pub struct F64Parts {
+    /// Column means (d).
+    pub mean: Vec<f64>,
+    /// Components, row-major `k x d`.
+    pub components: Vec<f64>,
+}
+
 impl PcaModel {
     /// Components kept.
     pub fn k(&self) -> usize {
         self.singular_values.len()
+    }
+
+    /// The mean in float64: the model's float64 mean, or its float32 one widened.
+    pub fn mean_f64(&self) -> Vec<f64> {
+        match &self.f64_parts {
+            Some(p) => p.mean.clone(),
+            None => self.mean.iter().map(|&m| m as f64).collect(),
+        }
+    }
+
+    /// The first `k` components (row-major `k x d`) in float64: the model's float64
+    /// components, or its float32 ones widened.
+    pub fn components_f64(&self, k: usize) -> Vec<f64> {
+        let end = k.min(self.k()) * self.n_features;
+        match &self.f64_parts {
+            Some(p) => p.components[..end].to_vec(),
+            None => self.components[..end].iter().map(|&c| c as f64).collect(),
+        }
     }
 
     /// Component `i` (unit length, d values).
@@ -43,6 +78,18 @@ impl PcaModel {
 
     /// Coordinates of `row` (d values) on the first `k` components.
     pub fn project(&self, row: &[f32], k: usize) -> Vec<f64> {
+        if let Some(p) = &self.f64_parts {
+            let d = self.n_features;
+            return (0..k.min(self.k()))
+                .map(|i| {
+                    p.components[i * d..(i + 1) * d]
+                        .iter()
+                        .zip(row.iter().zip(&p.mean))
+                        .map(|(&c, (&x, &m))| c * (x as f64 - m))
+                        .sum()
+                })
+                .collect();
+        }
         (0..k.min(self.k()))
             .map(|i| {
                 self.component(i)
@@ -57,6 +104,16 @@ impl PcaModel {
     /// `mean + sum_{i < k} scores[i] * component_i` (d values), accumulated in f64.
     pub fn reconstruct(&self, scores: &[f64], k: usize) -> Vec<f32> {
         let k = k.min(self.k()).min(scores.len());
+        if let Some(p) = &self.f64_parts {
+            let d = self.n_features;
+            let mut out = p.mean.clone();
+            for (i, &s) in scores.iter().enumerate().take(k) {
+                for (o, &c) in out.iter_mut().zip(&p.components[i * d..(i + 1) * d]) {
+                    *o += s * c;
+                }
+            }
+            return out.into_iter().map(|v| v as f32).collect();
+        }
         let mut out: Vec<f64> = self.mean.iter().map(|&m| m as f64).collect();
         for (i, &s) in scores.iter().enumerate().take(k) {
             for (o, &c) in out.iter_mut().zip(self.component(i)) {
@@ -114,7 +171,10 @@ impl PcaConfig {
             Precision::F32 => self.run::<f32>(source, block)?,
             _ => self.run::<f64>(source, block)?,
         };
-        Ok(self.finish(raw, stats))
+        // Float64 data, or float64 asked for: the model keeps its float64 mean and
+        // components (float32 data fitted in float64 by `auto` keeps float32 ones).
+        let keep_f64 = source.is_f64() || self.params.precision == Precision::F64;
+        Ok(self.finish(raw, stats, keep_f64))
     }
 
     /// Load (when it fits) or stream the centred data, then run the chosen algorithm.
@@ -162,17 +222,19 @@ impl PcaConfig {
             .unwrap_or_else(|| ((64 << 20) / (self.ncols * 4)).max(1))
     }
 
-    fn finish(&self, mut raw: RawFit, stats: ColumnStats) -> PcaFit {
+    fn finish(&self, mut raw: RawFit, stats: ColumnStats, keep_f64: bool) -> PcaFit {
         let d = self.ncols;
         let n = stats.rows;
         let keep = raw.singular_values.len();
-        // Sign rule: the largest-magnitude entry of each component is positive.
+        // Sign rule: the largest-magnitude entry of each component is positive. Judged on
+        // the float32 values, so float32 and float64 models of one fit agree in sign.
         for i in 0..keep {
             let row = &mut raw.components[i * d..(i + 1) * d];
             let (mut best, mut at) = (0f32, 0);
             for (j, v) in row.iter().enumerate() {
-                if v.abs() > best {
-                    best = v.abs();
+                let a = (*v as f32).abs();
+                if a > best {
+                    best = a;
                     at = j;
                 }
             }
@@ -197,7 +259,11 @@ impl PcaConfig {
         PcaFit {
             model: PcaModel {
                 mean: stats.mean.iter().map(|&m| m as f32).collect(),
-                components: raw.components,
+                components: raw.components.iter().map(|&c| c as f32).collect(),
+                f64_parts: keep_f64.then(|| F64Parts {
+                    mean: stats.mean.clone(),
+                    components: raw.components,
+                }),
                 n_features: d,
                 n_samples: n,
                 singular_values: raw.singular_values,
@@ -238,14 +304,35 @@ pub fn project_rows(
     let k = k.min(model.k());
     let d = model.n_features;
     let stats = ColumnStats {
-        mean: model.mean.iter().map(|&m| m as f64).collect(),
+        mean: model.mean_f64(),
         total_variance: model.total_variance,
         dropped_rows: dropped_rows.to_vec(),
         rows: 0,
     };
+    let mut out = Vec::new();
+    if let Some(p) = &model.f64_parts {
+        // A float64 model: centre and project in float64, round the scores.
+        let comps = MatRef::from_row_major_slice(&p.components[..k * d], k, d);
+        let block = ((64 << 20) / (d * 8)).max(1);
+        return for_each_centred::<f64>(source, &stats, block, &mut |start, x| {
+            let mut s = Mat::<f64>::zeros(x.nrows(), k);
+            faer::linalg::matmul::matmul(
+                s.as_mut(),
+                faer::Accum::Replace,
+                x,
+                comps.transpose(),
+                1.0f64,
+                faer::get_global_parallelism(),
+            );
+            out.clear();
+            for i in 0..x.nrows() {
+                out.extend((0..k).map(|j| s[(i, j)] as f32));
+            }
+            f(start, &out)
+        });
+    }
     let comps = MatRef::from_row_major_slice(&model.components[..k * d], k, d);
     let block = ((64 << 20) / (d * 4)).max(1);
-    let mut out = Vec::new();
     for_each_centred::<f32>(source, &stats, block, &mut |start, x| {
         let mut s = Mat::<f32>::zeros(x.nrows(), k);
         faer::linalg::matmul::matmul(
