@@ -1,7 +1,8 @@
 //! A fitted PCA on disk: numpy-readable arrays plus `pca.json`, so `eigentechno
 //! audition`, `ppca` and numpy users can all pick it up.
 //!
-//! `DIR/mean.npy` (d, float32), `components.npy` (k x d, float32),
+//! `DIR/mean.npy` (d) and `components.npy` (k x d), float32, or float64 for a model
+//! fitted in float64 (float64 data, or float64 precision asked for);
 //! `singular_values.npy`, `explained_variance.npy`, `explained_variance_ratio.npy`
 //! (k, float64), `scores.npy` (N x k, float32), `explained_variance.csv` and `pca.json`.
 
@@ -11,7 +12,7 @@ use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
 use super::{NdArray, read_npy, write_atomic, write_npy};
-use crate::engine::pca::PcaModel;
+use crate::engine::pca::{F64Parts, PcaModel};
 use crate::error::{Error, Result};
 
 /// What `pca.json` records beside the arrays.
@@ -67,16 +68,27 @@ pub fn save_model(dir: &Path, model: &PcaModel, meta: &PcaMeta) -> Result<Vec<Pa
     let (k, d) = (model.k(), model.n_features);
     let mut out = Vec::new();
     let vec64 = |v: &[f64]| NdArray::F64(Array1::from(v.to_vec()).into_dyn());
-    out.push(write_npy(
-        &dir.join("mean.npy"),
-        &NdArray::F32(Array1::from(model.mean.clone()).into_dyn()),
-    )?);
-    let comps = Array2::from_shape_vec((k, d), model.components.clone())
-        .map_err(|e| invalid(dir, e.to_string()))?;
-    out.push(write_npy(
-        &dir.join("components.npy"),
-        &NdArray::F32(comps.into_dyn()),
-    )?);
+    let shape_err = |e: ndarray::ShapeError| invalid(dir, e.to_string());
+    let (mean, comps) = match &model.f64_parts {
+        Some(p) => (
+            NdArray::F64(Array1::from(p.mean.clone()).into_dyn()),
+            NdArray::F64(
+                Array2::from_shape_vec((k, d), p.components.clone())
+                    .map_err(shape_err)?
+                    .into_dyn(),
+            ),
+        ),
+        None => (
+            NdArray::F32(Array1::from(model.mean.clone()).into_dyn()),
+            NdArray::F32(
+                Array2::from_shape_vec((k, d), model.components.clone())
+                    .map_err(shape_err)?
+                    .into_dyn(),
+            ),
+        ),
+    };
+    out.push(write_npy(&dir.join("mean.npy"), &mean)?);
+    out.push(write_npy(&dir.join("components.npy"), &comps)?);
     out.push(write_npy(
         &dir.join("singular_values.npy"),
         &vec64(&model.singular_values),
@@ -109,13 +121,18 @@ pub fn save_model(dir: &Path, model: &PcaModel, meta: &PcaMeta) -> Result<Vec<Pa
 }
 
 fn vec_of(path: &Path) -> Result<(Vec<f64>, Vec<usize>)> {
+    let (v, shape, _) = typed_vec_of(path)?;
+    Ok((v, shape))
+}
+
+/// The values, the shape, and whether the file is float64.
+fn typed_vec_of(path: &Path) -> Result<(Vec<f64>, Vec<usize>, bool)> {
     let a = read_npy(path)?;
     let shape = a.shape().to_vec();
-    let v = match a {
-        NdArray::F32(a) => a.iter().map(|&v| v as f64).collect(),
-        NdArray::F64(a) => a.iter().copied().collect(),
-    };
-    Ok((v, shape))
+    Ok(match a {
+        NdArray::F32(a) => (a.iter().map(|&v| v as f64).collect(), shape, false),
+        NdArray::F64(a) => (a.iter().copied().collect(), shape, true),
+    })
 }
 
 /// Read a model written by [`save_model`], checking that its parts agree.
@@ -124,8 +141,8 @@ pub fn load_model(dir: &Path) -> Result<(PcaModel, PcaMeta)> {
     let bytes = std::fs::read(&meta_path).map_err(|e| Error::io(&meta_path, e))?;
     let meta: PcaMeta = serde_json::from_slice(&bytes)
         .map_err(|e| invalid(&meta_path, format!("not a PCA description: {e}")))?;
-    let (mean, ms) = vec_of(&dir.join("mean.npy"))?;
-    let (comps, cs) = vec_of(&dir.join("components.npy"))?;
+    let (mean, ms, mean_f64) = typed_vec_of(&dir.join("mean.npy"))?;
+    let (comps, cs, comps_f64) = typed_vec_of(&dir.join("components.npy"))?;
     let (sv, _) = vec_of(&dir.join("singular_values.npy"))?;
     let (ev, _) = vec_of(&dir.join("explained_variance.npy"))?;
     let (evr, _) = vec_of(&dir.join("explained_variance_ratio.npy"))?;
@@ -144,10 +161,17 @@ pub fn load_model(dir: &Path) -> Result<(PcaModel, PcaMeta)> {
             ),
         ));
     }
+    // A float64 mean or components (a float64 fit) is kept as such, for PPCA and
+    // projection; float32 files give a float32 model, as written.
+    let f64_parts = (mean_f64 || comps_f64).then(|| F64Parts {
+        mean: mean.clone(),
+        components: comps.clone(),
+    });
     Ok((
         PcaModel {
             mean: mean.into_iter().map(|v| v as f32).collect(),
             components: comps.into_iter().map(|v| v as f32).collect(),
+            f64_parts,
             n_features: d,
             n_samples: meta.n_samples,
             singular_values: sv,

@@ -58,7 +58,7 @@ pub(super) fn gram<T: Scalar>(x: &[T], n: usize, d: usize, k: usize) -> Result<R
         // keeps components of (near-)zero variance unit length too.
         let norm = (0..d).map(|j| vt[(i, j)].f64().powi(2)).sum::<f64>().sqrt();
         let scale = if norm > 0.0 { 1.0 / norm } else { 0.0 };
-        components.extend((0..d).map(|j| (vt[(i, j)].f64() * scale) as f32));
+        components.extend((0..d).map(|j| vt[(i, j)].f64() * scale));
     }
     let mut scores = Vec::with_capacity(n * k);
     for i in 0..n {

@@ -137,7 +137,7 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
     let mut components = Vec::with_capacity(k * d);
     for (i, &s) in sigma.iter().enumerate() {
         let inv = if s > 0.0 { 1.0 / s } else { 0.0 };
-        components.extend((0..d).map(|j| (w[(j, i)] * inv) as f32));
+        components.extend((0..d).map(|j| w[(j, i)] * inv));
     }
     // Left vectors (Q Y) Ub = Q (Y Ub).
     let mut lub = Mat::<f64>::zeros(y.nrows(), k);

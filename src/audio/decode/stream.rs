@@ -1,0 +1,410 @@
+//! The streaming decoder: symphonia's probe, then packets through its codec, or the
+//! direct PCM read.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+
+use super::pcm::{PcmData, PcmEncoding};
+use super::{DecodeOptions, MixDown, SourceInfo, problem, read_head};
+use crate::audio::signal::SampleStream;
+use crate::audio::sniff;
+use crate::error::{DecodeProblem, Result, Warnings};
+
+/// Damaged packets tolerated in a row before the file is declared corrupt.
+const MAX_CONSECUTIVE_BAD_PACKETS: usize = 64;
+
+/// Where the interleaved samples come from.
+pub(super) enum Source {
+    /// symphonia's format reader and codec, packet by packet.
+    Packets {
+        reader: Box<dyn FormatReader>,
+        decoder: Box<dyn AudioDecoder>,
+        track_id: u32,
+    },
+    /// The data chunk of a plain PCM WAV, read directly.
+    Pcm(PcmData),
+}
+
+/// A streaming decoder: open it with [`DecodeStream::open`], read it as a [`SampleStream`].
+pub struct DecodeStream {
+    path: PathBuf,
+    pub(super) source: Source,
+    info: SourceInfo,
+    mix: MixDown,
+    frames_left: Option<u64>,
+    frames_out: u64,
+    bad_packets: usize,
+    bad_in_a_row: usize,
+    interleaved: Vec<f32>,
+    warnings: Warnings,
+    finished: bool,
+}
+
+impl DecodeStream {
+    /// Open and probe a file. Format-level problems (empty, not audio, unsupported codec)
+    /// are reported here; damage inside the stream is reported while reading.
+    pub fn open(path: &Path, options: &DecodeOptions, warnings: Warnings) -> Result<Self> {
+        Self::open_with(path, options, warnings, true)
+    }
+
+    /// As [`DecodeStream::open`]; `direct_pcm` allows the direct read of plain PCM WAV
+    /// (off only to check it against symphonia's own PCM decoder).
+    pub(super) fn open_with(
+        path: &Path,
+        options: &DecodeOptions,
+        warnings: Warnings,
+        direct_pcm: bool,
+    ) -> Result<Self> {
+        let meta = std::fs::metadata(path).map_err(|e| problem(path, DecodeProblem::Io(e)))?;
+        if meta.is_dir() {
+            return Err(problem(
+                path,
+                DecodeProblem::NotAudio("it is a folder".into()),
+            ));
+        }
+        if meta.len() == 0 {
+            return Err(problem(path, DecodeProblem::Empty));
+        }
+        let file = File::open(path).map_err(|e| problem(path, DecodeProblem::Io(e)))?;
+        let mss = MediaSourceStream::new(Box::new(file), Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+            hint.with_extension(ext);
+        }
+        let reader = match symphonia::default::get_probe().probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                let head = read_head(path);
+                // symphonia says "unsupported" both when no reader recognises the bytes
+                // and when a reader recognises its container but not the encoding inside.
+                let container_known = match &e {
+                    SymError::Unsupported(msg) => !msg.contains("no suitable format reader"),
+                    _ => false,
+                };
+                let p = match sniff::sniff_bytes(&head) {
+                    Some(kind) if container_known => DecodeProblem::Unsupported(format!(
+                        "a {kind} file whose encoding the decoder does not support ({e})"
+                    )),
+                    // It announces a container but no reader can follow it: damaged.
+                    Some(kind) => DecodeProblem::Corrupt(format!(
+                        "starts like a {kind} file but no readable {kind} stream was found ({e})"
+                    )),
+                    None => DecodeProblem::NotAudio(sniff::describe_content(&head)),
+                };
+                return Err(problem(path, p));
+            }
+        };
+        let format = reader.format_info().short_name.to_string();
+        let track = reader
+            .default_track(TrackType::Audio)
+            .ok_or_else(|| problem(path, DecodeProblem::NoAudioTrack))?;
+        let track_id = track.id;
+        let frames = track.num_frames;
+        let params = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .ok_or_else(|| problem(path, DecodeProblem::NoAudioTrack))?
+            .clone();
+        let decoder = symphonia::default::get_codecs()
+            .make_audio_decoder(
+                &params,
+                &AudioDecoderOptions::default().gapless(options.gapless),
+            )
+            .map_err(|e| problem(path, DecodeProblem::Unsupported(format!("codec: {e}"))))?;
+        let rate = params.sample_rate.ok_or_else(|| {
+            problem(
+                path,
+                DecodeProblem::Unsupported("the sample rate is not stated".into()),
+            )
+        })?;
+        if rate == 0 {
+            return Err(problem(
+                path,
+                DecodeProblem::Corrupt("sample rate 0".into()),
+            ));
+        }
+        let channels = params.channels.as_ref().map(|c| c.count()).unwrap_or(0);
+        let frames_left = options
+            .max_seconds
+            .filter(|s| *s > 0.0)
+            .map(|s| (s * rate as f64).round() as u64);
+        let source = match PcmEncoding::of(&params) {
+            Some(encoding) if direct_pcm && format == "wave" && channels > 0 => {
+                // The probe leaves the stream at the first sample of the data chunk.
+                Source::Pcm(PcmData {
+                    stream: reader.into_inner(),
+                    encoding,
+                    channels,
+                    frames_left: frames,
+                    bytes: Vec::new(),
+                })
+            }
+            _ => Source::Packets {
+                reader,
+                decoder,
+                track_id,
+            },
+        };
+        Ok(DecodeStream {
+            path: path.to_path_buf(),
+            source,
+            info: SourceInfo {
+                rate,
+                channels,
+                frames,
+                format,
+            },
+            mix: options.mix,
+            frames_left,
+            frames_out: 0,
+            bad_packets: 0,
+            bad_in_a_row: 0,
+            interleaved: Vec::new(),
+            warnings,
+            finished: false,
+        })
+    }
+
+    /// What the container says about the audio.
+    pub fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    /// Frames (per channel) delivered so far.
+    pub fn frames_decoded(&self) -> u64 {
+        self.frames_out
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.finished = true;
+        if self.frames_out == 0 {
+            let p = if self.bad_packets > 0 {
+                DecodeProblem::Corrupt(format!(
+                    "no audio could be decoded ({} damaged packets)",
+                    self.bad_packets
+                ))
+            } else {
+                DecodeProblem::Corrupt("the audio track holds no samples".into())
+            };
+            return Err(problem(&self.path, p));
+        }
+        if self.bad_packets > 0 {
+            self.warnings.push(format!(
+                "{} damaged packets skipped while decoding",
+                self.bad_packets
+            ));
+        }
+        if self.frames_left.is_none()
+            && let Some(expected) = self.info.frames
+            && self.frames_out + (self.info.rate as u64 / 10) < expected
+        {
+            self.warnings.push(format!(
+                "truncated: decoded {:.2} s of the {:.2} s the header announces",
+                self.frames_out as f64 / self.info.rate as f64,
+                expected as f64 / self.info.rate as f64
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl DecodeStream {
+    /// Decode the next block of interleaved samples into `self.interleaved`: returns
+    /// `(frames, channels)`, or `None` at the end of the stream.
+    fn next_block(&mut self) -> Result<Option<(usize, usize)>> {
+        let (reader, decoder, track_id) = match &mut self.source {
+            Source::Pcm(pcm) => {
+                let frames = pcm
+                    .read(&mut self.interleaved)
+                    .map_err(|e| problem(&self.path, DecodeProblem::Io(e)))?;
+                return Ok((frames > 0).then_some((frames, pcm.channels)));
+            }
+            Source::Packets {
+                reader,
+                decoder,
+                track_id,
+            } => (reader, decoder, *track_id),
+        };
+        loop {
+            let packet = match reader.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => return Ok(None),
+                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    // A file cut short: keep what was decoded, say so.
+                    if self.frames_out > 0 {
+                        self.warnings.push("the file ends abruptly (truncated)");
+                    }
+                    return Ok(None);
+                }
+                Err(SymError::ResetRequired) => {
+                    return Err(problem(
+                        &self.path,
+                        DecodeProblem::Unsupported(
+                            "chained streams with a change of format".into(),
+                        ),
+                    ));
+                }
+                Err(SymError::IoError(e)) => return Err(problem(&self.path, DecodeProblem::Io(e))),
+                Err(e) => {
+                    // Container damage: same handling as a damaged packet.
+                    self.bad_packets += 1;
+                    self.bad_in_a_row += 1;
+                    if self.bad_in_a_row > MAX_CONSECUTIVE_BAD_PACKETS {
+                        return Err(problem(&self.path, DecodeProblem::Corrupt(e.to_string())));
+                    }
+                    continue;
+                }
+            };
+            if packet.track_id != track_id {
+                continue;
+            }
+            let buf = match decoder.decode(&packet) {
+                Ok(buf) => buf,
+                Err(SymError::DecodeError(msg)) => {
+                    self.bad_packets += 1;
+                    self.bad_in_a_row += 1;
+                    if self.bad_in_a_row > MAX_CONSECUTIVE_BAD_PACKETS {
+                        return Err(problem(
+                            &self.path,
+                            DecodeProblem::Corrupt(format!(
+                                "{} damaged packets in a row ({msg})",
+                                self.bad_in_a_row
+                            )),
+                        ));
+                    }
+                    continue;
+                }
+                Err(SymError::IoError(e)) => return Err(problem(&self.path, DecodeProblem::Io(e))),
+                Err(e) => {
+                    return Err(problem(
+                        &self.path,
+                        DecodeProblem::Unsupported(e.to_string()),
+                    ));
+                }
+            };
+            self.bad_in_a_row = 0;
+            let channels = buf.spec().channels().count().max(1);
+            if buf.spec().rate() != self.info.rate {
+                return Err(problem(
+                    &self.path,
+                    DecodeProblem::Unsupported(format!(
+                        "the sample rate changes mid-stream ({} Hz to {} Hz)",
+                        self.info.rate,
+                        buf.spec().rate()
+                    )),
+                ));
+            }
+            let frames = buf.frames();
+            if frames == 0 {
+                continue;
+            }
+            buf.copy_to_vec_interleaved(&mut self.interleaved);
+            return Ok(Some((frames, channels)));
+        }
+    }
+
+    /// Append the first `take` frames of the interleaved block to `out`, mixed down.
+    fn mix_down(&self, take: usize, channels: usize, out: &mut Vec<f32>) {
+        out.reserve(take);
+        match self.mix {
+            // Mono and stereo (nearly every file) get loops the compiler vectorises.
+            MixDown::Mean if channels == 1 => {
+                out.extend_from_slice(&self.interleaved[..take]);
+            }
+            MixDown::Mean if channels == 2 => {
+                let frames = &self.interleaved[..2 * take];
+                let start = out.len();
+                out.resize(start + take, 0.0);
+                for (o, f) in out[start..].iter_mut().zip(frames.chunks_exact(2)) {
+                    *o = 0.5 * (f[0] + f[1]);
+                }
+            }
+            MixDown::Mean => {
+                let scale = 1.0 / channels as f32;
+                out.extend(
+                    self.interleaved
+                        .chunks_exact(channels)
+                        .take(take)
+                        .map(|f| f.iter().sum::<f32>() * scale),
+                );
+            }
+            MixDown::Left | MixDown::Right => {
+                let ch = if self.mix == MixDown::Right && channels > 1 {
+                    1
+                } else {
+                    0
+                };
+                out.extend(
+                    self.interleaved
+                        .chunks_exact(channels)
+                        .take(take)
+                        .map(|f| f[ch]),
+                );
+            }
+        }
+    }
+}
+
+impl SampleStream for DecodeStream {
+    fn sample_rate(&self) -> u32 {
+        self.info.rate
+    }
+
+    fn read_chunk(&mut self, out: &mut Vec<f32>) -> Result<bool> {
+        out.clear();
+        if self.finished {
+            return Ok(false);
+        }
+        loop {
+            if self.frames_left == Some(0) {
+                self.finish()?;
+                return Ok(false);
+            }
+            // 16-bit mono and stereo WAV is mixed straight from its bytes; everything else
+            // comes as interleaved blocks, mixed below.
+            let mixed_on_read = matches!(&self.source,
+                Source::Pcm(pcm) if self.mix == MixDown::Mean && pcm.has_mean_path());
+            let block = match &mut self.source {
+                Source::Pcm(pcm) if mixed_on_read => {
+                    let frames = pcm
+                        .read_mean(out, self.frames_left)
+                        .map_err(|e| problem(&self.path, DecodeProblem::Io(e)))?;
+                    (frames > 0).then_some((frames, pcm.channels))
+                }
+                _ => self.next_block()?,
+            };
+            let Some((frames, channels)) = block else {
+                self.finish()?;
+                return Ok(false);
+            };
+            if self.info.channels == 0 {
+                self.info.channels = channels;
+            }
+            let mut take = frames;
+            if let Some(left) = self.frames_left.as_mut() {
+                take = take.min(*left as usize);
+                *left -= take as u64;
+            }
+            if !mixed_on_read {
+                self.mix_down(take, channels, out);
+            }
+            self.frames_out += take as u64;
+            if !out.is_empty() {
+                return Ok(true);
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+use super::stream::Source;
+use super::*;
+use crate::audio::wav::{WavFormat, write_wav_interleaved};
+
+fn problem_of(bytes: &[u8], name: &str) -> DecodeProblem {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join(name);
+    std::fs::write(&p, bytes).unwrap();
+    match decode_file(&p, &DecodeOptions::default()) {
+        Err(Error::Decode { problem, path }) => {
+            assert_eq!(path, p);
+            problem
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
+#[test]
+fn classifies_bad_files() {
+    assert!(matches!(problem_of(b"", "a.flac"), DecodeProblem::Empty));
+    assert!(
+        matches!(problem_of(b"just text\n", "a.ogg"), DecodeProblem::NotAudio(m) if m.contains("text"))
+    );
+    let mut id3 = b"ID3\x04\0\0\0\0\0\0".to_vec();
+    id3.extend(std::iter::repeat_n(0x41u8, 5000));
+    assert!(matches!(
+        problem_of(&id3, "a.mp3"),
+        DecodeProblem::Corrupt(_)
+    ));
+    // A RIFF/WAVE file with an unknown format tag: recognised container, unsupported codec.
+    let mut wav = Vec::new();
+    wav.extend(b"RIFF");
+    wav.extend(&(36u32 + 8).to_le_bytes());
+    wav.extend(b"WAVEfmt ");
+    wav.extend(&16u32.to_le_bytes());
+    wav.extend(&0x7777u16.to_le_bytes()); // format tag
+    wav.extend(&1u16.to_le_bytes()); // channels
+    wav.extend(&44_100u32.to_le_bytes());
+    wav.extend(&88_200u32.to_le_bytes());
+    wav.extend(&2u16.to_le_bytes());
+    wav.extend(&16u16.to_le_bytes());
+    wav.extend(b"data");
+    wav.extend(&8u32.to_le_bytes());
+    wav.extend(&[0u8; 8]);
+    assert!(matches!(
+        problem_of(&wav, "a.wav"),
+        DecodeProblem::Unsupported(_)
+    ));
+}
+
+#[test]
+fn mixes_channels_and_limits_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("st.wav");
+    // Left = 0.5, right = -0.25 throughout.
+    let frames = 1_000;
+    let samples: Vec<f32> = (0..frames).flat_map(|_| [0.5f32, -0.25]).collect();
+    write_wav_interleaved(&p, 8_000, 2, &samples, WavFormat::Float32).unwrap();
+    let mean = decode_file(&p, &DecodeOptions::default()).unwrap();
+    assert_eq!(mean.samples.len(), frames);
+    assert!(mean.samples.iter().all(|&x| (x - 0.125).abs() < 1e-6));
+    let right = decode_file(
+        &p,
+        &DecodeOptions {
+            mix: MixDown::Right,
+            max_seconds: Some(0.1),
+            gapless: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(right.samples.len(), 800);
+    assert!(right.samples.iter().all(|&x| (x + 0.25).abs() < 1e-6));
+}
+
+/// The direct PCM read gives symphonia's own samples, bit for bit, for every encoding
+/// it takes, any channel count, a length that is no multiple of its block, and a
+/// file cut mid-frame.
+#[test]
+fn direct_pcm_matches_symphonias_pcm_decoder() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = 40_000usize; // 2.4 blocks
+    for (bits, float) in [(16u16, false), (24, false), (32, true), (8, false)] {
+        for channels in [1u16, 2, 6] {
+            let p = dir.path().join(format!("x{bits}{float}{channels}.wav"));
+            let spec = hound::WavSpec {
+                channels,
+                sample_rate: 22_050,
+                bits_per_sample: bits,
+                sample_format: if float {
+                    hound::SampleFormat::Float
+                } else {
+                    hound::SampleFormat::Int
+                },
+            };
+            let mut w = hound::WavWriter::create(&p, spec).unwrap();
+            let full = ((1i64 << (bits - 1)) - 1) as f64;
+            for i in 0..frames * channels as usize {
+                // Full-scale extremes and everything between.
+                let x = ((i as f64 * 0.0137).sin() * 1.02).clamp(-1.0, 1.0);
+                if float {
+                    w.write_sample(x as f32).unwrap();
+                } else if bits == 8 {
+                    w.write_sample((x * full).round() as i8).unwrap();
+                } else {
+                    w.write_sample((x * full).round() as i32).unwrap();
+                }
+            }
+            w.finalize().unwrap();
+            let bytes = std::fs::read(&p).unwrap();
+            let cut = dir.path().join(format!("cut{bits}{float}{channels}.wav"));
+            std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3 + 1]).unwrap();
+            for file in [&p, &cut] {
+                let read = |direct| {
+                    let w = Warnings::new();
+                    let mut s =
+                        DecodeStream::open_with(file, &DecodeOptions::default(), w.clone(), direct)
+                            .unwrap();
+                    let direct_used = matches!(s.source, Source::Pcm(_));
+                    let sig = crate::audio::Signal::from_stream(&mut s).unwrap();
+                    (sig.samples, s.info().clone(), direct_used, w.snapshot())
+                };
+                let (fast, fast_info, used, fast_warn) = read(true);
+                let (slow, slow_info, _, slow_warn) = read(false);
+                assert_eq!(used, bits != 8, "direct read for {bits}-bit");
+                assert_eq!(fast_info, slow_info);
+                assert_eq!(fast.len(), slow.len(), "{}", file.display());
+                assert!(
+                    fast.iter()
+                        .zip(&slow)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{}: samples differ",
+                    file.display()
+                );
+                let truncated = |w: &[String]| w.iter().any(|w| w.contains("truncated"));
+                assert_eq!(truncated(&fast_warn), truncated(&slow_warn));
+                assert_eq!(truncated(&fast_warn), file == &cut);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_truncated_file_decodes_what_is_there_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.wav");
+    let samples: Vec<f32> = (0..20_000)
+        .map(|i| ((i as f32) * 0.05).sin() * 0.5)
+        .collect();
+    write_wav_interleaved(&p, 8_000, 1, &samples, WavFormat::Pcm16).unwrap();
+    let bytes = std::fs::read(&p).unwrap();
+    std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+    let warnings = Warnings::new();
+    let mut s = DecodeStream::open(&p, &DecodeOptions::default(), warnings.clone()).unwrap();
+    let sig = crate::audio::Signal::from_stream(&mut s).unwrap();
+    assert!(
+        sig.samples.len() > 9_000 && sig.samples.len() < 10_100,
+        "{}",
+        sig.samples.len()
+    );
+    assert!(
+        warnings.snapshot().iter().any(|w| w.contains("truncated")),
+        "{:?}",
+        warnings.snapshot()
+    );
+}

@@ -1,0 +1,86 @@
+//! Downbeats: which beat of the bar is "1".
+
+use super::{BeatGrid, Features};
+
+/// Which beat of the bar is "1": (index of the first downbeat, confidence in [0, 1]).
+pub fn downbeat_phase(f: &Features, grid: &BeatGrid, beats_per_bar: usize) -> (usize, f64) {
+    find_downbeat_phase(f, &grid.beats, beats_per_bar)
+}
+
+/// Which beat of the bar is "1": the phase whose beats show the most harmonic change
+/// (2-beat chroma before vs after), plus low and broadband onset strength.
+pub(super) fn find_downbeat_phase(f: &Features, beats: &[f64], bpb: usize) -> (usize, f64) {
+    let n = beats.len();
+    if n < 2 * bpb || bpb < 2 {
+        return (0, 0.0);
+    }
+    let chroma_mean = |t0: f64, t1: f64| -> [f32; 12] {
+        let (a, b) = (
+            (t0 * f.chroma_fps).round().max(0.0) as usize,
+            (t1 * f.chroma_fps).round().max(0.0) as usize,
+        );
+        let b = b.min(f.chroma.len());
+        let mut m = [0.0f32; 12];
+        if a >= b {
+            return m;
+        }
+        for c in &f.chroma[a..b] {
+            for (x, y) in m.iter_mut().zip(c) {
+                *x += y;
+            }
+        }
+        m
+    };
+    let cos_dist = |a: &[f32; 12], b: &[f32; 12]| -> f64 {
+        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if na == 0.0 || nb == 0.0 {
+            0.0
+        } else {
+            1.0 - (dot / (na * nb)) as f64
+        }
+    };
+    let at = |v: &[f32], t: f64| -> f64 {
+        let c = (t * f.fps).round() as isize;
+        (c - 2..=c + 2)
+            .filter(|&i| i >= 0 && (i as usize) < v.len())
+            .map(|i| v[i as usize] as f64)
+            .fold(0.0, f64::max)
+    };
+    let mut novelty = vec![0.0; n];
+    let mut low = vec![0.0; n];
+    let mut broad = vec![0.0; n];
+    for k in 0..n {
+        if k >= 2 && k + 2 < n {
+            novelty[k] = cos_dist(
+                &chroma_mean(beats[k - 2], beats[k]),
+                &chroma_mean(beats[k], beats[k + 2]),
+            );
+        }
+        low[k] = at(&f.low, beats[k]);
+        broad[k] = at(&f.flux, beats[k]);
+    }
+    let z = |v: &[f64]| -> Vec<f64> {
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+        v.iter()
+            .map(|x| if sd > 1e-12 { (x - m) / sd } else { 0.0 })
+            .collect()
+    };
+    let (zn, zl, zb) = (z(&novelty), z(&low), z(&broad));
+    let mut scores: Vec<(usize, f64)> = (0..bpb)
+        .map(|p| {
+            let ks: Vec<usize> = (p..n).step_by(bpb).collect();
+            let s = ks
+                .iter()
+                .map(|&k| zn[k] + 0.3 * zl[k] + 0.3 * zb[k])
+                .sum::<f64>()
+                / ks.len() as f64;
+            (p, s)
+        })
+        .collect();
+    scores.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let margin = scores[0].1 - scores[1].1;
+    (scores[0].0, (1.0 - (-2.0 * margin).exp()).clamp(0.0, 1.0))
+}
