@@ -50,7 +50,7 @@ fn run_case<T: Real>(c: &Case, method: Method) -> Result<(Vec<usize>, Vec<f64>),
     } else {
         Op::Convolve
     };
-    let mode = Mode::parse(&c.mode).unwrap();
+    let mode: Mode = c.mode.parse().unwrap();
     let n1: usize = c.shape1.iter().product();
     let n2: usize = c.shape2.iter().product();
     let a = make::<T>(n1, c.seed1);

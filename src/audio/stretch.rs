@@ -22,17 +22,6 @@ pub enum StretchMethod {
     Pitch,
 }
 
-impl StretchMethod {
-    /// Parse `varispeed` or `pitch`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "varispeed" => Some(StretchMethod::Varispeed),
-            "pitch" => Some(StretchMethod::Pitch),
-            _ => None,
-        }
-    }
-}
-
 /// Stretch `x` to exactly `d` samples.
 ///
 /// ```

@@ -472,15 +472,6 @@ pub enum SynthFormat {
 }
 
 impl SynthFormat {
-    /// Parse `wav` or `flac`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "wav" => Some(SynthFormat::Wav),
-            "flac" => Some(SynthFormat::Flac),
-            _ => None,
-        }
-    }
-
     /// File extension.
     pub fn extension(self) -> &'static str {
         match self {

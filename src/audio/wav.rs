@@ -16,17 +16,6 @@ pub enum WavFormat {
     Float32,
 }
 
-impl WavFormat {
-    /// Parse `pcm16` or `float32`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pcm16" => Some(WavFormat::Pcm16),
-            "float32" => Some(WavFormat::Float32),
-            _ => None,
-        }
-    }
-}
-
 /// What was written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WavWritten {

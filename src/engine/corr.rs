@@ -127,18 +127,6 @@ pub enum Ordering {
     Eigen,
 }
 
-impl Ordering {
-    /// `none`, `cluster` or `eigen`.
-    pub fn parse(s: &str) -> Option<Ordering> {
-        match s {
-            "none" => Some(Ordering::None),
-            "cluster" => Some(Ordering::Cluster),
-            "eigen" => Some(Ordering::Eigen),
-            _ => None,
-        }
-    }
-}
-
 fn affinity(c: &CorrMatrix, i: usize, j: usize) -> f64 {
     let v = c.get(i, j).abs();
     if v.is_finite() { v } else { 0.0 }

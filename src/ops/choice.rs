@@ -7,6 +7,8 @@ use std::str::FromStr;
 use clap::ValueEnum;
 use clap::builder::PossibleValue;
 
+use crate::audio::MixDown;
+use crate::audio::WavFormat;
 use crate::audio::stretch::StretchMethod;
 use crate::audio::synth::SynthFormat;
 use crate::engine::conv::{Method as ConvMethod, Mode as ConvMode, Op};
@@ -124,6 +126,15 @@ choice!(StretchMethod, "stretch method", [
     "pitch" => StretchMethod::Pitch,
     "varispeed" => StretchMethod::Varispeed,
 ]);
+choice!(WavFormat, "WAV format", [
+    "pcm16" => WavFormat::Pcm16,
+    "float32" => WavFormat::Float32,
+]);
+choice!(MixDown, "mix-down", [
+    "mean" => MixDown::Mean,
+    "left" => MixDown::Left,
+    "right" => MixDown::Right,
+]);
 choice!(SynthFormat, "format", [
     "wav" => SynthFormat::Wav,
     "flac" => SynthFormat::Flac,
@@ -159,6 +170,8 @@ mod tests {
         round_trips::<Layout>();
         round_trips::<StretchMethod>();
         round_trips::<SynthFormat>();
+        round_trips::<WavFormat>();
+        round_trips::<MixDown>();
     }
 
     #[test]

@@ -32,18 +32,6 @@ pub enum MixDown {
     Right,
 }
 
-impl MixDown {
-    /// Parse `mean`, `left` or `right`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "mean" => Some(MixDown::Mean),
-            "left" => Some(MixDown::Left),
-            "right" => Some(MixDown::Right),
-            _ => None,
-        }
-    }
-}
-
 /// Decoding options.
 #[derive(Clone, Debug)]
 pub struct DecodeOptions {

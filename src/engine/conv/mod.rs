@@ -53,18 +53,6 @@ pub enum Mode {
     Valid,
 }
 
-impl Mode {
-    /// Parse `full`, `same` or `valid`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "full" => Some(Mode::Full),
-            "same" => Some(Mode::Same),
-            "valid" => Some(Mode::Valid),
-            _ => None,
-        }
-    }
-}
-
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -84,18 +72,6 @@ pub enum Method {
     Direct,
     /// Through real FFTs (overlap-add for a long signal and a short kernel).
     Fft,
-}
-
-impl Method {
-    /// Parse `auto`, `direct` or `fft`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "auto" => Some(Method::Auto),
-            "direct" => Some(Method::Direct),
-            "fft" => Some(Method::Fft),
-            _ => None,
-        }
-    }
 }
 
 impl fmt::Display for Method {

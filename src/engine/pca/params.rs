@@ -18,18 +18,6 @@ pub enum Method {
     Randomized,
 }
 
-impl Method {
-    /// `auto`, `exact` or `randomized`.
-    pub fn parse(s: &str) -> Option<Method> {
-        match s {
-            "auto" => Some(Method::Auto),
-            "exact" => Some(Method::Exact),
-            "randomized" => Some(Method::Randomized),
-            _ => None,
-        }
-    }
-}
-
 impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -51,18 +39,6 @@ pub enum Precision {
     F32,
     /// float64.
     F64,
-}
-
-impl Precision {
-    /// `auto`, `f32` or `f64`.
-    pub fn parse(s: &str) -> Option<Precision> {
-        match s {
-            "auto" => Some(Precision::Auto),
-            "f32" | "float32" => Some(Precision::F32),
-            "f64" | "float64" => Some(Precision::F64),
-            _ => None,
-        }
-    }
 }
 
 impl fmt::Display for Precision {

@@ -1,6 +1,6 @@
 //! `decode`: each track to a mono stream at its own rate (symphonia).
 
-use crate::audio::{DecodeOptions, DecodeStream, MixDown};
+use crate::audio::{DecodeOptions, DecodeStream};
 use crate::error::Result;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
@@ -52,7 +52,7 @@ impl StageType for DecodeType {
         params: &Params<'_>,
         _ctx: &BuildContext<'_>,
     ) -> std::result::Result<Stage, ConfigError> {
-        let mix = MixDown::parse(&params.choice("mix")?).expect("choice validated");
+        let mix = params.choice("mix")?.parse().expect("choice validated");
         let max = params.float_in("max_seconds", 0.0, 1e7)?;
         Ok(Stage::PerTrack(Box::new(DecodeStage {
             options: DecodeOptions {

@@ -39,7 +39,7 @@ impl StageType for WriteWavType {
         params: &Params<'_>,
         _ctx: &BuildContext<'_>,
     ) -> std::result::Result<Stage, ConfigError> {
-        let format = WavFormat::parse(&params.choice("format")?).expect("choice validated");
+        let format = params.choice("format")?.parse().expect("choice validated");
         Ok(Stage::PerTrack(Box::new(WriteWavStage { format })))
     }
 }

@@ -47,18 +47,6 @@ pub enum Layout {
     Hwio,
 }
 
-impl Layout {
-    /// `auto`, `oihw` or `hwio`.
-    pub fn parse(s: &str) -> Option<Layout> {
-        match s.to_ascii_lowercase().as_str() {
-            "auto" => Some(Layout::Auto),
-            "oihw" | "oiw" => Some(Layout::Oihw),
-            "hwio" | "wio" => Some(Layout::Hwio),
-            _ => None,
-        }
-    }
-}
-
 /// The file forms read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
