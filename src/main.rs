@@ -304,7 +304,7 @@ fn dispatch(command: Command) -> cli::Outcome {
             quiet,
         } => pipeline::run(&file, &overrides, out, threads, strict, quiet),
         Command::Check { file, overrides } => pipeline::check(&file, &overrides),
-        Command::Stages { json } => pipeline::stages(json),
+        Command::Stages { json } => pipeline::stage_types(json),
         Command::Ingest {
             dir,
             out,

@@ -65,7 +65,7 @@ pub fn check(file: &Path, overrides: &[String]) -> Outcome {
     Ok(())
 }
 
-pub fn stages(json: bool) -> Outcome {
+pub fn stage_types(json: bool) -> Outcome {
     print!("{}", stages_text(&Registry::builtin(), json));
     Ok(())
 }

@@ -11,6 +11,16 @@ use crate::store::{NdArray, read_npy, write_npy};
 
 /// Correlate or convolve two arrays of the same dimensionality (1-D or 2-D). The result
 /// is float32 when both inputs are, float64 otherwise (numpy's promotion).
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// use eigentechno::engine::conv::{Method, Mode, Op};
+/// let image = eigentechno::store::read_npy("fixtures/arrays/image.npy".as_ref())?;
+/// let kernel = eigentechno::store::read_npy("fixtures/arrays/kernel.npy".as_ref())?;
+/// let out = eigentechno::ops::apply_arrays(&image, &kernel, Op::Correlate, Mode::Valid, Method::Auto)?;
+/// assert_eq!(out.shape(), &[14, 14]);
+/// # Ok(()) }
+/// ```
 pub fn apply_arrays(
     a: &NdArray,
     b: &NdArray,
@@ -82,6 +92,18 @@ pub fn convolve(a: &NdArray, b: &NdArray, mode: Mode, method: Method) -> Result<
 }
 
 /// Read `a` and `b` (`.npy`), apply `op`, and write the result to `out` (`.npy`).
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// use eigentechno::engine::conv::{Method, Mode, Op};
+/// let dir = tempfile::tempdir().unwrap();
+/// let out = dir.path().join("c.npy");
+/// let c = eigentechno::ops::apply_files("fixtures/arrays/image.npy".as_ref(),
+///     "fixtures/arrays/kernel.npy".as_ref(), &out, Op::Convolve, Mode::Same, Method::Fft)?;
+/// assert_eq!(c.shape(), &[16, 16]);
+/// assert!(out.exists());
+/// # Ok(()) }
+/// ```
 pub fn apply_files(
     a: &Path,
     b: &Path,

@@ -114,6 +114,18 @@ impl RowSource for FirstColumns<'_> {
 
 /// Correlate the columns of `source`, order them, and draw `out` (PNG) with `out`'s
 /// `.json` beside it.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let m = eigentechno::store::NpyMatrix::open("fixtures/corr/X.npy".as_ref())?;
+/// let png = dir.path().join("c.png");
+/// let (report, files) = eigentechno::ops::corrmatrix_to_file(
+///     &m, "fixtures/corr/X.npy".as_ref(), None, &png, &Default::default())?;
+/// assert_eq!(report.order.len(), report.features);
+/// assert!(files.contains(&png));
+/// # Ok(()) }
+/// ```
 pub fn corrmatrix_to_file(
     source: &dyn RowSource,
     what: &Path,
@@ -250,6 +262,15 @@ fn steps(c: &CorrMatrix, ord: &[usize], clip: f64, labels: Option<&[String]>) ->
 }
 
 /// Labels for a matrix file: `<stem>.labels.txt` beside it (one per line), if present.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(dir.path().join("x.labels.txt"), "low\nhigh\n").unwrap();
+/// let labels = eigentechno::ops::labels_beside(&dir.path().join("x.npy"));
+/// assert_eq!(labels, Some(vec!["low".to_string(), "high".into()]));
+/// # Ok(()) }
+/// ```
 pub fn labels_beside(npy: &Path) -> Option<Vec<String>> {
     let stem = npy.file_stem()?.to_string_lossy().to_string();
     let text = std::fs::read_to_string(npy.with_file_name(format!("{stem}.labels.txt"))).ok()?;
@@ -261,6 +282,17 @@ pub type CsvMatrix = (Vec<f64>, usize, usize, Option<Vec<String>>);
 
 /// Read a CSV of numbers (an optional header row gives the labels) as a row-major
 /// float64 matrix.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let csv = dir.path().join("x.csv");
+/// std::fs::write(&csv, "1,2\n3,nan\n").unwrap();
+/// let (values, rows, cols, labels) = eigentechno::ops::read_csv_matrix(&csv)?;
+/// assert_eq!((rows, cols, labels), (2, 2, None));
+/// assert!(values[3].is_nan());
+/// # Ok(()) }
+/// ```
 pub fn read_csv_matrix(path: &Path) -> Result<CsvMatrix> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let bad = |reason: String| Error::InvalidData {
@@ -333,6 +365,16 @@ pub fn read_csv_matrix(path: &Path) -> Result<CsvMatrix> {
 }
 
 /// Correlation heatmap of a `.npy` or `.csv` file's columns.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let csv = dir.path().join("x.csv");
+/// std::fs::write(&csv, "a,b,c\n1,2,3\n2,4,1\n3,6,2\n4,8,0\n").unwrap();
+/// let (report, _) = eigentechno::ops::corrmatrix_of_file(&csv, &dir.path().join("c.png"), &Default::default())?;
+/// assert_eq!(report.labels.as_deref(), Some(&["a".to_string(), "b".into(), "c".into()][..]));
+/// # Ok(()) }
+/// ```
 pub fn corrmatrix_of_file(
     input: &Path,
     out: &Path,
@@ -353,6 +395,14 @@ pub fn corrmatrix_of_file(
 
 /// Energy (dB) of every bar in `bands` log-spaced frequency bands from 40 Hz to
 /// Nyquist: `OUT/bands.npy` (N x bands) and `bands.labels.txt`. Returns the `.npy`.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let npy = eigentechno::ops::band_energies("fixtures/pca/X.npy".as_ref(), 8_820, 12, dir.path())?;
+/// assert_eq!(eigentechno::store::read_npy(&npy)?.shape(), &[300, 12]);
+/// # Ok(()) }
+/// ```
 pub fn band_energies(matrix: &Path, rate: u32, bands: usize, out_dir: &Path) -> Result<PathBuf> {
     use rayon::prelude::*;
     let m = NpyMatrix::open(matrix)?;

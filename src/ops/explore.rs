@@ -11,6 +11,8 @@ use crate::explore::{Moment, write_explorer};
 /// ```
 /// # fn main() -> eigentechno::Result<()> {
 /// let dir = tempfile::tempdir().unwrap();
+/// let job = Default::default();
+/// eigentechno::ops::fit_to_dir("fixtures/pca/X.npy".as_ref(), None, dir.path(), &job)?;
 /// let page = eigentechno::ops::explore(dir.path())?;
 /// assert!(page.ends_with("index.html") && page.exists());
 /// # Ok(()) }
@@ -20,12 +22,29 @@ pub fn explore(dir: &Path) -> Result<PathBuf> {
 }
 
 /// The explorer page written at the end of a run that took `seconds` so far.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let job = Default::default();
+/// eigentechno::ops::fit_to_dir("fixtures/pca/X.npy".as_ref(), None, dir.path(), &job)?;
+/// let page = eigentechno::ops::explore_end_of_run(dir.path(), 1.5)?;
+/// assert!(page.exists());
+/// # Ok(()) }
+/// ```
 pub fn explore_end_of_run(dir: &Path, seconds: f64) -> Result<PathBuf> {
     write_explorer(dir, Moment::EndOfRun(seconds))
 }
 
 /// Open `page` with the platform's own opener (`open`, `start`, `xdg-open`); nothing
 /// is bundled.
+///
+/// ```no_run
+/// # fn main() -> eigentechno::Result<()> {
+/// let page = eigentechno::ops::explore("out/eigentechno".as_ref())?;
+/// eigentechno::ops::open_in_browser(&page)?;
+/// # Ok(()) }
+/// ```
 pub fn open_in_browser(page: &Path) -> Result<()> {
     let (cmd, args): (&str, Vec<&std::ffi::OsStr>) = if cfg!(target_os = "macos") {
         ("open", vec![page.as_os_str()])

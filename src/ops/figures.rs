@@ -72,6 +72,20 @@ impl FigureParams {
 /// Draw the four figures of the model in `model_dir` into `out`:
 /// `singular_values.png`, `cumulative_variance.png`, `component_spectra.png`,
 /// `average_spectrum.png`.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let model = dir.path().join("pca");
+/// let job = eigentechno::ops::PcaJobParams {
+///     params: eigentechno::engine::pca::PcaParams { k: Some(8), ..Default::default() },
+///     ..Default::default()
+/// }.check()?;
+/// eigentechno::ops::fit_to_dir("fixtures/pca/X.npy".as_ref(), None, &model, &job)?;
+/// let files = eigentechno::ops::figures_to_dir(&model, &dir.path().join("figures"), &Default::default())?;
+/// assert!(files.iter().any(|f| f.ends_with("singular_values.png")));
+/// # Ok(()) }
+/// ```
 pub fn figures_to_dir(model_dir: &Path, out: &Path, opts: &FigureOptions) -> Result<Vec<PathBuf>> {
     use rayon::prelude::*;
     let (model, meta) = load_model(model_dir)?;

@@ -151,6 +151,17 @@ impl IngestOptions {
 /// Ingest `input` into `out` (the matrix lands in `out/matrix/`: `bars.npy`,
 /// `bars.csv`, `report.json`). A track that fails is reported and the rest go on
 /// (unless strict). A re-run resumes: tracks already done are skipped.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// use eigentechno::ops::{self, IngestParams, TrackInput};
+/// let out = tempfile::tempdir().unwrap();
+/// let opts = IngestParams { max_bars_per_track: 2, progress: false, ..Default::default() }.check()?;
+/// let report = ops::ingest_to_dir(&TrackInput::path("fixtures/corpus"), out.path(), &opts)?;
+/// assert!(!report.has_failures());
+/// assert!(out.path().join("matrix/bars.npy").exists());
+/// # Ok(()) }
+/// ```
 pub fn ingest_to_dir(input: &TrackInput, out: &Path, opts: &IngestOptions) -> Result<RunReport> {
     let mut p = opts.pipeline(input)?;
     crate::pipeline::run(
@@ -178,10 +189,11 @@ pub struct IngestedBars {
 /// Ingest `input` into memory (through a temporary folder, removed afterwards): the
 /// same bars as [`ingest_to_dir`] writes, value for value.
 ///
-/// ```no_run
+/// ```
 /// # fn main() -> eigentechno::Result<()> {
-/// use eigentechno::ops::{self, TrackInput};
-/// let got = ops::ingest_to_memory(&TrackInput::path("fixtures/corpus"), &Default::default())?;
+/// use eigentechno::ops::{self, IngestParams, TrackInput};
+/// let opts = IngestParams { max_bars_per_track: 1, progress: false, ..Default::default() }.check()?;
+/// let got = ops::ingest_to_memory(&TrackInput::path("fixtures/corpus"), &opts)?;
 /// assert_eq!(got.bars.nrows(), got.rows.len());
 /// assert_eq!(got.bars.ncols(), 16_538);
 /// # Ok(()) }

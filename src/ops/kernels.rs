@@ -172,6 +172,16 @@ fn layer_figures(
 /// `layerNN_<name>/grid.png`, `rgb.png` (first layer of an RGB network), `modes.png`
 /// (3x3 kernels), `pca.png`, `norms.png`; `network.png` and `kernels.json` for the
 /// whole network.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// use eigentechno::store::weights::{Layout, load_weights};
+/// let dir = tempfile::tempdir().unwrap();
+/// let weights = load_weights("fixtures/kernels/tiny_cnn.onnx".as_ref(), Layout::Auto)?;
+/// let report = eigentechno::ops::kernels_to_dir(&weights, dir.path(), &Default::default())?;
+/// assert_eq!(report.layers.len(), weights.layers.len());
+/// # Ok(()) }
+/// ```
 pub fn kernels_to_dir(
     weights: &Weights,
     out_dir: &Path,
@@ -199,6 +209,16 @@ pub fn kernels_to_dir(
 }
 
 /// Read `path` and draw its kernels into `out_dir`.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let report = eigentechno::ops::kernels_of_file(
+///     "fixtures/kernels/tiny_cnn.safetensors".as_ref(), dir.path(), &Default::default())?;
+/// assert!(!report.layers.is_empty());
+/// assert!(dir.path().join("kernels.json").exists());
+/// # Ok(()) }
+/// ```
 pub fn kernels_of_file(path: &Path, out_dir: &Path, opts: &KernelOptions) -> Result<KernelsReport> {
     let w = load_weights(path, opts.layout)?;
     kernels_to_dir(&w, out_dir, opts)

@@ -8,6 +8,21 @@ use crate::error::Result;
 use crate::store::pca_model::load_model;
 
 /// Write the listening outputs of the model in `model_dir` into `out`.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let model = dir.path().join("pca");
+/// let job = eigentechno::ops::PcaJobParams {
+///     params: eigentechno::engine::pca::PcaParams { k: Some(8), ..Default::default() },
+///     ..Default::default()
+/// }.check()?;
+/// eigentechno::ops::fit_to_dir("fixtures/pca/X.npy".as_ref(), None, &model, &job)?;
+/// let opts = eigentechno::audio::listen::ListenOptions { components: 2, ..Default::default() };
+/// let files = eigentechno::ops::listen_to_dir(&model, &dir.path().join("listen"), &opts)?;
+/// assert!(files.iter().any(|f| f.ends_with("mean.wav")));
+/// # Ok(()) }
+/// ```
 pub fn listen_to_dir(model_dir: &Path, out: &Path, opts: &ListenOptions) -> Result<Vec<PathBuf>> {
     let (model, meta) = load_model(model_dir)?;
     Listener::new(&model, &meta, model_dir)?.write_all(out, opts)

@@ -42,6 +42,19 @@ impl PcaJobParams {
 
 /// Fit a PCA to the matrix in `matrix` and write the model (arrays, scores, CSV,
 /// `pca.json`) into `dir`.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let model = dir.path().join("pca");
+/// let job = eigentechno::ops::PcaJobParams {
+///     params: eigentechno::engine::pca::PcaParams { k: Some(8), ..Default::default() },
+///     ..Default::default()
+/// }.check()?;
+/// eigentechno::ops::fit_to_dir("fixtures/pca/X.npy".as_ref(), None, &model, &job)?;
+/// assert!(model.join("components.npy").exists() && model.join("scores.npy").exists());
+/// # Ok(()) }
+/// ```
 pub fn fit_to_dir(
     matrix: &Path,
     csv: Option<&Path>,
@@ -103,6 +116,20 @@ pub fn fit_to_dir(
 
 /// Open the model folder `dir` (written by [`fit_to_dir`], `eigentechno pca` or the
 /// `pca` stage).
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let model = dir.path().join("pca");
+/// let job = eigentechno::ops::PcaJobParams {
+///     params: eigentechno::engine::pca::PcaParams { k: Some(8), ..Default::default() },
+///     ..Default::default()
+/// }.check()?;
+/// eigentechno::ops::fit_to_dir("fixtures/pca/X.npy".as_ref(), None, &model, &job)?;
+/// let (pca, meta) = eigentechno::ops::load_model(&model)?;
+/// assert_eq!((pca.k(), meta.n_features), (8, 2000));
+/// # Ok(()) }
+/// ```
 pub fn load_model(dir: &Path) -> Result<(PcaModel, PcaMeta)> {
     crate::store::pca_model::load_model(dir)
 }
@@ -135,6 +162,21 @@ pub fn transform(model: &PcaModel, x: &[f32], k: usize) -> Result<Vec<f64>> {
 
 /// Rows rebuilt from their first `k` scores (row-major `n x k`): `mean + scores @
 /// components[:k]`, row-major `n x d`.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let model = dir.path().join("pca");
+/// let job = eigentechno::ops::PcaJobParams {
+///     params: eigentechno::engine::pca::PcaParams { k: Some(8), ..Default::default() },
+///     ..Default::default()
+/// }.check()?;
+/// eigentechno::ops::fit_to_dir("fixtures/pca/X.npy".as_ref(), None, &model, &job)?;
+/// let (pca, _) = eigentechno::ops::load_model(&model)?;
+/// let mean = eigentechno::ops::inverse_transform(&pca, &[0.0; 8], 8)?;
+/// assert_eq!(mean, pca.mean);
+/// # Ok(()) }
+/// ```
 pub fn inverse_transform(model: &PcaModel, scores: &[f64], k: usize) -> Result<Vec<f32>> {
     let k = check_k(model, k)?;
     if !scores.len().is_multiple_of(k) {

@@ -21,6 +21,20 @@ use crate::store::{NpyMatrix, write_atomic};
 /// than the data has) uses that k, as scikit-learn's `score_samples` does. A model that
 /// kept every component uses the fewest explaining 90 % of the variance, leaving some
 /// variance outside (so the noise variance is positive).
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let model = dir.path().join("pca");
+/// let job = eigentechno::ops::PcaJobParams {
+///     params: eigentechno::engine::pca::PcaParams { k: Some(8), ..Default::default() },
+///     ..Default::default()
+/// }.check()?;
+/// eigentechno::ops::fit_to_dir("fixtures/pca/X.npy".as_ref(), None, &model, &job)?;
+/// let (pca, _) = eigentechno::ops::load_model(&model)?;
+/// assert_eq!(eigentechno::ops::default_k(&pca), 8, "fitted with k = 8");
+/// # Ok(()) }
+/// ```
 pub fn default_k(model: &PcaModel) -> usize {
     let every = model
         .n_features
@@ -46,6 +60,21 @@ pub fn default_k(model: &PcaModel) -> usize {
 }
 
 /// A model folder opened for probabilistic use.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let model = dir.path().join("pca");
+/// let job = eigentechno::ops::PcaJobParams {
+///     params: eigentechno::engine::pca::PcaParams { k: Some(8), ..Default::default() },
+///     ..Default::default()
+/// }.check()?;
+/// eigentechno::ops::fit_to_dir("fixtures/pca/X.npy".as_ref(), None, &model, &job)?;
+/// let m = eigentechno::ops::PpcaModel::open(&model, 4)?;
+/// let scores = m.score_file("fixtures/pca/X.npy".as_ref())?;
+/// assert_eq!(scores.len(), 300);
+/// # Ok(()) }
+/// ```
 pub struct PpcaModel {
     /// The PCA.
     pub pca: PcaModel,
@@ -81,6 +110,21 @@ impl PpcaModel {
 }
 
 /// Score the rows of `matrix` and write one float64 log-likelihood per row to `out`.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let model = dir.path().join("pca");
+/// let job = eigentechno::ops::PcaJobParams {
+///     params: eigentechno::engine::pca::PcaParams { k: Some(8), ..Default::default() },
+///     ..Default::default()
+/// }.check()?;
+/// eigentechno::ops::fit_to_dir("fixtures/pca/X.npy".as_ref(), None, &model, &job)?;
+/// let ll = dir.path().join("ll.npy");
+/// let n = eigentechno::ops::score_to_npy(&model, 0, "fixtures/pca/X.npy".as_ref(), &ll)?;
+/// assert_eq!(n, 300);
+/// # Ok(()) }
+/// ```
 pub fn score_to_npy(model_dir: &Path, k: usize, matrix: &Path, out: &Path) -> Result<usize> {
     let m = PpcaModel::open(model_dir, k)?;
     let scores = m.score_file(matrix)?;
@@ -146,6 +190,21 @@ impl OutlierParams {
 /// Rank the rows of the model's matrix by log-likelihood: `outliers.csv` (most unusual
 /// first: rank, row, track, start_s, log_likelihood, mahalanobis, residual) and the
 /// WAVs `unusual/` and `typical/`.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let model = dir.path().join("pca");
+/// let job = eigentechno::ops::PcaJobParams {
+///     params: eigentechno::engine::pca::PcaParams { k: Some(8), ..Default::default() },
+///     ..Default::default()
+/// }.check()?;
+/// eigentechno::ops::fit_to_dir("fixtures/pca/X.npy".as_ref(), None, &model, &job)?;
+/// let opts = eigentechno::ops::OutlierParams { audio: 0, ..Default::default() }.check()?;
+/// let files = eigentechno::ops::outliers_to_dir(&model, &dir.path().join("odd"), &opts)?;
+/// assert!(files[0].ends_with("outliers.csv"));
+/// # Ok(()) }
+/// ```
 pub fn outliers_to_dir(
     model_dir: &Path,
     out: &Path,
@@ -249,6 +308,21 @@ impl SampleParams {
 
 /// Bars drawn from the model, as sound (de-equalised if the fit was equalised), scaled
 /// down only if they would clip.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let model = dir.path().join("pca");
+/// let job = eigentechno::ops::PcaJobParams {
+///     params: eigentechno::engine::pca::PcaParams { k: Some(8), ..Default::default() },
+///     ..Default::default()
+/// }.check()?;
+/// eigentechno::ops::fit_to_dir("fixtures/pca/X.npy".as_ref(), None, &model, &job)?;
+/// let m = eigentechno::ops::PpcaModel::open(&model, 0)?;
+/// let bars = eigentechno::ops::sample_bars(&m, 3, true, 7);
+/// assert_eq!((bars.len(), bars[0].len()), (3, 2000));
+/// # Ok(()) }
+/// ```
 pub fn sample_bars(m: &PpcaModel, count: usize, noise: bool, seed: u64) -> Vec<Vec<f32>> {
     let eq = m
         .meta
@@ -272,6 +346,21 @@ pub fn sample_bars(m: &PpcaModel, count: usize, noise: bool, seed: u64) -> Vec<V
 
 /// `sample_NNN.wav` (in the subspace) and `sample_NNN_noise.wav` (plus the isotropic
 /// noise outside it), each looped.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let model = dir.path().join("pca");
+/// let job = eigentechno::ops::PcaJobParams {
+///     params: eigentechno::engine::pca::PcaParams { k: Some(8), ..Default::default() },
+///     ..Default::default()
+/// }.check()?;
+/// eigentechno::ops::fit_to_dir("fixtures/pca/X.npy".as_ref(), None, &model, &job)?;
+/// let opts = eigentechno::ops::SampleParams { count: 2, loops: 1, ..Default::default() }.check()?;
+/// let files = eigentechno::ops::samples_to_dir(&model, &dir.path().join("s"), &opts)?;
+/// assert_eq!(files.len(), 4);
+/// # Ok(()) }
+/// ```
 pub fn samples_to_dir(model_dir: &Path, out: &Path, opts: &SampleOptions) -> Result<Vec<PathBuf>> {
     let m = PpcaModel::open(model_dir, opts.k)?;
     let rate = m.meta.rate.unwrap_or(8_820);
@@ -356,6 +445,16 @@ pub struct SelectK {
 /// Held-out log-likelihood over k on a seeded train/test split of the rows of
 /// `matrix`: `select_k.csv` (k, heldout_mean_log_likelihood, train_mean_log_likelihood),
 /// `select_k.png` and `select_k.json` (best k).
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let opts = eigentechno::ops::SelectKParams { ks: vec![1, 2, 4], ..Default::default() }.check()?;
+/// let (found, files) = eigentechno::ops::select_k_to_dir(
+///     "fixtures/ppca/X.npy".as_ref(), dir.path(), &opts)?;
+/// assert!([1, 2, 4].contains(&found.best_k) && files.len() == 3);
+/// # Ok(()) }
+/// ```
 pub fn select_k_to_dir(
     matrix: &Path,
     out: &Path,

@@ -38,6 +38,15 @@ impl RunOutcome {
 
 /// Load the pipeline `file`, apply `overrides` (`NAME.KEY=VALUE`), and check it as a
 /// graph: a bad file is rejected here with its line and key, before any work.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let p = eigentechno::ops::load_pipeline("pipelines/eigentechno.toml".as_ref(), &["pca.k=8".into()])?;
+/// assert!(p.nodes.iter().any(|n| n.name == "pca"));
+/// let bad = eigentechno::ops::load_pipeline("pipelines/eigentechno.toml".as_ref(), &["pca.kk=8".into()]);
+/// assert!(bad.is_err());
+/// # Ok(()) }
+/// ```
 pub fn load_pipeline(file: &Path, overrides: &[String]) -> Result<Pipeline> {
     Ok(Pipeline::load(file, overrides)?)
 }
@@ -96,6 +105,16 @@ pub fn run_pipeline(
 }
 
 /// [`load_pipeline`] then [`run_pipeline`].
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// use eigentechno::ops::{self, RunSettings};
+/// let dir = tempfile::tempdir().unwrap();
+/// let settings = RunSettings { out: Some(dir.path().into()), quiet: true, ..Default::default() };
+/// let done = ops::run_file("pipelines/ingest.toml".as_ref(), &["bars.max_bars=1".into()], &settings)?;
+/// assert!(!done.failed() && dir.path().join("matrix/bars.npy").exists());
+/// # Ok(()) }
+/// ```
 pub fn run_file(file: &Path, overrides: &[String], settings: &RunSettings) -> Result<RunOutcome> {
     run_pipeline(load_pipeline(file, overrides)?, file, settings)
 }

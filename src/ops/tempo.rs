@@ -160,12 +160,27 @@ pub fn tempo_of_samples(samples: Vec<f32>, rate: u32, opts: &TempoOptions) -> Re
 }
 
 /// [`tempo_of_file`] of every file, in parallel, in the given order.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let files = vec!["fixtures/corpus/wav-0000.wav".into(), "no/such/file.wav".into()];
+/// let results = eigentechno::ops::tempo_of_files(&files, &Default::default());
+/// assert!(results[0].is_ok() && results[1].is_err());
+/// # Ok(()) }
+/// ```
 pub fn tempo_of_files(files: &[PathBuf], opts: &TempoOptions) -> Vec<Result<Rhythm>> {
     files.par_iter().map(|f| tempo_of_file(f, opts)).collect()
 }
 
 /// Score tempo, beat and downbeat estimates of the audio files under `dir` against the
 /// annotations beside them (`.json` from `synth`, `.bpm`, `.beats`).
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let report = eigentechno::ops::evaluate_folder("fixtures/corpus".as_ref(), &Default::default())?;
+/// assert_eq!(report.tracks.len(), 10);
+/// # Ok(()) }
+/// ```
 pub fn evaluate_folder(dir: &Path, opts: &TempoOptions) -> Result<EvalReport> {
     let files: Vec<PathBuf> = super::list_tracks(dir, true)?
         .into_iter()

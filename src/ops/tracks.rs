@@ -15,6 +15,14 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 /// The audio files under `root`, sorted by relative path, with unique output names.
 /// A file counts as audio if its first bytes say so, or if it has an audio extension
 /// (so a damaged `.mp3` is still listed, and reported when it fails to decode).
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let tracks = eigentechno::ops::list_tracks("fixtures/corpus".as_ref(), true)?;
+/// assert_eq!(tracks.len(), 10);
+/// assert!(tracks.windows(2).all(|w| w[0].name < w[1].name));
+/// # Ok(()) }
+/// ```
 pub fn list_tracks(root: &Path, recursive: bool) -> Result<Vec<Track>> {
     let meta = std::fs::metadata(root).map_err(|e| Error::io(root, e))?;
     let mut found: Vec<(PathBuf, String)> = Vec::new();
@@ -91,6 +99,14 @@ pub fn list_tracks(root: &Path, recursive: bool) -> Result<Vec<Track>> {
 /// The given files as tracks, in the given order, named by their file name without
 /// extension (with it when two share a stem; with the index when two share a name).
 /// Every path must exist.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// let files = ["fixtures/corpus/wav-0001.wav".into(), "fixtures/corpus/flac-0000.flac".into()];
+/// let tracks = eigentechno::ops::tracks_of_files(&files)?;
+/// assert_eq!(tracks[0].name, "wav-0001");
+/// # Ok(()) }
+/// ```
 pub fn tracks_of_files(paths: &[PathBuf]) -> Result<Vec<Track>> {
     let mut tracks = Vec::with_capacity(paths.len());
     let mut names: HashMap<String, usize> = HashMap::new();
