@@ -1,0 +1,407 @@
+//! One source's tracks through the per-track stages, on a pool of worker threads,
+//! committed in track order to the collecting stages.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::bounded;
+
+use super::resume::{check_cache, check_marker, write_cache, write_marker};
+use super::{RunOptions, RunReport, TrackReport, catch, record_files, rel, stage_context};
+use crate::error::{Result, Warnings};
+use crate::pipeline::graph::Pipeline;
+use crate::pipeline::stage::{
+    CollectStage, Item, Mode, Payload, Stage, StageContext, Track, WholeStage,
+};
+use crate::store::fingerprint::Fingerprint;
+
+/// The per-track part of the graph fed by one source.
+pub(super) struct StreamPlan {
+    pub(super) source: usize,
+    /// Per-track stages reachable from the source, in topological order.
+    pub(super) per_track: Vec<usize>,
+    /// Collecting stages fed by the stream.
+    pub(super) collectors: Vec<usize>,
+    /// How many stream consumers read each node's output.
+    pub(super) consumer_count: HashMap<usize, usize>,
+    /// Fingerprint of the whole per-track chain (for resume markers).
+    pub(super) chain: String,
+}
+
+impl StreamPlan {
+    pub(super) fn new(p: &Pipeline, source: usize) -> Self {
+        let mut in_stream = vec![false; p.nodes.len()];
+        in_stream[source] = true;
+        let mut per_track = Vec::new();
+        let mut collectors = Vec::new();
+        for (i, node) in p.nodes.iter().enumerate() {
+            if i == source || node.inputs.is_empty() || !node.inputs.iter().all(|&j| in_stream[j]) {
+                continue;
+            }
+            match node.mode {
+                Mode::PerTrack => {
+                    in_stream[i] = true;
+                    per_track.push(i);
+                }
+                Mode::Collect => collectors.push(i),
+                _ => {}
+            }
+        }
+        let mut consumer_count = HashMap::new();
+        for &i in per_track.iter().chain(&collectors) {
+            for &j in &p.nodes[i].inputs {
+                *consumer_count.entry(j).or_insert(0) += 1;
+            }
+        }
+        let mut fp = Fingerprint::new();
+        fp.add_str(env!("CARGO_PKG_VERSION"));
+        for &i in std::iter::once(&source).chain(&per_track) {
+            fp.add_str(&p.nodes[i].fingerprint);
+        }
+        StreamPlan {
+            source,
+            per_track,
+            collectors,
+            consumer_count,
+            chain: fp.hex(),
+        }
+    }
+
+    /// Resume markers only make sense when nothing collects the tracks: a collecting
+    /// stage needs every track's data again.
+    fn resumable(&self) -> bool {
+        self.collectors.is_empty()
+    }
+}
+
+enum TrackStatus {
+    Ok,
+    Failed { stage: String, error: String },
+    DoneBefore,
+}
+
+struct TrackResult {
+    track: Arc<Track>,
+    status: TrackStatus,
+    warnings: Vec<String>,
+    /// Collector node -> its input payload.
+    collected: Vec<(usize, Payload)>,
+    /// Stage node -> files it wrote for this track.
+    files: BTreeMap<usize, Vec<PathBuf>>,
+}
+
+/// Push one track through the per-track stages (runs on a worker thread).
+fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Track) -> TrackResult {
+    let warnings = Warnings::new();
+    if plan.resumable()
+        && let Some(files) = check_marker(p, plan, opts, &track)
+    {
+        return TrackResult {
+            track: Arc::new(track),
+            status: TrackStatus::DoneBefore,
+            warnings: Vec::new(),
+            collected: Vec::new(),
+            files,
+        };
+    }
+    if let Some(collected) = check_cache(p, plan, opts, &track) {
+        return TrackResult {
+            track: Arc::new(track),
+            status: TrackStatus::DoneBefore,
+            warnings: Vec::new(),
+            collected,
+            files: BTreeMap::new(),
+        };
+    }
+    let track = Arc::new(track);
+    let mut outputs: HashMap<usize, Payload> = HashMap::new();
+    let mut remaining = plan.consumer_count.clone();
+    outputs.insert(plan.source, Payload::Track);
+    let mut files = BTreeMap::new();
+
+    // Hand `node`'s output to one consumer: the last consumer takes it, others share.
+    let mut take = |outputs: &mut HashMap<usize, Payload>, node: usize| -> Result<Payload> {
+        let left = remaining.get_mut(&node).expect("consumer counted");
+        *left -= 1;
+        if *left == 0 {
+            Ok(outputs.remove(&node).expect("produced before use"))
+        } else {
+            outputs.get_mut(&node).expect("produced before use").share()
+        }
+    };
+
+    for &i in &plan.per_track {
+        let node = &p.nodes[i];
+        let Stage::PerTrack(stage) = &node.stage else {
+            unreachable!("mode checked")
+        };
+        let ctx = stage_context(&node.name, opts, warnings.clone());
+        let result = catch(&node.name, || {
+            let payload = take(&mut outputs, node.inputs[0])?;
+            stage.process(
+                Item {
+                    track: track.clone(),
+                    payload,
+                },
+                &ctx,
+            )
+        });
+        match result {
+            Ok(payload) => {
+                if let Payload::Files(f) = &payload {
+                    files.insert(i, f.clone());
+                }
+                if plan.consumer_count.contains_key(&i) {
+                    outputs.insert(i, payload);
+                }
+            }
+            Err(e) => {
+                return TrackResult {
+                    track: track.clone(),
+                    status: TrackStatus::Failed {
+                        stage: node.name.clone(),
+                        error: e.to_string(),
+                    },
+                    warnings: warnings.snapshot(),
+                    collected: Vec::new(),
+                    files,
+                };
+            }
+        }
+    }
+    let mut collected = Vec::new();
+    for &c in &plan.collectors {
+        match take(&mut outputs, p.nodes[c].inputs[0]) {
+            Ok(payload) => collected.push((c, payload)),
+            Err(e) => {
+                return TrackResult {
+                    track: track.clone(),
+                    status: TrackStatus::Failed {
+                        stage: p.nodes[c].name.clone(),
+                        error: e.to_string(),
+                    },
+                    warnings: warnings.snapshot(),
+                    collected: Vec::new(),
+                    files,
+                };
+            }
+        }
+    }
+    if plan.resumable()
+        && let Err(e) = write_marker(p, plan, opts, &track, &files)
+    {
+        warnings.push(format!("could not write the resume marker: {e}"));
+    }
+    if let Err(e) = write_cache(p, plan, opts, &track, &collected) {
+        warnings.push(format!("could not write the resume cache: {e}"));
+    }
+    TrackResult {
+        track,
+        status: TrackStatus::Ok,
+        warnings: warnings.snapshot(),
+        collected,
+        files,
+    }
+}
+
+fn progress_bar(opts: &RunOptions, len: u64, what: &str) -> indicatif::ProgressBar {
+    if opts.quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} tracks, {elapsed} (eta {eta}) {wide_msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn run_stream(
+    p: &mut Pipeline,
+    plan: &StreamPlan,
+    opts: &RunOptions,
+    threads: usize,
+    report: &mut RunReport,
+    whole_results: &mut HashMap<usize, Payload>,
+    failed_nodes: &mut HashMap<usize, String>,
+) -> Result<bool> {
+    let source_name = p.nodes[plan.source].name.clone();
+    let tracks = {
+        let Stage::Source(source) = &mut p.nodes[plan.source].stage else {
+            unreachable!("mode checked")
+        };
+        let mut tracks = source.tracks()?;
+        // Results are committed by index: make it the position, whatever the source did.
+        for (i, t) in tracks.iter_mut().enumerate() {
+            t.index = i;
+        }
+        tracks
+    };
+    let total = tracks.len();
+    // Collecting stages are moved out for the stream and put back after.
+    let mut collectors: Vec<(usize, Box<dyn CollectStage>)> = Vec::new();
+    for &c in &plan.collectors {
+        let placeholder = Stage::Whole(Box::new(Placeholder));
+        let Stage::Collect(stage) = std::mem::replace(&mut p.nodes[c].stage, placeholder) else {
+            unreachable!("mode checked")
+        };
+        collectors.push((c, stage));
+    }
+    let collector_ctx: Vec<StageContext> = collectors
+        .iter()
+        .map(|(c, _)| stage_context(&p.nodes[*c].name, opts, Warnings::new()))
+        .collect();
+    let mut collector_failed: Vec<Option<String>> = vec![None; collectors.len()];
+
+    let bar = progress_bar(opts, total as u64, &source_name);
+    let cancel = AtomicBool::new(false);
+    let window = (2 * threads).max(2);
+    let pipeline: &Pipeline = p;
+    let mut stopped = false;
+    std::thread::scope(|scope| -> Result<()> {
+        let (job_tx, job_rx) = bounded::<Track>(threads);
+        let (res_tx, res_rx) = bounded::<TrackResult>(threads);
+        let (ticket_tx, ticket_rx) = bounded::<()>(window);
+        for _ in 0..window {
+            ticket_tx.send(()).expect("capacity");
+        }
+        let cancel = &cancel;
+        scope.spawn(move || {
+            for track in tracks {
+                if ticket_rx.recv().is_err() || cancel.load(Ordering::SeqCst) {
+                    break;
+                }
+                if job_tx.send(track).is_err() {
+                    break;
+                }
+            }
+        });
+        for _ in 0..threads {
+            let job_rx = job_rx.clone();
+            let res_tx = res_tx.clone();
+            scope.spawn(move || {
+                for track in job_rx {
+                    let r = process_track(pipeline, plan, opts, track);
+                    if res_tx.send(r).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(job_rx);
+        drop(res_tx);
+
+        // Commit results in track order.
+        let mut pending: BTreeMap<usize, TrackResult> = BTreeMap::new();
+        let mut next = 0usize;
+        for result in res_rx.iter() {
+            pending.insert(result.track.index, result);
+            while let Some(result) = pending.remove(&next) {
+                let path = result.track.path.display().to_string();
+                next += 1;
+                let _ = ticket_tx.send(());
+                bar.inc(1);
+                bar.set_message(path.clone());
+                let mut tr = TrackReport {
+                    path: path.clone(),
+                    status: "ok".into(),
+                    stage: None,
+                    error: None,
+                    warnings: result.warnings,
+                };
+                match &result.status {
+                    TrackStatus::Ok => {}
+                    TrackStatus::DoneBefore => tr.status = "done-before".into(),
+                    TrackStatus::Failed { stage, error } => {
+                        tr.status = "failed".into();
+                        tr.stage = Some(stage.clone());
+                        // Errors name their file; the report already does.
+                        let error = error.strip_prefix(&format!("{path}: ")).unwrap_or(error);
+                        tr.error = Some(error.to_string());
+                        if opts.strict {
+                            cancel.store(true, Ordering::SeqCst);
+                        }
+                    }
+                }
+                for (node, fs) in &result.files {
+                    report.stages[*node]
+                        .files
+                        .extend(fs.iter().map(|f| rel(f, &opts.out_dir)));
+                }
+                let mut collected = result.collected;
+                for (k, (c, stage)) in collectors.iter_mut().enumerate() {
+                    if collector_failed[k].is_some() {
+                        continue;
+                    }
+                    let input = match &tr.error {
+                        Some(e) => Err(e.as_str()),
+                        None => {
+                            let pos = collected
+                                .iter()
+                                .position(|(n, _)| n == c)
+                                .expect("every collector gets every ok track");
+                            Ok(collected.swap_remove(pos).1)
+                        }
+                    };
+                    if let Err(e) = catch(&pipeline.nodes[*c].name, || {
+                        stage.accept(&result.track, input, &collector_ctx[k])
+                    }) {
+                        collector_failed[k] = Some(e.to_string());
+                    }
+                }
+                report.tracks.push(tr);
+            }
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    if cancel.load(Ordering::SeqCst) {
+        stopped = true;
+    }
+
+    // Finish collecting stages and put them back.
+    for (k, (c, mut stage)) in collectors.into_iter().enumerate() {
+        let ctx = &collector_ctx[k];
+        let outcome = match collector_failed[k].take() {
+            Some(e) => Err(e),
+            None if stopped => Err("the run stopped early".to_string()),
+            None => catch(&p.nodes[c].name, || stage.finish(ctx)).map_err(|e| e.to_string()),
+        };
+        match outcome {
+            Ok(payload) => {
+                record_files(&mut report.stages[c], &payload, &opts.out_dir);
+                whole_results.insert(c, payload);
+            }
+            Err(e) => {
+                report.stages[c].error = Some(e.clone());
+                failed_nodes.insert(c, e);
+            }
+        }
+        for w in ctx.warnings.snapshot() {
+            report.tracks.push(TrackReport {
+                path: format!("(stage {})", p.nodes[c].name),
+                status: "ok".into(),
+                stage: Some(p.nodes[c].name.clone()),
+                error: None,
+                warnings: vec![w],
+            });
+        }
+        p.nodes[c].stage = Stage::Collect(stage);
+    }
+    Ok(stopped)
+}
+
+/// Stands in for a collecting stage while the stream owns it.
+struct Placeholder;
+
+impl WholeStage for Placeholder {
+    fn run(&self, _: Vec<Payload>, _: &StageContext) -> Result<Payload> {
+        unreachable!("placeholder stages are never run")
+    }
+}
