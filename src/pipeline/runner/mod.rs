@@ -11,7 +11,7 @@ mod report;
 mod resume;
 mod stream;
 
-pub use report::{RunReport, StageReport, TrackReport};
+pub use report::{RunReport, StageReport, TrackReport, TrackStatus};
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -62,10 +62,12 @@ pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
                 type_name: node.type_name.to_string(),
                 files: Vec::new(),
                 error: None,
+                seconds: 0.0,
             })
             .collect(),
         stopped_early: false,
         elapsed: Duration::ZERO,
+        quiet: opts.quiet,
     };
     let mut whole_results: HashMap<usize, Payload> = HashMap::new();
     let mut failed_nodes: HashMap<usize, String> = HashMap::new();
@@ -119,7 +121,10 @@ pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
             let Stage::Whole(stage) = &pipeline.nodes[i].stage else {
                 unreachable!("mode checked")
             };
-            match catch(&pipeline.nodes[i].name, || stage.run(args, &ctx)) {
+            let started = Instant::now();
+            let result = catch(&pipeline.nodes[i].name, || stage.run(args, &ctx));
+            report.stages[i].seconds = started.elapsed().as_secs_f64();
+            match result {
                 Ok(p) => {
                     record_files(&mut report.stages[i], &p, &opts.out_dir);
                     whole_results.insert(i, p);
@@ -137,6 +142,9 @@ pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
     }
 
     report.elapsed = start.elapsed();
+    for st in &mut report.stages {
+        st.seconds = (st.seconds * 1000.0).round() / 1000.0;
+    }
     let json = serde_json::to_vec_pretty(&report).expect("report serialises");
     write_atomic(&opts.out_dir.join("summary.json"), &json)?;
     Ok(report)

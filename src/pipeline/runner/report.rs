@@ -5,13 +5,44 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// How a track fared; written in `summary.json` as `"ok"`, `"failed"` or `"done-before"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TrackStatus {
+    /// Processed in this run.
+    #[serde(rename = "ok")]
+    Ok,
+    /// A stage failed on it; the run went on without it.
+    #[serde(rename = "failed")]
+    Failed,
+    /// Finished by an earlier run; skipped.
+    #[serde(rename = "done-before")]
+    DoneBefore,
+}
+
+impl TrackStatus {
+    /// The word used in `summary.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackStatus::Ok => "ok",
+            TrackStatus::Failed => "failed",
+            TrackStatus::DoneBefore => "done-before",
+        }
+    }
+}
+
+impl std::fmt::Display for TrackStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What happened to one track.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrackReport {
     /// The file.
     pub path: String,
-    /// `ok`, `failed`, or `done-before` (finished by an earlier run; skipped).
-    pub status: String,
+    /// Processed, failed, or done by an earlier run.
+    pub status: TrackStatus,
     /// The stage where it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stage: Option<String>,
@@ -36,10 +67,14 @@ pub struct StageReport {
     /// Set when a collecting or whole-run stage failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Wall time spent in the stage, in seconds (to the millisecond). For per-track
+    /// stages it is summed over the tracks, so over the worker threads.
+    #[serde(default)]
+    pub seconds: f64,
 }
 
-/// The outcome of a run, also written as `summary.json` in the output folder.
-/// It holds no timings, so equal runs give byte-identical summaries.
+/// The outcome of a run, also written as `summary.json` in the output folder. Its only
+/// timings are the stages' `seconds`: equal runs give summaries equal but for those.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
     /// The pipeline file.
@@ -53,12 +88,26 @@ pub struct RunReport {
     /// Wall time (not serialised).
     #[serde(skip)]
     pub elapsed: Duration,
+    /// Whether the run was quiet: the summary text then leaves out the timings (not
+    /// serialised).
+    #[serde(skip)]
+    pub quiet: bool,
 }
 
 impl RunReport {
     /// Tracks that failed.
     pub fn failures(&self) -> impl Iterator<Item = &TrackReport> {
-        self.tracks.iter().filter(|t| t.status == "failed")
+        self.tracks
+            .iter()
+            .filter(|t| t.status == TrackStatus::Failed)
+    }
+
+    /// The `n` stages that took longest, slowest first (ties in pipeline order).
+    pub fn slowest_stages(&self, n: usize) -> Vec<&StageReport> {
+        let mut stages: Vec<&StageReport> = self.stages.iter().collect();
+        stages.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+        stages.truncate(n);
+        stages
     }
 
     /// Whether any stage or track failed.
@@ -71,13 +120,17 @@ impl RunReport {
     /// A human-readable summary: counts, where outputs went, and every failure.
     pub fn summary_text(&self, out_dir: &Path) -> String {
         use std::fmt::Write;
-        let count = |s: &str| {
+        let count = |s: TrackStatus| {
             self.tracks
                 .iter()
                 .filter(|t| t.status == s && !t.path.starts_with("(stage"))
                 .count()
         };
-        let (ok, failed, before) = (count("ok"), count("failed"), count("done-before"));
+        let (ok, failed, before) = (
+            count(TrackStatus::Ok),
+            count(TrackStatus::Failed),
+            count(TrackStatus::DoneBefore),
+        );
         let mut s = String::new();
         if ok + failed + before > 0 {
             let _ = write!(s, "{} tracks: {ok} processed", ok + failed + before);
@@ -128,6 +181,14 @@ impl RunReport {
                     st.files.len()
                 );
             }
+        }
+        let slowest = self.slowest_stages(3);
+        if !self.quiet && !slowest.is_empty() {
+            let list: Vec<String> = slowest
+                .iter()
+                .map(|st| format!("{} {:.2} s", st.name, st.seconds))
+                .collect();
+            let _ = writeln!(s, "  slowest stages: {}", list.join(", "));
         }
         let _ = writeln!(s, "  summary: {}", out_dir.join("summary.json").display());
         if failed > 0 {

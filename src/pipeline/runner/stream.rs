@@ -6,11 +6,14 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
 
 use super::resume::{check_cache, check_marker, write_cache, write_marker};
-use super::{RunOptions, RunReport, TrackReport, catch, record_files, rel, stage_context};
+use super::{
+    RunOptions, RunReport, TrackReport, TrackStatus, catch, record_files, rel, stage_context,
+};
 use crate::error::{Result, Warnings};
 use crate::pipeline::graph::Pipeline;
 use crate::pipeline::stage::{
@@ -77,7 +80,7 @@ impl StreamPlan {
     }
 }
 
-enum TrackStatus {
+enum Outcome {
     Ok,
     Failed { stage: String, error: String },
     DoneBefore,
@@ -85,8 +88,10 @@ enum TrackStatus {
 
 struct TrackResult {
     track: Arc<Track>,
-    status: TrackStatus,
+    status: Outcome,
     warnings: Vec<String>,
+    /// Stage node -> time spent on this track.
+    times: Vec<(usize, Duration)>,
     /// Collector node -> its input payload.
     collected: Vec<(usize, Payload)>,
     /// Stage node -> files it wrote for this track.
@@ -101,8 +106,9 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
     {
         return TrackResult {
             track: Arc::new(track),
-            status: TrackStatus::DoneBefore,
+            status: Outcome::DoneBefore,
             warnings: Vec::new(),
+            times: Vec::new(),
             collected: Vec::new(),
             files,
         };
@@ -110,8 +116,9 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
     if let Some(collected) = check_cache(p, plan, opts, &track) {
         return TrackResult {
             track: Arc::new(track),
-            status: TrackStatus::DoneBefore,
+            status: Outcome::DoneBefore,
             warnings: Vec::new(),
+            times: Vec::new(),
             collected,
             files: BTreeMap::new(),
         };
@@ -121,6 +128,7 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
     let mut remaining = plan.consumer_count.clone();
     outputs.insert(plan.source, Payload::Track);
     let mut files = BTreeMap::new();
+    let mut times = Vec::with_capacity(plan.per_track.len());
 
     // Hand `node`'s output to one consumer: the last consumer takes it, others share.
     let mut take = |outputs: &mut HashMap<usize, Payload>, node: usize| -> Result<Payload> {
@@ -139,6 +147,7 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
             unreachable!("mode checked")
         };
         let ctx = stage_context(&node.name, opts, warnings.clone());
+        let started = Instant::now();
         let result = catch(&node.name, || {
             let payload = take(&mut outputs, node.inputs[0])?;
             stage.process(
@@ -149,6 +158,7 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
                 &ctx,
             )
         });
+        times.push((i, started.elapsed()));
         match result {
             Ok(payload) => {
                 if let Payload::Files(f) = &payload {
@@ -161,11 +171,12 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
             Err(e) => {
                 return TrackResult {
                     track: track.clone(),
-                    status: TrackStatus::Failed {
+                    status: Outcome::Failed {
                         stage: node.name.clone(),
                         error: e.to_string(),
                     },
                     warnings: warnings.snapshot(),
+                    times,
                     collected: Vec::new(),
                     files,
                 };
@@ -179,11 +190,12 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
             Err(e) => {
                 return TrackResult {
                     track: track.clone(),
-                    status: TrackStatus::Failed {
+                    status: Outcome::Failed {
                         stage: p.nodes[c].name.clone(),
                         error: e.to_string(),
                     },
                     warnings: warnings.snapshot(),
+                    times,
                     collected: Vec::new(),
                     files,
                 };
@@ -200,8 +212,9 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
     }
     TrackResult {
         track,
-        status: TrackStatus::Ok,
+        status: Outcome::Ok,
         warnings: warnings.snapshot(),
+        times,
         collected,
         files,
     }
@@ -236,7 +249,9 @@ pub(super) fn run_stream(
         let Stage::Source(source) = &mut p.nodes[plan.source].stage else {
             unreachable!("mode checked")
         };
+        let started = Instant::now();
         let mut tracks = source.tracks()?;
+        report.stages[plan.source].seconds += started.elapsed().as_secs_f64();
         // Results are committed by index: make it the position, whatever the source did.
         for (i, t) in tracks.iter_mut().enumerate() {
             t.index = i;
@@ -310,16 +325,16 @@ pub(super) fn run_stream(
                 bar.set_message(path.clone());
                 let mut tr = TrackReport {
                     path: path.clone(),
-                    status: "ok".into(),
+                    status: TrackStatus::Ok,
                     stage: None,
                     error: None,
                     warnings: result.warnings,
                 };
                 match &result.status {
-                    TrackStatus::Ok => {}
-                    TrackStatus::DoneBefore => tr.status = "done-before".into(),
-                    TrackStatus::Failed { stage, error } => {
-                        tr.status = "failed".into();
+                    Outcome::Ok => {}
+                    Outcome::DoneBefore => tr.status = TrackStatus::DoneBefore,
+                    Outcome::Failed { stage, error } => {
+                        tr.status = TrackStatus::Failed;
                         tr.stage = Some(stage.clone());
                         // Errors name their file; the report already does.
                         let error = error.strip_prefix(&format!("{path}: ")).unwrap_or(error);
@@ -328,6 +343,9 @@ pub(super) fn run_stream(
                             cancel.store(true, Ordering::SeqCst);
                         }
                     }
+                }
+                for &(node, t) in &result.times {
+                    report.stages[node].seconds += t.as_secs_f64();
                 }
                 for (node, fs) in &result.files {
                     report.stages[*node]
@@ -349,11 +367,13 @@ pub(super) fn run_stream(
                             Ok(collected.swap_remove(pos).1)
                         }
                     };
+                    let started = Instant::now();
                     if let Err(e) = catch(&pipeline.nodes[*c].name, || {
                         stage.accept(&result.track, input, &collector_ctx[k])
                     }) {
                         collector_failed[k] = Some(e.to_string());
                     }
+                    report.stages[*c].seconds += started.elapsed().as_secs_f64();
                 }
                 report.tracks.push(tr);
             }
@@ -368,11 +388,13 @@ pub(super) fn run_stream(
     // Finish collecting stages and put them back.
     for (k, (c, mut stage)) in collectors.into_iter().enumerate() {
         let ctx = &collector_ctx[k];
+        let started = Instant::now();
         let outcome = match collector_failed[k].take() {
             Some(e) => Err(e),
             None if stopped => Err("the run stopped early".to_string()),
             None => catch(&p.nodes[c].name, || stage.finish(ctx)).map_err(|e| e.to_string()),
         };
+        report.stages[c].seconds += started.elapsed().as_secs_f64();
         match outcome {
             Ok(payload) => {
                 record_files(&mut report.stages[c], &payload, &opts.out_dir);
@@ -386,7 +408,7 @@ pub(super) fn run_stream(
         for w in ctx.warnings.snapshot() {
             report.tracks.push(TrackReport {
                 path: format!("(stage {})", p.nodes[c].name),
-                status: "ok".into(),
+                status: TrackStatus::Ok,
                 stage: Some(p.nodes[c].name.clone()),
                 error: None,
                 warnings: vec![w],
