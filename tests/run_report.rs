@@ -120,3 +120,130 @@ fn summary_json_keeps_its_track_keys_and_values_and_times_each_stage() {
     assert!(stderr.contains("empty.flac"), "{stderr}");
     assert!(!stderr.contains("slowest"), "{stderr}");
 }
+
+/// Each stage's `already_done` in summary.json.
+fn done_flags(out: &Path) -> Vec<(String, bool)> {
+    summary(out)["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["already_done"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+/// The stages not done before, in pipeline order.
+fn redone(out: &Path) -> Vec<String> {
+    done_flags(out)
+        .into_iter()
+        .filter(|(_, done)| !done)
+        .map(|(name, _)| name)
+        .collect()
+}
+
+#[test]
+fn a_rerun_skips_every_stage_and_a_change_redoes_only_what_it_touches() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("main");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "pipelines/eigentechno.toml",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = eigentechno(&args);
+        let (stdout, stderr) = text(&o);
+        assert!(o.status.success(), "{stdout}{stderr}");
+        stdout
+    };
+    let first = run(&[]);
+    assert!(!first.contains("already done"), "{first}");
+    assert!(done_flags(&out).len() > 15);
+    assert_eq!(redone(&out).len(), done_flags(&out).len());
+    let npy_before = std::fs::read(out.join("matrix/bars.npy")).unwrap();
+    let csv = out.join("select_k/select_k.csv");
+    let csv_before = std::fs::read(&csv).unwrap();
+
+    // The same again: every stage is already done, and says so.
+    let second = run(&[]);
+    assert!(
+        second.contains("10 tracks: 0 processed, 10 already done (skipped)"),
+        "{second}"
+    );
+    assert_eq!(redone(&out), Vec::<String>::new(), "{second}");
+    for (name, _) in done_flags(&out) {
+        let line = second
+            .lines()
+            .find(|l| l.starts_with(&format!("  {name} (")))
+            .unwrap_or_else(|| panic!("no line for {name}: {second}"));
+        assert!(line.contains("already done"), "{line}");
+    }
+    assert_eq!(
+        std::fs::read(out.join("matrix/bars.npy")).unwrap(),
+        npy_before
+    );
+    let tracks = summary(&out)["tracks"].as_array().unwrap().clone();
+    assert_eq!(tracks.len(), 10);
+    assert!(tracks.iter().all(|t| t["status"] == "done-before"));
+    // The summary still lists every stage's files.
+    let files = |name: &str| -> usize {
+        summary(&out)["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["files"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(files("matrix"), 3);
+    assert_eq!(files("pca"), 8);
+
+    // A changed PCA parameter redoes the PCA and what reads it, nothing else.
+    let third = run(&["--set", "pca.k=8"]);
+    assert_eq!(
+        redone(&out),
+        [
+            "pca",
+            "listen",
+            "figures",
+            "outliers",
+            "sample",
+            "score_correlation",
+            "explorer"
+        ],
+        "{third}"
+    );
+    let pca: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("pca/pca.json")).unwrap()).unwrap();
+    assert_eq!(pca["k"], 8, "{pca}");
+    // Unchanged, it is done again.
+    run(&["--set", "pca.k=8"]);
+    assert_eq!(redone(&out), Vec::<String>::new());
+
+    // A deleted output redoes its stage; so does a file whose size changed.
+    let png = out.join("figures/average_spectrum.png");
+    std::fs::remove_file(&png).unwrap();
+    std::fs::write(&csv, "damaged\n").unwrap();
+    let fourth = run(&["--set", "pca.k=8"]);
+    assert_eq!(redone(&out), ["figures", "select_k"], "{fourth}");
+    assert!(png.is_file());
+    assert_eq!(std::fs::read(&csv).unwrap(), csv_before);
+
+    // A deleted matrix redoes the matrix from the per-track cache, and the stages that
+    // read it are done already (same inputs, same parameters).
+    std::fs::remove_file(out.join("matrix/bars.npy")).unwrap();
+    let fifth = run(&["--set", "pca.k=8"]);
+    assert_eq!(redone(&out), ["matrix"], "{fifth}");
+    assert_eq!(
+        std::fs::read(out.join("matrix/bars.npy")).unwrap(),
+        npy_before
+    );
+}

@@ -42,5 +42,5 @@ pub use registry::Registry;
 pub use runner::{RunOptions, RunReport, StageReport, TrackReport, TrackStatus, run};
 pub use stage::{
     Audio, BuildContext, CollectStage, Item, Kind, Mode, Payload, PerTrackStage, Stage,
-    StageContext, StageInfo, StageType, Track, TrackSource, WholeStage,
+    StageContext, StageInfo, StageType, StoredPayload, Track, TrackSource, WholeStage,
 };

@@ -37,9 +37,76 @@ pub struct RunOptions {
     pub quiet: bool,
 }
 
+/// What a run has so far: its report, the whole-run results not yet consumed, and each
+/// stage's resume fingerprint (once known).
+pub(super) struct RunState {
+    pub(super) report: RunReport,
+    /// Node -> its whole-run result (collecting and whole-run stages).
+    pub(super) results: HashMap<usize, Payload>,
+    /// Node -> its resume fingerprint; `None` until known, or when it cannot resume.
+    pub(super) fps: Vec<Option<String>>,
+}
+
+impl RunState {
+    /// A note about a stage for the summary (kept with the tracks' warnings).
+    pub(super) fn warn(&mut self, stage: &str, warning: String) {
+        self.report.tracks.push(TrackReport {
+            path: format!("(stage {stage})"),
+            status: TrackStatus::Ok,
+            stage: Some(stage.to_string()),
+            error: None,
+            warnings: vec![warning],
+        });
+    }
+
+    /// Take the result of `node` from an earlier run, if its record matches
+    /// `fingerprint` and its files are intact.
+    pub(super) fn resume(&mut self, opts: &RunOptions, node: usize, fingerprint: &str) -> bool {
+        let stage = &mut self.report.stages[node];
+        let Some(record) = resume::read_record(opts, &stage.name, fingerprint) else {
+            return false;
+        };
+        let Some(Ok(payload)) = record.payload.as_ref().map(|p| p.load(&opts.out_dir)) else {
+            return false;
+        };
+        stage.files = record.files.into_iter().map(|(f, _)| f).collect();
+        stage.already_done = true;
+        self.results.insert(node, payload);
+        self.fps[node] = Some(fingerprint.to_string());
+        true
+    }
+
+    /// Keep a finished stage's result, and record it for the next run.
+    pub(super) fn finished(
+        &mut self,
+        opts: &RunOptions,
+        node: usize,
+        fingerprint: Option<String>,
+        payload: Payload,
+    ) {
+        let stage = &mut self.report.stages[node];
+        record_files(stage, &payload, &opts.out_dir);
+        if let (Some(fp), Some(stored)) = (&fingerprint, payload.to_stored(&opts.out_dir)) {
+            let name = stage.name.clone();
+            if let Err(e) =
+                resume::write_record(opts, &name, fp, Some(stored), &stage.files, Vec::new())
+            {
+                self.warn(&name, format!("could not write the resume record: {e}"));
+            }
+        }
+        self.fps[node] = fingerprint;
+        self.results.insert(node, payload);
+    }
+}
+
 /// Run a pipeline. Track failures are reported, not returned as errors; an `Err`
 /// means the run itself could not proceed (the output folder is not writable, a
 /// source folder vanished).
+///
+/// A stage that an earlier run into the same folder finished with the same inputs and
+/// parameters is skipped, its result taken from that run's record (see
+/// [`StageReport::already_done`]); a changed parameter redoes the stage and every stage
+/// downstream of it, and so does a deleted or resized output file for its stage.
 pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
     let start = Instant::now();
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| Error::io(&opts.out_dir, e))?;
@@ -51,26 +118,29 @@ pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
         opts.threads
     };
     let n = pipeline.nodes.len();
-    let mut report = RunReport {
-        pipeline: pipeline.file.display().to_string(),
-        tracks: Vec::new(),
-        stages: pipeline
-            .nodes
-            .iter()
-            .map(|node| StageReport {
-                name: node.name.clone(),
-                type_name: node.type_name.to_string(),
-                files: Vec::new(),
-                error: None,
-                seconds: 0.0,
-            })
-            .collect(),
-        stopped_early: false,
-        elapsed: Duration::ZERO,
-        quiet: opts.quiet,
+    let mut st = RunState {
+        report: RunReport {
+            pipeline: pipeline.file.display().to_string(),
+            tracks: Vec::new(),
+            stages: pipeline
+                .nodes
+                .iter()
+                .map(|node| StageReport {
+                    name: node.name.clone(),
+                    type_name: node.type_name.to_string(),
+                    files: Vec::new(),
+                    error: None,
+                    seconds: 0.0,
+                    already_done: false,
+                })
+                .collect(),
+            stopped_early: false,
+            elapsed: Duration::ZERO,
+            quiet: opts.quiet,
+        },
+        results: HashMap::new(),
+        fps: vec![None; n],
     };
-    let mut whole_results: HashMap<usize, Payload> = HashMap::new();
-    let mut failed_nodes: HashMap<usize, String> = HashMap::new();
 
     // Streams: one per source.
     for src in 0..n {
@@ -78,69 +148,26 @@ pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
             continue;
         }
         let stream = StreamPlan::new(pipeline, src);
-        let stopped = run_stream(
-            pipeline,
-            &stream,
-            opts,
-            threads,
-            &mut report,
-            &mut whole_results,
-            &mut failed_nodes,
-        )?;
-        if stopped {
-            report.stopped_early = true;
+        if run_stream(pipeline, &stream, opts, threads, &mut st)? {
+            st.report.stopped_early = true;
             break;
         }
     }
 
     // Whole-run stages.
-    if !report.stopped_early {
+    if !st.report.stopped_early {
         for i in 0..n {
             if pipeline.nodes[i].mode != Mode::Whole {
                 continue;
             }
-            let inputs = pipeline.nodes[i].inputs.clone();
-            if let Some(bad) = inputs.iter().find(|j| !whole_results.contains_key(j)) {
-                let why = format!("input '{}' has no result", pipeline.nodes[*bad].name);
-                report.stages[i].error = Some(why.clone());
-                failed_nodes.insert(i, why);
-                continue;
-            }
-            let mut args = Vec::new();
-            for &j in &inputs {
-                let consumers_left = pipeline.consumers(j).iter().filter(|&&c| c > i).count();
-                let p = if consumers_left > 0 {
-                    whole_results.get_mut(&j).expect("checked").share()?
-                } else {
-                    whole_results.remove(&j).expect("checked")
-                };
-                args.push(p);
-            }
-            let mut ctx = stage_context(&pipeline.nodes[i].name, opts, Warnings::new());
-            ctx.run_started = Some(start);
-            let Stage::Whole(stage) = &pipeline.nodes[i].stage else {
-                unreachable!("mode checked")
-            };
-            let started = Instant::now();
-            let result = catch(&pipeline.nodes[i].name, || stage.run(args, &ctx));
-            report.stages[i].seconds = started.elapsed().as_secs_f64();
-            match result {
-                Ok(p) => {
-                    record_files(&mut report.stages[i], &p, &opts.out_dir);
-                    whole_results.insert(i, p);
-                }
-                Err(e) => {
-                    report.stages[i].error = Some(e.to_string());
-                    failed_nodes.insert(i, e.to_string());
-                    if opts.strict {
-                        report.stopped_early = true;
-                        break;
-                    }
-                }
+            if !run_whole(pipeline, i, opts, start, &mut st)? && opts.strict {
+                st.report.stopped_early = true;
+                break;
             }
         }
     }
 
+    let mut report = st.report;
     report.elapsed = start.elapsed();
     for st in &mut report.stages {
         st.seconds = (st.seconds * 1000.0).round() / 1000.0;
@@ -148,6 +175,58 @@ pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
     let json = serde_json::to_vec_pretty(&report).expect("report serialises");
     write_atomic(&opts.out_dir.join("summary.json"), &json)?;
     Ok(report)
+}
+
+/// Run (or resume) whole-run stage `i`; false if it failed.
+fn run_whole(
+    pipeline: &Pipeline,
+    i: usize,
+    opts: &RunOptions,
+    start: Instant,
+    st: &mut RunState,
+) -> Result<bool> {
+    let node = &pipeline.nodes[i];
+    if let Some(bad) = node.inputs.iter().find(|j| !st.results.contains_key(j)) {
+        let why = format!("input '{}' has no result", pipeline.nodes[*bad].name);
+        st.report.stages[i].error = Some(why);
+        return Ok(false);
+    }
+    let started = Instant::now();
+    let fingerprint = resume::fingerprint(pipeline, i, &st.fps);
+    if let Some(fp) = &fingerprint
+        && st.resume(opts, i, fp)
+    {
+        st.report.stages[i].seconds = started.elapsed().as_secs_f64();
+        return Ok(true);
+    }
+    resume::forget(opts, &node.name);
+    let mut args = Vec::new();
+    for &j in &node.inputs {
+        let consumers_left = pipeline.consumers(j).iter().filter(|&&c| c > i).count();
+        let p = if consumers_left > 0 {
+            st.results.get_mut(&j).expect("checked").share()?
+        } else {
+            st.results.remove(&j).expect("checked")
+        };
+        args.push(p);
+    }
+    let mut ctx = stage_context(&node.name, opts, Warnings::new());
+    ctx.run_started = Some(start);
+    let Stage::Whole(stage) = &node.stage else {
+        unreachable!("mode checked")
+    };
+    let result = catch(&node.name, || stage.run(args, &ctx));
+    st.report.stages[i].seconds = started.elapsed().as_secs_f64();
+    match result {
+        Ok(p) => {
+            st.finished(opts, i, fingerprint, p);
+            Ok(true)
+        }
+        Err(e) => {
+            st.report.stages[i].error = Some(e.to_string());
+            Ok(false)
+        }
+    }
 }
 
 pub(super) fn stage_context(name: &str, opts: &RunOptions, warnings: Warnings) -> StageContext {

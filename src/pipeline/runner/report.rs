@@ -71,6 +71,10 @@ pub struct StageReport {
     /// stages it is summed over the tracks, so over the worker threads.
     #[serde(default)]
     pub seconds: f64,
+    /// Done by an earlier run with the same inputs and parameters, so skipped (for a
+    /// source or per-track stage: every track was). Written only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub already_done: bool,
 }
 
 /// The outcome of a run, also written as `summary.json` in the output folder. Its only
@@ -102,9 +106,11 @@ impl RunReport {
             .filter(|t| t.status == TrackStatus::Failed)
     }
 
-    /// The `n` stages that took longest, slowest first (ties in pipeline order).
+    /// The `n` stages that took longest, slowest first (ties in pipeline order); stages
+    /// that took no measurable time are left out.
     pub fn slowest_stages(&self, n: usize) -> Vec<&StageReport> {
-        let mut stages: Vec<&StageReport> = self.stages.iter().collect();
+        let mut stages: Vec<&StageReport> =
+            self.stages.iter().filter(|s| s.seconds > 0.0).collect();
         stages.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
         stages.truncate(n);
         stages
@@ -154,8 +160,15 @@ impl RunReport {
             }
         );
         for st in &self.stages {
+            let done = if st.already_done {
+                "already done, "
+            } else {
+                ""
+            };
             if let Some(e) = &st.error {
                 let _ = writeln!(s, "  stage {} ({}) failed: {e}", st.name, st.type_name);
+            } else if st.files.is_empty() && st.already_done {
+                let _ = writeln!(s, "  {} ({}): already done", st.name, st.type_name);
             } else if !st.files.is_empty() {
                 let dirs: std::collections::BTreeSet<String> = st
                     .files
@@ -175,7 +188,7 @@ impl RunReport {
                     .join(", ");
                 let _ = writeln!(
                     s,
-                    "  {} ({}): {} files in {where_}",
+                    "  {} ({}): {done}{} files in {where_}",
                     st.name,
                     st.type_name,
                     st.files.len()

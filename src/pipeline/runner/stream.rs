@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
 
+use super::resume;
 use super::resume::{check_cache, check_marker, write_cache, write_marker};
-use super::{
-    RunOptions, RunReport, TrackReport, TrackStatus, catch, record_files, rel, stage_context,
-};
+use super::{RunOptions, RunState, TrackReport, TrackStatus, catch, rel, stage_context};
 use crate::error::{Result, Warnings};
 use crate::pipeline::graph::Pipeline;
 use crate::pipeline::stage::{
@@ -234,16 +233,59 @@ fn progress_bar(opts: &RunOptions, len: u64, what: &str) -> indicatif::ProgressB
     bar
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Take a whole stream from an earlier run: when every collecting stage it feeds has a
+/// matching record, and nothing per-track writes files of its own, no track needs to
+/// be read again. The tracks are reported as that run reported them, the ok ones as
+/// done before.
+fn replay_stream(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, st: &mut RunState) -> bool {
+    let leaf_outputs = plan
+        .per_track
+        .iter()
+        .any(|i| !plan.consumer_count.contains_key(i));
+    if plan.collectors.is_empty() || leaf_outputs {
+        return false;
+    }
+    let Some(fp) = st.fps[plan.source].clone() else {
+        return false;
+    };
+    let Some(record) = resume::read_record(opts, &p.nodes[plan.source].name, &fp) else {
+        return false;
+    };
+    let mut resumed = Vec::new();
+    for &c in &plan.collectors {
+        let fp = st.fps[c].clone().expect("set from the source's");
+        if !st.resume(opts, c, &fp) {
+            // Put back what was taken, so the stream runs as if nothing was.
+            for c in resumed {
+                st.results.remove(&c);
+                st.report.stages[c].files.clear();
+                st.report.stages[c].already_done = false;
+            }
+            return false;
+        }
+        resumed.push(c);
+    }
+    for mut t in record.tracks {
+        if t.status == TrackStatus::Ok && t.stage.is_none() {
+            t.status = TrackStatus::DoneBefore;
+            t.warnings.clear();
+        }
+        st.report.tracks.push(t);
+    }
+    for &i in std::iter::once(&plan.source).chain(&plan.per_track) {
+        st.report.stages[i].already_done = true;
+    }
+    true
+}
+
 pub(super) fn run_stream(
     p: &mut Pipeline,
     plan: &StreamPlan,
     opts: &RunOptions,
     threads: usize,
-    report: &mut RunReport,
-    whole_results: &mut HashMap<usize, Payload>,
-    failed_nodes: &mut HashMap<usize, String>,
+    st: &mut RunState,
 ) -> Result<bool> {
+    let first_track = st.report.tracks.len();
     let source_name = p.nodes[plan.source].name.clone();
     let tracks = {
         let Stage::Source(source) = &mut p.nodes[plan.source].stage else {
@@ -251,7 +293,7 @@ pub(super) fn run_stream(
         };
         let started = Instant::now();
         let mut tracks = source.tracks()?;
-        report.stages[plan.source].seconds += started.elapsed().as_secs_f64();
+        st.report.stages[plan.source].seconds += started.elapsed().as_secs_f64();
         // Results are committed by index: make it the position, whatever the source did.
         for (i, t) in tracks.iter_mut().enumerate() {
             t.index = i;
@@ -259,6 +301,19 @@ pub(super) fn run_stream(
         tracks
     };
     let total = tracks.len();
+
+    // Resume fingerprints: the source's covers its tracks' names, sizes and times.
+    st.fps[plan.source] = Some(resume::source_fingerprint(p, plan.source, &tracks));
+    for &i in plan.per_track.iter().chain(&plan.collectors) {
+        st.fps[i] = resume::fingerprint(p, i, &st.fps);
+    }
+    if replay_stream(p, plan, opts, st) {
+        return Ok(false);
+    }
+    for &i in std::iter::once(&plan.source).chain(&plan.collectors) {
+        resume::forget(opts, &p.nodes[i].name);
+    }
+    let report = &mut st.report;
     // Collecting stages are moved out for the stream and put back after.
     let mut collectors: Vec<(usize, Box<dyn CollectStage>)> = Vec::new();
     for &c in &plan.collectors {
@@ -385,7 +440,16 @@ pub(super) fn run_stream(
         stopped = true;
     }
 
+    // Every track done before: so was every per-track stage.
+    let tracks = &st.report.tracks[first_track..];
+    if !tracks.is_empty() && tracks.iter().all(|t| t.status == TrackStatus::DoneBefore) {
+        for &i in std::iter::once(&plan.source).chain(&plan.per_track) {
+            st.report.stages[i].already_done = true;
+        }
+    }
+
     // Finish collecting stages and put them back.
+    let mut all_collected = !stopped;
     for (k, (c, mut stage)) in collectors.into_iter().enumerate() {
         let ctx = &collector_ctx[k];
         let started = Instant::now();
@@ -394,27 +458,33 @@ pub(super) fn run_stream(
             None if stopped => Err("the run stopped early".to_string()),
             None => catch(&p.nodes[c].name, || stage.finish(ctx)).map_err(|e| e.to_string()),
         };
-        report.stages[c].seconds += started.elapsed().as_secs_f64();
+        st.report.stages[c].seconds += started.elapsed().as_secs_f64();
         match outcome {
             Ok(payload) => {
-                record_files(&mut report.stages[c], &payload, &opts.out_dir);
-                whole_results.insert(c, payload);
+                let fp = st.fps[c].clone();
+                st.finished(opts, c, fp, payload);
             }
             Err(e) => {
-                report.stages[c].error = Some(e.clone());
-                failed_nodes.insert(c, e);
+                st.report.stages[c].error = Some(e);
+                all_collected = false;
             }
         }
         for w in ctx.warnings.snapshot() {
-            report.tracks.push(TrackReport {
-                path: format!("(stage {})", p.nodes[c].name),
-                status: TrackStatus::Ok,
-                stage: Some(p.nodes[c].name.clone()),
-                error: None,
-                warnings: vec![w],
-            });
+            st.warn(&p.nodes[c].name, w);
         }
         p.nodes[c].stage = Stage::Collect(stage);
+    }
+    // The source's record, with its tracks' reports: what a rerun replays when every
+    // collecting stage is done.
+    if all_collected
+        && !plan.collectors.is_empty()
+        && let Some(fp) = st.fps[plan.source].clone()
+    {
+        let name = p.nodes[plan.source].name.clone();
+        let tracks = st.report.tracks[first_track..].to_vec();
+        if let Err(e) = resume::write_record(opts, &name, &fp, None, &[], tracks) {
+            st.warn(&name, format!("could not write the resume record: {e}"));
+        }
     }
     Ok(stopped)
 }
