@@ -107,10 +107,10 @@ impl RunReport {
     }
 
     /// The `n` stages that took longest, slowest first (ties in pipeline order); stages
-    /// that took no measurable time are left out.
+    /// that took under 5 ms are left out.
     pub fn slowest_stages(&self, n: usize) -> Vec<&StageReport> {
         let mut stages: Vec<&StageReport> =
-            self.stages.iter().filter(|s| s.seconds > 0.0).collect();
+            self.stages.iter().filter(|s| s.seconds >= 0.005).collect();
         stages.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
         stages.truncate(n);
         stages
