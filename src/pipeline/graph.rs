@@ -61,6 +61,9 @@ pub struct Node {
     /// Type, parameter values and inputs as text: two runs with equal fingerprints
     /// do the same work.
     pub fingerprint: String,
+    /// The paths its parameters name (`path`-typed values, resolved): the files it
+    /// reads besides its inputs, whose size and time go into resume fingerprints.
+    pub input_files: Vec<PathBuf>,
 }
 
 /// A checked pipeline, its stages in an order where inputs come first.
@@ -358,6 +361,12 @@ impl Pipeline {
                 "stage type '{}' built a stage of another mode",
                 t.name()
             );
+            let input_files = t
+                .params()
+                .iter()
+                .filter(|spec| spec.ty == ParamType::Path)
+                .filter_map(|spec| params.optional_path(spec.name).ok().flatten())
+                .collect();
             let fingerprint = format!(
                 "{}:{}[{}]<-{}",
                 s.name,
@@ -373,6 +382,7 @@ impl Pipeline {
                 inputs: inputs[i].iter().map(|&j| position[j]).collect(),
                 stage,
                 fingerprint,
+                input_files,
             });
         }
         Ok(Pipeline {

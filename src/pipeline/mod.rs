@@ -39,8 +39,8 @@ pub mod stages;
 pub use config::{ConfigError, Location, ParamSpec, ParamType, Params, RawPipeline};
 pub use graph::{Node, PIPELINE_PARAMS, Pipeline, Settings};
 pub use registry::Registry;
-pub use runner::{RunOptions, RunReport, StageReport, TrackReport, run};
+pub use runner::{RunOptions, RunReport, StageReport, TrackReport, TrackStatus, run};
 pub use stage::{
     Audio, BuildContext, CollectStage, Item, Kind, Mode, Payload, PerTrackStage, Stage,
-    StageContext, StageInfo, StageType, Track, TrackSource, WholeStage,
+    StageContext, StageInfo, StageType, StoredPayload, Track, TrackSource, WholeStage,
 };

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use serde::{Deserialize, Serialize};
+
 use super::config::{ConfigError, ParamSpec, Params};
 use crate::audio::bars::TrackBars;
 use crate::audio::rhythm::{BeatGrid, Features, RhythmOptions, TempoEstimate};
@@ -163,6 +165,66 @@ pub struct MatrixFile {
     pub rate: Option<u32>,
 }
 
+/// A whole-run result as a resume record keeps it: the files it names, not the data.
+/// Paths under the output folder are kept relative to it, others absolute, so a record
+/// still holds when the run is started from another folder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum StoredPayload {
+    /// [`Payload::Files`].
+    Files {
+        /// The files.
+        files: Vec<PathBuf>,
+    },
+    /// [`Payload::Array`] of an array that is in a file (read back on resume).
+    Array {
+        /// The `.npy` file.
+        file: PathBuf,
+    },
+    /// [`Payload::Matrix`].
+    Matrix {
+        /// The `.npy` file.
+        npy: PathBuf,
+        /// Its CSV of rows, if any.
+        csv: Option<PathBuf>,
+        /// Sample rate of the rows.
+        rate: Option<u32>,
+    },
+    /// [`Payload::Model`].
+    Model {
+        /// The model's folder.
+        dir: PathBuf,
+    },
+}
+
+fn store_path(path: &Path, out_dir: &Path) -> PathBuf {
+    match path.strip_prefix(out_dir) {
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+    }
+}
+
+impl StoredPayload {
+    /// The payload again, its paths under `out_dir` (an array is read from its file).
+    pub fn load(&self, out_dir: &Path) -> Result<Payload> {
+        let at = |p: &PathBuf| out_dir.join(p);
+        Ok(match self {
+            StoredPayload::Files { files } => Payload::Files(files.iter().map(at).collect()),
+            StoredPayload::Array { file } => {
+                let file = at(file);
+                Payload::Array(Arc::new(crate::store::read_npy(&file)?), Some(file))
+            }
+            StoredPayload::Matrix { npy, csv, rate } => Payload::Matrix(MatrixFile {
+                npy: at(npy),
+                csv: csv.as_ref().map(at),
+                rate: *rate,
+            }),
+            StoredPayload::Model { dir } => Payload::Model(at(dir)),
+        })
+    }
+}
+
 /// A track under rhythm analysis: its signal and features, and what the tempo, beats
 /// and downbeats stages found so far.
 #[derive(Clone, Debug)]
@@ -196,6 +258,25 @@ impl Payload {
             Payload::Matrix(_) => Kind::Matrix,
             Payload::Model(_) => Kind::Model,
         }
+    }
+
+    /// What a resume record keeps of a whole-run result: its files (paths under
+    /// `out_dir` relative to it). `None` for per-track kinds and in-memory arrays.
+    pub fn to_stored(&self, out_dir: &Path) -> Option<StoredPayload> {
+        let keep = |p: &PathBuf| store_path(p, out_dir);
+        Some(match self {
+            Payload::Files(files) => StoredPayload::Files {
+                files: files.iter().map(keep).collect(),
+            },
+            Payload::Array(_, Some(file)) => StoredPayload::Array { file: keep(file) },
+            Payload::Matrix(m) => StoredPayload::Matrix {
+                npy: keep(&m.npy),
+                csv: m.csv.as_ref().map(keep),
+                rate: m.rate,
+            },
+            Payload::Model(dir) => StoredPayload::Model { dir: keep(dir) },
+            _ => return None,
+        })
     }
 
     /// A binary form for the resume cache, for the kinds that have one (bars).

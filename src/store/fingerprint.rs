@@ -32,6 +32,33 @@ impl Fingerprint {
         self.add(s.as_bytes())
     }
 
+    /// Mix in a number.
+    pub fn add_u64(&mut self, v: u64) -> &mut Self {
+        self.add(&v.to_le_bytes())
+    }
+
+    /// Mix in a file's path, size and modification time (nanoseconds), so a changed
+    /// input changes the hash without reading it. A folder adds only its path and a
+    /// mark; a missing file, its path and another mark.
+    pub fn add_file(&mut self, path: &std::path::Path) -> &mut Self {
+        self.add(path.as_os_str().as_encoded_bytes());
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => {
+                let modified = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0);
+                self.add_str("file")
+                    .add_u64(m.len())
+                    .add(&modified.to_le_bytes())
+            }
+            Ok(_) => self.add_str("folder"),
+            Err(_) => self.add_str("missing"),
+        }
+    }
+
     /// The hash as 16 hex digits.
     pub fn hex(&self) -> String {
         format!("{:016x}", self.0)
@@ -52,5 +79,19 @@ mod tests {
         let ab_c = Fingerprint::new().add_str("ab").add_str("c").hex();
         let a_bc = Fingerprint::new().add_str("a").add_str("bc").hex();
         assert_ne!(ab_c, a_bc);
+    }
+
+    #[test]
+    fn a_file_hash_follows_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("x.bin");
+        let missing = Fingerprint::new().add_file(&f).hex();
+        std::fs::write(&f, b"abc").unwrap();
+        let three = Fingerprint::new().add_file(&f).hex();
+        assert_eq!(three, Fingerprint::new().add_file(&f).hex());
+        std::fs::write(&f, b"abcd").unwrap();
+        let four = Fingerprint::new().add_file(&f).hex();
+        assert!(missing != three && three != four);
+        assert_ne!(Fingerprint::new().add_file(dir.path()).hex(), missing);
     }
 }

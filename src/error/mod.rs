@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-pub use crate::pipeline::config::ConfigError;
+mod config;
+
+pub use config::{ConfigError, Location};
 
 /// Everything that can go wrong in eigentechno.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,233 @@
+//! What a run reports: per track, per stage, and as text for the terminal.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// How a track fared; written in `summary.json` as `"ok"`, `"failed"` or `"done-before"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TrackStatus {
+    /// Processed in this run.
+    #[serde(rename = "ok")]
+    Ok,
+    /// A stage failed on it; the run went on without it.
+    #[serde(rename = "failed")]
+    Failed,
+    /// Finished by an earlier run; skipped.
+    #[serde(rename = "done-before")]
+    DoneBefore,
+}
+
+impl TrackStatus {
+    /// The word used in `summary.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackStatus::Ok => "ok",
+            TrackStatus::Failed => "failed",
+            TrackStatus::DoneBefore => "done-before",
+        }
+    }
+}
+
+impl std::fmt::Display for TrackStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What happened to one track.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrackReport {
+    /// The file.
+    pub path: String,
+    /// Processed, failed, or done by an earlier run.
+    pub status: TrackStatus,
+    /// The stage where it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Non-fatal problems.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub warnings: Vec<String>,
+}
+
+/// What a stage produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageReport {
+    /// Stage name.
+    pub name: String,
+    /// Stage type.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Files it wrote (relative to the output folder).
+    pub files: Vec<String>,
+    /// Set when a collecting or whole-run stage failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Wall time spent in the stage, in seconds (to the millisecond). For per-track
+    /// stages it is summed over the tracks, so over the worker threads.
+    #[serde(default)]
+    pub seconds: f64,
+    /// Done by an earlier run with the same inputs and parameters, so skipped (for a
+    /// source or per-track stage: every track was). Written only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub already_done: bool,
+}
+
+/// The outcome of a run, also written as `summary.json` in the output folder. Its only
+/// timings are the stages' `seconds`: equal runs give summaries equal but for those.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The pipeline file.
+    pub pipeline: String,
+    /// Tracks, per source, in processing order.
+    pub tracks: Vec<TrackReport>,
+    /// Stages and their outputs.
+    pub stages: Vec<StageReport>,
+    /// Whether the run stopped early (strict mode).
+    pub stopped_early: bool,
+    /// Wall time (not serialised).
+    #[serde(skip)]
+    pub elapsed: Duration,
+    /// Whether the run was quiet: the summary text then leaves out the timings (not
+    /// serialised).
+    #[serde(skip)]
+    pub quiet: bool,
+}
+
+impl RunReport {
+    /// Tracks that failed.
+    pub fn failures(&self) -> impl Iterator<Item = &TrackReport> {
+        self.tracks
+            .iter()
+            .filter(|t| t.status == TrackStatus::Failed)
+    }
+
+    /// The `n` stages that took longest, slowest first (ties in pipeline order); stages
+    /// that took under 5 ms are left out.
+    pub fn slowest_stages(&self, n: usize) -> Vec<&StageReport> {
+        let mut stages: Vec<&StageReport> =
+            self.stages.iter().filter(|s| s.seconds >= 0.005).collect();
+        stages.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+        stages.truncate(n);
+        stages
+    }
+
+    /// Whether any stage or track failed.
+    pub fn has_failures(&self) -> bool {
+        self.failures().next().is_some() || self.stages.iter().any(|s| s.error.is_some())
+    }
+}
+
+impl RunReport {
+    /// A human-readable summary: counts, where outputs went, and every failure.
+    pub fn summary_text(&self, out_dir: &Path) -> String {
+        use std::fmt::Write;
+        let count = |s: TrackStatus| {
+            self.tracks
+                .iter()
+                .filter(|t| t.status == s && !t.path.starts_with("(stage"))
+                .count()
+        };
+        let (ok, failed, before) = (
+            count(TrackStatus::Ok),
+            count(TrackStatus::Failed),
+            count(TrackStatus::DoneBefore),
+        );
+        let mut s = String::new();
+        if ok + failed + before > 0 {
+            let _ = write!(s, "{} tracks: {ok} processed", ok + failed + before);
+            if before > 0 {
+                let _ = write!(s, ", {before} already done (skipped)");
+            }
+            if failed > 0 {
+                let _ = write!(s, ", {failed} failed");
+            }
+        } else {
+            s.push_str("done");
+        }
+        let _ = writeln!(
+            s,
+            " in {:.1} s{}",
+            self.elapsed.as_secs_f64(),
+            if self.stopped_early {
+                " (stopped early: --strict)"
+            } else {
+                ""
+            }
+        );
+        for st in &self.stages {
+            let done = if st.already_done {
+                "already done, "
+            } else {
+                ""
+            };
+            if let Some(e) = &st.error {
+                let _ = writeln!(s, "  stage {} ({}) failed: {e}", st.name, st.type_name);
+            } else if st.files.is_empty() && st.already_done {
+                let _ = writeln!(s, "  {} ({}): already done", st.name, st.type_name);
+            } else if !st.files.is_empty() {
+                let dirs: std::collections::BTreeSet<String> = st
+                    .files
+                    .iter()
+                    .map(|f| {
+                        Path::new(f)
+                            .components()
+                            .next()
+                            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                let where_ = dirs
+                    .iter()
+                    .map(|d| out_dir.join(d).display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let _ = writeln!(
+                    s,
+                    "  {} ({}): {done}{} files in {where_}",
+                    st.name,
+                    st.type_name,
+                    st.files.len()
+                );
+            }
+        }
+        let slowest = self.slowest_stages(3);
+        if !self.quiet && !slowest.is_empty() {
+            let list: Vec<String> = slowest
+                .iter()
+                .map(|st| format!("{} {:.2} s", st.name, st.seconds))
+                .collect();
+            let _ = writeln!(s, "  slowest stages: {}", list.join(", "));
+        }
+        let _ = writeln!(s, "  summary: {}", out_dir.join("summary.json").display());
+        if failed > 0 {
+            let _ = writeln!(s, "Skipped files:");
+            for t in self.failures() {
+                let _ = writeln!(
+                    s,
+                    "  {}: {}",
+                    t.path,
+                    t.error.as_deref().unwrap_or("failed")
+                );
+            }
+        }
+        let warned: Vec<&TrackReport> = self
+            .tracks
+            .iter()
+            .filter(|t| !t.warnings.is_empty())
+            .collect();
+        if !warned.is_empty() {
+            let _ = writeln!(s, "Warnings:");
+            for t in warned {
+                for w in &t.warnings {
+                    let _ = writeln!(s, "  {}: {w}", t.path);
+                }
+            }
+        }
+        s
+    }
+}

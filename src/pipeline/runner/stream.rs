@@ -1,0 +1,499 @@
+//! One source's tracks through the per-track stages, on a pool of worker threads,
+//! committed in track order to the collecting stages.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::bounded;
+
+use super::resume;
+use super::resume::{check_cache, check_marker, write_cache, write_marker};
+use super::{RunOptions, RunState, TrackReport, TrackStatus, catch, rel, stage_context};
+use crate::error::{Result, Warnings};
+use crate::pipeline::graph::Pipeline;
+use crate::pipeline::stage::{
+    CollectStage, Item, Mode, Payload, Stage, StageContext, Track, WholeStage,
+};
+use crate::store::fingerprint::Fingerprint;
+
+/// The per-track part of the graph fed by one source.
+pub(super) struct StreamPlan {
+    pub(super) source: usize,
+    /// Per-track stages reachable from the source, in topological order.
+    pub(super) per_track: Vec<usize>,
+    /// Collecting stages fed by the stream.
+    pub(super) collectors: Vec<usize>,
+    /// How many stream consumers read each node's output.
+    pub(super) consumer_count: HashMap<usize, usize>,
+    /// Fingerprint of the whole per-track chain (for resume markers).
+    pub(super) chain: String,
+}
+
+impl StreamPlan {
+    pub(super) fn new(p: &Pipeline, source: usize) -> Self {
+        let mut in_stream = vec![false; p.nodes.len()];
+        in_stream[source] = true;
+        let mut per_track = Vec::new();
+        let mut collectors = Vec::new();
+        for (i, node) in p.nodes.iter().enumerate() {
+            if i == source || node.inputs.is_empty() || !node.inputs.iter().all(|&j| in_stream[j]) {
+                continue;
+            }
+            match node.mode {
+                Mode::PerTrack => {
+                    in_stream[i] = true;
+                    per_track.push(i);
+                }
+                Mode::Collect => collectors.push(i),
+                _ => {}
+            }
+        }
+        let mut consumer_count = HashMap::new();
+        for &i in per_track.iter().chain(&collectors) {
+            for &j in &p.nodes[i].inputs {
+                *consumer_count.entry(j).or_insert(0) += 1;
+            }
+        }
+        let mut fp = Fingerprint::new();
+        fp.add_str(env!("CARGO_PKG_VERSION"));
+        for &i in std::iter::once(&source).chain(&per_track) {
+            fp.add_str(&p.nodes[i].fingerprint);
+        }
+        StreamPlan {
+            source,
+            per_track,
+            collectors,
+            consumer_count,
+            chain: fp.hex(),
+        }
+    }
+
+    /// Resume markers only make sense when nothing collects the tracks: a collecting
+    /// stage needs every track's data again.
+    fn resumable(&self) -> bool {
+        self.collectors.is_empty()
+    }
+}
+
+enum Outcome {
+    Ok,
+    Failed { stage: String, error: String },
+    DoneBefore,
+}
+
+struct TrackResult {
+    track: Arc<Track>,
+    status: Outcome,
+    warnings: Vec<String>,
+    /// Stage node -> time spent on this track.
+    times: Vec<(usize, Duration)>,
+    /// Collector node -> its input payload.
+    collected: Vec<(usize, Payload)>,
+    /// Stage node -> files it wrote for this track.
+    files: BTreeMap<usize, Vec<PathBuf>>,
+}
+
+/// Push one track through the per-track stages (runs on a worker thread).
+fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Track) -> TrackResult {
+    let warnings = Warnings::new();
+    if plan.resumable()
+        && let Some(files) = check_marker(p, plan, opts, &track)
+    {
+        return TrackResult {
+            track: Arc::new(track),
+            status: Outcome::DoneBefore,
+            warnings: Vec::new(),
+            times: Vec::new(),
+            collected: Vec::new(),
+            files,
+        };
+    }
+    if let Some(collected) = check_cache(p, plan, opts, &track) {
+        return TrackResult {
+            track: Arc::new(track),
+            status: Outcome::DoneBefore,
+            warnings: Vec::new(),
+            times: Vec::new(),
+            collected,
+            files: BTreeMap::new(),
+        };
+    }
+    let track = Arc::new(track);
+    let mut outputs: HashMap<usize, Payload> = HashMap::new();
+    let mut remaining = plan.consumer_count.clone();
+    outputs.insert(plan.source, Payload::Track);
+    let mut files = BTreeMap::new();
+    let mut times = Vec::with_capacity(plan.per_track.len());
+
+    // Hand `node`'s output to one consumer: the last consumer takes it, others share.
+    let mut take = |outputs: &mut HashMap<usize, Payload>, node: usize| -> Result<Payload> {
+        let left = remaining.get_mut(&node).expect("consumer counted");
+        *left -= 1;
+        if *left == 0 {
+            Ok(outputs.remove(&node).expect("produced before use"))
+        } else {
+            outputs.get_mut(&node).expect("produced before use").share()
+        }
+    };
+
+    for &i in &plan.per_track {
+        let node = &p.nodes[i];
+        let Stage::PerTrack(stage) = &node.stage else {
+            unreachable!("mode checked")
+        };
+        let ctx = stage_context(&node.name, opts, warnings.clone());
+        let started = Instant::now();
+        let result = catch(&node.name, || {
+            let payload = take(&mut outputs, node.inputs[0])?;
+            stage.process(
+                Item {
+                    track: track.clone(),
+                    payload,
+                },
+                &ctx,
+            )
+        });
+        times.push((i, started.elapsed()));
+        match result {
+            Ok(payload) => {
+                if let Payload::Files(f) = &payload {
+                    files.insert(i, f.clone());
+                }
+                if plan.consumer_count.contains_key(&i) {
+                    outputs.insert(i, payload);
+                }
+            }
+            Err(e) => {
+                return TrackResult {
+                    track: track.clone(),
+                    status: Outcome::Failed {
+                        stage: node.name.clone(),
+                        error: e.to_string(),
+                    },
+                    warnings: warnings.snapshot(),
+                    times,
+                    collected: Vec::new(),
+                    files,
+                };
+            }
+        }
+    }
+    let mut collected = Vec::new();
+    for &c in &plan.collectors {
+        match take(&mut outputs, p.nodes[c].inputs[0]) {
+            Ok(payload) => collected.push((c, payload)),
+            Err(e) => {
+                return TrackResult {
+                    track: track.clone(),
+                    status: Outcome::Failed {
+                        stage: p.nodes[c].name.clone(),
+                        error: e.to_string(),
+                    },
+                    warnings: warnings.snapshot(),
+                    times,
+                    collected: Vec::new(),
+                    files,
+                };
+            }
+        }
+    }
+    if plan.resumable()
+        && let Err(e) = write_marker(p, plan, opts, &track, &files)
+    {
+        warnings.push(format!("could not write the resume marker: {e}"));
+    }
+    if let Err(e) = write_cache(p, plan, opts, &track, &collected) {
+        warnings.push(format!("could not write the resume cache: {e}"));
+    }
+    TrackResult {
+        track,
+        status: Outcome::Ok,
+        warnings: warnings.snapshot(),
+        times,
+        collected,
+        files,
+    }
+}
+
+fn progress_bar(opts: &RunOptions, len: u64, what: &str) -> indicatif::ProgressBar {
+    if opts.quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} tracks, {elapsed} (eta {eta}) {wide_msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+/// Take a whole stream from an earlier run: when every collecting stage it feeds has a
+/// matching record, and nothing per-track writes files of its own, no track needs to
+/// be read again. The tracks are reported as that run reported them, the ok ones as
+/// done before.
+fn replay_stream(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, st: &mut RunState) -> bool {
+    let leaf_outputs = plan
+        .per_track
+        .iter()
+        .any(|i| !plan.consumer_count.contains_key(i));
+    if plan.collectors.is_empty() || leaf_outputs {
+        return false;
+    }
+    let Some(fp) = st.fps[plan.source].clone() else {
+        return false;
+    };
+    let Some(record) = resume::read_record(opts, &p.nodes[plan.source].name, &fp) else {
+        return false;
+    };
+    let mut resumed = Vec::new();
+    for &c in &plan.collectors {
+        let fp = st.fps[c].clone().expect("set from the source's");
+        if !st.resume(opts, c, &fp) {
+            // Put back what was taken, so the stream runs as if nothing was.
+            for c in resumed {
+                st.results.remove(&c);
+                st.report.stages[c].files.clear();
+                st.report.stages[c].already_done = false;
+            }
+            return false;
+        }
+        resumed.push(c);
+    }
+    for mut t in record.tracks {
+        if t.status == TrackStatus::Ok && t.stage.is_none() {
+            t.status = TrackStatus::DoneBefore;
+            t.warnings.clear();
+        }
+        st.report.tracks.push(t);
+    }
+    for &i in std::iter::once(&plan.source).chain(&plan.per_track) {
+        st.report.stages[i].already_done = true;
+    }
+    true
+}
+
+pub(super) fn run_stream(
+    p: &mut Pipeline,
+    plan: &StreamPlan,
+    opts: &RunOptions,
+    threads: usize,
+    st: &mut RunState,
+) -> Result<bool> {
+    let first_track = st.report.tracks.len();
+    let source_name = p.nodes[plan.source].name.clone();
+    let tracks = {
+        let Stage::Source(source) = &mut p.nodes[plan.source].stage else {
+            unreachable!("mode checked")
+        };
+        let started = Instant::now();
+        let mut tracks = source.tracks()?;
+        st.report.stages[plan.source].seconds += started.elapsed().as_secs_f64();
+        // Results are committed by index: make it the position, whatever the source did.
+        for (i, t) in tracks.iter_mut().enumerate() {
+            t.index = i;
+        }
+        tracks
+    };
+    let total = tracks.len();
+
+    // Resume fingerprints: the source's covers its tracks' names, sizes and times.
+    st.fps[plan.source] = Some(resume::source_fingerprint(p, plan.source, &tracks));
+    for &i in plan.per_track.iter().chain(&plan.collectors) {
+        st.fps[i] = resume::fingerprint(p, i, &st.fps);
+    }
+    if replay_stream(p, plan, opts, st) {
+        return Ok(false);
+    }
+    for &i in std::iter::once(&plan.source).chain(&plan.collectors) {
+        resume::forget(opts, &p.nodes[i].name);
+    }
+    let report = &mut st.report;
+    // Collecting stages are moved out for the stream and put back after.
+    let mut collectors: Vec<(usize, Box<dyn CollectStage>)> = Vec::new();
+    for &c in &plan.collectors {
+        let placeholder = Stage::Whole(Box::new(Placeholder));
+        let Stage::Collect(stage) = std::mem::replace(&mut p.nodes[c].stage, placeholder) else {
+            unreachable!("mode checked")
+        };
+        collectors.push((c, stage));
+    }
+    let collector_ctx: Vec<StageContext> = collectors
+        .iter()
+        .map(|(c, _)| stage_context(&p.nodes[*c].name, opts, Warnings::new()))
+        .collect();
+    let mut collector_failed: Vec<Option<String>> = vec![None; collectors.len()];
+
+    let bar = progress_bar(opts, total as u64, &source_name);
+    let cancel = AtomicBool::new(false);
+    let window = (2 * threads).max(2);
+    let pipeline: &Pipeline = p;
+    let mut stopped = false;
+    std::thread::scope(|scope| -> Result<()> {
+        let (job_tx, job_rx) = bounded::<Track>(threads);
+        let (res_tx, res_rx) = bounded::<TrackResult>(threads);
+        let (ticket_tx, ticket_rx) = bounded::<()>(window);
+        for _ in 0..window {
+            ticket_tx.send(()).expect("capacity");
+        }
+        let cancel = &cancel;
+        scope.spawn(move || {
+            for track in tracks {
+                if ticket_rx.recv().is_err() || cancel.load(Ordering::SeqCst) {
+                    break;
+                }
+                if job_tx.send(track).is_err() {
+                    break;
+                }
+            }
+        });
+        for _ in 0..threads {
+            let job_rx = job_rx.clone();
+            let res_tx = res_tx.clone();
+            scope.spawn(move || {
+                for track in job_rx {
+                    let r = process_track(pipeline, plan, opts, track);
+                    if res_tx.send(r).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(job_rx);
+        drop(res_tx);
+
+        // Commit results in track order.
+        let mut pending: BTreeMap<usize, TrackResult> = BTreeMap::new();
+        let mut next = 0usize;
+        for result in res_rx.iter() {
+            pending.insert(result.track.index, result);
+            while let Some(result) = pending.remove(&next) {
+                let path = result.track.path.display().to_string();
+                next += 1;
+                let _ = ticket_tx.send(());
+                bar.inc(1);
+                bar.set_message(path.clone());
+                let mut tr = TrackReport {
+                    path: path.clone(),
+                    status: TrackStatus::Ok,
+                    stage: None,
+                    error: None,
+                    warnings: result.warnings,
+                };
+                match &result.status {
+                    Outcome::Ok => {}
+                    Outcome::DoneBefore => tr.status = TrackStatus::DoneBefore,
+                    Outcome::Failed { stage, error } => {
+                        tr.status = TrackStatus::Failed;
+                        tr.stage = Some(stage.clone());
+                        // Errors name their file; the report already does.
+                        let error = error.strip_prefix(&format!("{path}: ")).unwrap_or(error);
+                        tr.error = Some(error.to_string());
+                        if opts.strict {
+                            cancel.store(true, Ordering::SeqCst);
+                        }
+                    }
+                }
+                for &(node, t) in &result.times {
+                    report.stages[node].seconds += t.as_secs_f64();
+                }
+                for (node, fs) in &result.files {
+                    report.stages[*node]
+                        .files
+                        .extend(fs.iter().map(|f| rel(f, &opts.out_dir)));
+                }
+                let mut collected = result.collected;
+                for (k, (c, stage)) in collectors.iter_mut().enumerate() {
+                    if collector_failed[k].is_some() {
+                        continue;
+                    }
+                    let input = match &tr.error {
+                        Some(e) => Err(e.as_str()),
+                        None => {
+                            let pos = collected
+                                .iter()
+                                .position(|(n, _)| n == c)
+                                .expect("every collector gets every ok track");
+                            Ok(collected.swap_remove(pos).1)
+                        }
+                    };
+                    let started = Instant::now();
+                    if let Err(e) = catch(&pipeline.nodes[*c].name, || {
+                        stage.accept(&result.track, input, &collector_ctx[k])
+                    }) {
+                        collector_failed[k] = Some(e.to_string());
+                    }
+                    report.stages[*c].seconds += started.elapsed().as_secs_f64();
+                }
+                report.tracks.push(tr);
+            }
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    if cancel.load(Ordering::SeqCst) {
+        stopped = true;
+    }
+
+    // Every track done before: so was every per-track stage.
+    let tracks = &st.report.tracks[first_track..];
+    if !tracks.is_empty() && tracks.iter().all(|t| t.status == TrackStatus::DoneBefore) {
+        for &i in std::iter::once(&plan.source).chain(&plan.per_track) {
+            st.report.stages[i].already_done = true;
+        }
+    }
+
+    // Finish collecting stages and put them back.
+    let mut all_collected = !stopped;
+    for (k, (c, mut stage)) in collectors.into_iter().enumerate() {
+        let ctx = &collector_ctx[k];
+        let started = Instant::now();
+        let outcome = match collector_failed[k].take() {
+            Some(e) => Err(e),
+            None if stopped => Err("the run stopped early".to_string()),
+            None => catch(&p.nodes[c].name, || stage.finish(ctx)).map_err(|e| e.to_string()),
+        };
+        st.report.stages[c].seconds += started.elapsed().as_secs_f64();
+        match outcome {
+            Ok(payload) => {
+                let fp = st.fps[c].clone();
+                st.finished(opts, c, fp, payload);
+            }
+            Err(e) => {
+                st.report.stages[c].error = Some(e);
+                all_collected = false;
+            }
+        }
+        for w in ctx.warnings.snapshot() {
+            st.warn(&p.nodes[c].name, w);
+        }
+        p.nodes[c].stage = Stage::Collect(stage);
+    }
+    // The source's record, with its tracks' reports: what a rerun replays when every
+    // collecting stage is done.
+    if all_collected
+        && !plan.collectors.is_empty()
+        && let Some(fp) = st.fps[plan.source].clone()
+    {
+        let name = p.nodes[plan.source].name.clone();
+        let tracks = st.report.tracks[first_track..].to_vec();
+        if let Err(e) = resume::write_record(opts, &name, &fp, None, &[], tracks) {
+            st.warn(&name, format!("could not write the resume record: {e}"));
+        }
+    }
+    Ok(stopped)
+}
+
+/// Stands in for a collecting stage while the stream owns it.
+struct Placeholder;
+
+impl WholeStage for Placeholder {
+    fn run(&self, _: Vec<Payload>, _: &StageContext) -> Result<Payload> {
+        unreachable!("placeholder stages are never run")
+    }
+}
