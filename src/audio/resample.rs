@@ -3,7 +3,7 @@
 //! Isik decimated 44.1 kHz to 8,820 Hz by keeping every 5th sample, which folds
 //! everything above 4.41 kHz back into the band; here a proper low-pass comes first.
 //! Whole-number ratios (44.1 kHz or 88.2 kHz to 8,820 Hz) go through the engine's
-//! [`Decimator`](crate::engine::decimate::Decimator), an exact FIR decimator that does
+//! [`crate::engine::decimate::Decimator`], an exact FIR decimator that does
 //! about half the work of a general resampler; every other ratio goes through rubato's
 //! synchronous FFT resampler.
 //! The output has exactly `ceil(n_in * rate_out / rate_in)` samples and no start-up

@@ -4,7 +4,7 @@
 //!    7 ms hop at 8,820 Hz), broadband and below 250 Hz; and a chromagram from a long
 //!    STFT (232 ms) for harmonic change.
 //! 2. Tempo: the autocorrelation of the onset strength (the engine's
-//!    [`autocorrelate`](crate::engine::conv::autocorrelate)), scored at each candidate
+//!    [`crate::engine::conv::autocorrelate`]), scored at each candidate
 //!    period with its multiples (2T, 4T: beats group into bars) and weighted by a
 //!    log-normal prior centred on dance tempi. Half/double-tempo errors are the common
 //!    failure: the multiples term and the prior address them, and the runner-up tempo
@@ -81,7 +81,7 @@ pub struct Features {
     /// 12-bin chroma per long frame (unit sum).
     pub chroma: Vec<[f32; 12]>,
     /// The beat-defining onset strength (see
-    /// [`beat_strength`](features::beat_strength)), detrended; computed once here and
+    /// `beat_strength` in the features module), detrended; computed once here and
     /// shared by the tempo estimate, the tracker and the beat refinement.
     pub strength: Vec<f64>,
     /// Rise of power in the kick band ([`KICK_HZ`]) per frame of `flux`: where the

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::audio::bars::groove;
 use crate::error::{Error, Result};
+use crate::pipeline::TrackStatus;
 use crate::pipeline::config::{ConfigError, ParamSpec, Params};
 use crate::pipeline::stage::{
     BuildContext, CollectStage, Kind, MatrixFile, Mode, Payload, Stage, StageContext, StageInfo,
@@ -47,7 +48,7 @@ impl StageType for MatrixType {
 #[derive(Serialize)]
 struct TrackEntry {
     path: String,
-    status: String,
+    status: TrackStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     bpm: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,7 +106,7 @@ impl CollectStage for MatrixStage {
             Err(e) => {
                 self.tracks.push(TrackEntry {
                     path,
-                    status: "failed".into(),
+                    status: TrackStatus::Failed,
                     bpm: None,
                     runner_up_bpm: None,
                     confidence: None,
@@ -124,7 +125,7 @@ impl CollectStage for MatrixStage {
         let r = &bars.rhythm;
         let mut entry = TrackEntry {
             path: path.clone(),
-            status: "ok".into(),
+            status: TrackStatus::Ok,
             bpm: Some(r.bpm),
             runner_up_bpm: Some(r.runner_up_bpm),
             confidence: Some(r.confidence),
@@ -143,7 +144,7 @@ impl CollectStage for MatrixStage {
         let npy = self.npy.as_mut().expect("opened");
         let uneven = bars.bars.iter().any(|b| b.samples.len() != npy.cols());
         if uneven || self.rate != Some(bars.rate) {
-            entry.status = "failed".into();
+            entry.status = TrackStatus::Failed;
             entry.error = Some(format!(
                 "bars of {len} samples at {} Hz do not fit a matrix of {} samples at {} Hz (stretch the bars first)",
                 bars.rate,
