@@ -18,9 +18,8 @@ pub(super) struct Found {
 }
 
 pub(super) fn is_heatmap_json(path: &Path) -> bool {
-    std::fs::read(path)
+    crate::store::read_json(path)
         .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .is_some_and(|v| v.get("order").is_some() && v.get("limits").is_some())
 }
 

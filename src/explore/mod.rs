@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::image::heatmap::RgbImage;
-use crate::store::write_atomic;
+use crate::store::{read_json, write_atomic};
 use find::*;
 use read::*;
 use render::*;

@@ -8,6 +8,7 @@ use super::find::{Found, numbered_files, rel};
 use super::render::{OutlierRow, ReconBar, ReconStep, TrackRow, WAVE_H, WAVE_W};
 use crate::error::{Error, Result};
 use crate::image::heatmap::RgbImage;
+use crate::store::read_json;
 use crate::store::tables::{self, BarRow, VarianceRow, read_table};
 
 /// How many tracks the tracks table lists (lowest groove first).
@@ -74,14 +75,6 @@ pub(super) fn track_rows(report: &Path) -> Result<(Vec<TrackRow>, usize)> {
 
 /// How many of the most unusual (and of the most typical) bars the table lists.
 pub(super) const OUTLIER_ROWS: usize = 50;
-
-pub(super) fn read_json(path: &Path) -> Result<serde_json::Value> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::InvalidData {
-        path: path.to_path_buf(),
-        reason: format!("not valid JSON: {e}"),
-    })
-}
 
 pub(super) fn summary_of(dir: &Path, found: &Found, seconds: Option<f64>) -> Result<RunSummary> {
     let mut s = RunSummary {

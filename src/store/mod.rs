@@ -2,6 +2,7 @@
 
 pub mod atomic;
 pub mod fingerprint;
+pub mod json;
 pub mod matrix_file;
 pub mod npy;
 pub mod npy_header;
@@ -10,6 +11,7 @@ pub mod tables;
 pub mod weights;
 
 pub use atomic::{AtomicFile, write_atomic, write_atomic_unsynced};
+pub use json::read_json;
 pub use matrix_file::{Dtype, NpyMatrix};
 pub use npy::{NdArray, NpyRowWriter, read_npy, read_npy_from, write_npy};
 pub use tables::{BarRow, OutlierRow, Table, TableWriter, VarianceRow, read_table, write_table};
