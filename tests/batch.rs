@@ -105,12 +105,7 @@ fn mixed_folder(dir: &Path) {
 
 #[test]
 fn bad_files_are_reported_and_skipped_and_strict_fails() {
-    let dir = tempfile::tempdir().unwrap();
-    let music = dir.path().join("music");
-    std::fs::create_dir(&music).unwrap();
-    mixed_folder(&music);
-    let out = dir.path().join("out");
-    let set = format!("tracks.path={}", music.display());
+    let (dir, _music, out, set) = music_run(mixed_folder);
     let o = eigentechno(&[
         "run",
         "pipelines/to-wav.toml",

@@ -45,12 +45,7 @@ fn track_status_is_written_as_the_same_words() {
 
 #[test]
 fn summary_json_keeps_its_track_keys_and_values_and_times_each_stage() {
-    let dir = tempfile::tempdir().unwrap();
-    let music = dir.path().join("music");
-    std::fs::create_dir(&music).unwrap();
-    small_folder(&music);
-    let out = dir.path().join("out");
-    let set = format!("tracks.path={}", music.display());
+    let (_dir, _music, out, set) = music_run(small_folder);
     let args = [
         "run",
         "pipelines/to-wav.toml",

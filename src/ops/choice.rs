@@ -44,6 +44,15 @@ pub trait Choice: Sized + Copy + 'static {
 }
 
 /// Parse `s` as one of `T`'s names or aliases (ASCII case ignored).
+///
+/// ```
+/// use eigentechno::engine::pca::Precision;
+/// use eigentechno::ops::{Choice, parse_choice};
+/// assert_eq!(parse_choice::<Precision>("float64").unwrap(), Precision::F64);
+/// assert_eq!(Precision::F64.name(), "f64");
+/// let e = parse_choice::<Precision>("f16").unwrap_err();
+/// assert_eq!(e.to_string(), "unknown precision 'f16' (expected auto, f32, f64)");
+/// ```
 pub fn parse_choice<T: Choice + PartialEq>(s: &str) -> Result<T, UnknownChoice> {
     let word = s.trim().to_ascii_lowercase();
     T::NAMES

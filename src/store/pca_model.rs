@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
+use super::tables::{VarianceRow, write_table};
 use super::{NdArray, read_npy, write_atomic, write_npy};
 use crate::engine::pca::{F64Parts, PcaModel};
 use crate::error::{Error, Result};
@@ -101,20 +102,20 @@ pub fn save_model(dir: &Path, model: &PcaModel, meta: &PcaMeta) -> Result<Vec<Pa
         &dir.join("explained_variance_ratio.npy"),
         &vec64(&model.explained_variance_ratio),
     )?);
-    let mut csv = String::from("k,variance,ratio,cumulative\n");
-    for (i, ((v, r), c)) in model
+    let rows: Vec<VarianceRow> = model
         .explained_variance
         .iter()
         .zip(&model.explained_variance_ratio)
         .zip(model.cumulative_ratio())
         .enumerate()
-    {
-        csv.push_str(&format!("{},{v:.9e},{r:.9e},{c:.9}\n", i + 1));
-    }
-    out.push(write_atomic(
-        &dir.join("explained_variance.csv"),
-        csv.as_bytes(),
-    )?);
+        .map(|(i, ((&variance, &ratio), cumulative))| VarianceRow {
+            k: i + 1,
+            variance,
+            ratio,
+            cumulative,
+        })
+        .collect();
+    out.push(write_table(&dir.join("explained_variance.csv"), &rows)?);
     let json = serde_json::to_vec_pretty(meta).map_err(|e| invalid(dir, e.to_string()))?;
     out.push(write_atomic(&dir.join("pca.json"), &json)?);
     Ok(out)

@@ -109,3 +109,15 @@ pub fn energy_onsets(samples: &[f32], rate: u32) -> Vec<f64> {
     }
     onsets
 }
+
+/// A fresh folder `music/` filled by `fill`, an output folder beside it (not made),
+/// and the `--set` that points a pipeline's `tracks` stage at the music.
+pub fn music_run(fill: fn(&Path)) -> (tempfile::TempDir, PathBuf, PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    std::fs::create_dir(&music).unwrap();
+    fill(&music);
+    let out = dir.path().join("out");
+    let set = format!("tracks.path={}", music.display());
+    (dir, music, out, set)
+}
