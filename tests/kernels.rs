@@ -239,6 +239,16 @@ fn bad_weights_files_fail_clearly() {
     // A 1-D tensor.
     ndarray_npy::write_npy(p("bias.npy"), &ndarray::Array1::<f32>::zeros(16)).unwrap();
     fails_with(&p("bias.npy"), &["1-D tensor", "not a convolution kernel"]);
+    // A 128-byte .npy whose header claims 4 TB: refused, nothing allocated.
+    let mut huge = b"\x93NUMPY\x01\x00".to_vec();
+    let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,), }";
+    let pad = 128 - 10 - dict.len() - 1;
+    huge.extend_from_slice(&((dict.len() + pad + 1) as u16).to_le_bytes());
+    huge.extend_from_slice(dict.as_bytes());
+    huge.extend(std::iter::repeat_n(b' ', pad));
+    huge.push(b'\n');
+    std::fs::write(p("huge.npy"), &huge).unwrap();
+    fails_with(&p("huge.npy"), &["huge.npy"]);
     // Truncated safetensors and ONNX.
     let st = std::fs::read(fixture("tiny_cnn.safetensors")).unwrap();
     std::fs::write(p("cut.safetensors"), &st[..st.len() / 2]).unwrap();

@@ -3,9 +3,34 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::audio::listen::{ListenOptions, Listener, looped};
-use crate::error::Result;
+use crate::audio::listen::{Listener, looped};
+use crate::error::{Error, Result};
 use crate::store::pca_model::load_model;
+
+/// What to write, as given; [`ListenParams::check`] makes it [`ListenOptions`].
+pub use crate::audio::listen::ListenOptions as ListenParams;
+
+super::checked_options!(
+    /// Checked listening settings: 1 to 1,000 loops and morph repeats, component
+    /// counts of at least 1.
+    ListenOptions(ListenParams)
+);
+
+impl ListenParams {
+    /// Check the settings.
+    pub fn check(self) -> Result<ListenOptions> {
+        super::check_range("loops", self.loops as f64, 1.0, 1000.0)?;
+        super::check_range("morph_repeats", self.morph_repeats as f64, 1.0, 1000.0)?;
+        if self.ks.contains(&0) {
+            return Err(Error::InvalidArgument {
+                name: "ks",
+                expected: "component counts of at least 1".into(),
+                actual: format!("{:?}", self.ks),
+            });
+        }
+        Ok(ListenOptions(self))
+    }
+}
 
 /// Write the listening outputs of the model in `model_dir` into `out`.
 ///
@@ -18,7 +43,8 @@ use crate::store::pca_model::load_model;
 ///     ..Default::default()
 /// }.check()?;
 /// eigentechno::ops::fit_to_dir("fixtures/pca/X.npy".as_ref(), None, &model, &job)?;
-/// let opts = eigentechno::audio::listen::ListenOptions { components: 2, ..Default::default() };
+/// use eigentechno::ops::ListenParams;
+/// let opts = ListenParams { components: 2, ..Default::default() }.check()?;
 /// let files = eigentechno::ops::listen_to_dir(&model, &dir.path().join("listen"), &opts)?;
 /// assert!(files.iter().any(|f| f.ends_with("mean.wav")));
 /// # Ok(()) }

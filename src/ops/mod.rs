@@ -12,7 +12,7 @@
 //! | ingest | [`ingest_to_dir`], [`ingest_to_memory`] ([`IngestParams`]) |
 //! | tempo, beats, downbeats | [`tempo_of_file`], [`tempo_of_samples`], [`tempo_of_files`], [`evaluate_folder`] ([`TempoParams`]) |
 //! | PCA | [`fit_to_dir`] ([`PcaJobParams`]), [`load_model`], [`transform`], [`inverse_transform`] |
-//! | listening and figures | [`listen_to_dir`], [`audition`], [`figures_to_dir`] ([`FigureParams`]) |
+//! | listening and figures | [`listen_to_dir`] ([`ListenParams`]), [`audition`], [`figures_to_dir`] ([`FigureParams`]) |
 //! | probabilistic PCA | [`PpcaModel`], [`score_to_npy`], [`outliers_to_dir`], [`sample_bars`], [`samples_to_dir`], [`select_k_to_dir`] |
 //! | correlation, convolution | [`correlate`], [`convolve`], [`apply_arrays`], [`apply_files`] |
 //! | correlation matrices | [`corrmatrix_of_file`], [`corrmatrix_to_file`], [`band_energies`] ([`CorrParams`]) |
@@ -57,7 +57,7 @@ pub use ingest::{
 pub use kernels::{
     KernelOptions, KernelParams, KernelsReport, LayerReport, kernels_of_file, kernels_to_dir,
 };
-pub use listen::{Audition, audition, listen_to_dir};
+pub use listen::{Audition, ListenOptions, ListenParams, audition, listen_to_dir};
 pub use pca::{PcaJob, PcaJobParams, fit_to_dir, inverse_transform, load_model, transform};
 pub use ppca::{
     OutlierOptions, OutlierParams, PpcaModel, SampleOptions, SampleParams, SelectK, SelectKOptions,

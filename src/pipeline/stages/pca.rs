@@ -3,11 +3,11 @@
 //! his four figures. Parameters here; the work in [`crate::ops`].
 
 use super::model_dir;
-use crate::audio::listen::ListenOptions;
 use crate::engine::pca::PcaParams;
 use crate::error::{Error, Result};
 use crate::ops::{
-    FigureOptions, FigureParams, PcaJobParams, figures_to_dir, fit_to_dir, listen_to_dir,
+    FigureOptions, FigureParams, ListenOptions, ListenParams, PcaJobParams, figures_to_dir,
+    fit_to_dir, listen_to_dir,
 };
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
@@ -207,7 +207,7 @@ impl StageType for ListenType {
             .map(|v| v as usize)
             .collect();
         let morph_row = p.int_in("morph_row", -1, i64::MAX)?;
-        let opts = ListenOptions {
+        let opts = ListenParams {
             components: p.int_in("components", 0, 1 << 30)? as usize,
             loops: p.int_in("loops", 1, 1000)? as usize,
             rows: (!rows.is_empty()).then_some(rows),
@@ -218,7 +218,9 @@ impl StageType for ListenType {
                 .collect(),
             morph_row: (morph_row >= 0).then_some(morph_row as usize),
             morph_repeats: p.int_in("morph_repeats", 1, 1000)? as usize,
-        };
+        }
+        .check()
+        .map_err(|e| p.error("ks", e.to_string()))?;
         Ok(Stage::Whole(Box::new(ListenStage(opts))))
     }
 }

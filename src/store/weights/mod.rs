@@ -26,7 +26,6 @@
 
 mod onnx;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use ndarray::ArrayD;
@@ -291,17 +290,6 @@ fn npy_reason(e: ReadNpyError) -> String {
     }
 }
 
-/// A float tensor from `.npy` bytes: f32 or f64 (as f32).
-fn npy_tensor<R: Read + Clone>(reader: R) -> std::result::Result<ArrayD<f32>, ReadNpyError> {
-    use ndarray_npy::ReadNpyExt;
-    match ArrayD::<f32>::read_npy(reader.clone()) {
-        Err(ReadNpyError::WrongDescriptor(_)) => {
-            ArrayD::<f64>::read_npy(reader).map(|a| a.mapv(|v| v as f32))
-        }
-        r => r,
-    }
-}
-
 fn standard_order(a: ArrayD<f32>) -> Vec<f32> {
     if a.is_standard_layout() {
         a.into_raw_vec_and_offset().0
@@ -315,7 +303,19 @@ fn read_npy_bytes(
     bytes: &[u8],
     layout: Layout,
 ) -> Result<(Vec<ConvLayer>, Vec<String>)> {
-    let a = npy_tensor(bytes).map_err(|e| invalid(path, npy_reason(e)))?;
+    // An object array is a pickle: say so before the header parser refuses its dtype.
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]);
+    if head.contains("'|O'") || head.contains("\"|O\"") {
+        return Err(invalid(
+            path,
+            format!("object array (dtype |O): {PICKLE_HELP}"),
+        ));
+    }
+    // The strict reader: no header can make it allocate more than the file holds.
+    let a = match crate::store::read_npy_from(path, bytes, bytes.len() as u64)? {
+        crate::store::NdArray::F32(a) => a,
+        crate::store::NdArray::F64(a) => a.mapv(|v| v as f32),
+    };
     let shape = a.shape().to_vec();
     if shape.len() != 3 && shape.len() != 4 {
         return Err(invalid(
