@@ -43,13 +43,13 @@ fn log_likelihoods_match_scikit_learn() {
         assert_eq!(got.len(), want.len());
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             assert!(
-                (g - w).abs() <= 1e-6 * w.abs(),
+                (g - w).abs() <= 1e-9 * w.abs(),
                 "k {k}, row {i}: {g} vs scikit-learn {w}"
             );
         }
         let mean = p.mean_log_likelihood(&m).unwrap();
         let want_mean = want.iter().sum::<f64>() / want.len() as f64;
-        assert!((mean - want_mean).abs() <= 1e-6 * want_mean.abs());
+        assert!((mean - want_mean).abs() <= 1e-9 * want_mean.abs());
     }
 }
 
