@@ -90,7 +90,7 @@ pub fn tempo(files: &[PathBuf], json: bool) -> Outcome {
             .map(|(f, r)| match r {
                 Ok(r) => serde_json::to_value(TempoReport::new(f, r)).expect("json"),
                 Err(e) => {
-                    serde_json::json!({"file": f.display().to_string(), "error": no_beat(f, e)})
+                    serde_json::json!({"file": f.display().to_string(), "error": no_beat(e)})
                 }
             })
             .collect();
@@ -127,7 +127,7 @@ pub fn tempo(files: &[PathBuf], json: bool) -> Outcome {
 }
 
 /// The JSON's error text: "no steady beat found" alone for a track without a beat.
-fn no_beat(_file: &Path, e: &eigentechno::Error) -> String {
+fn no_beat(e: &eigentechno::Error) -> String {
     match e {
         eigentechno::Error::NoRhythm(_) => "no steady beat found".into(),
         e => e.to_string(),

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use super::{Failure, Outcome, usage};
 use eigentechno::engine::pca::PcaParams;
 use eigentechno::ops::{self, Audition, PcaJobParams};
+use eigentechno::store::tables::{VarianceRow, read_table};
 
 pub fn pca(a: crate::PcaArgs) -> Outcome {
     let job = PcaJobParams {
@@ -23,7 +24,7 @@ pub fn pca(a: crate::PcaArgs) -> Outcome {
     let csv = a.matrix.with_file_name("bars.csv");
     let csv = csv.exists().then_some(csv);
     let (meta, _) = ops::fit_to_dir(&a.matrix, csv.as_deref(), &a.out, &job)?;
-    let (model, _) = ops::load_model(&a.out)?;
+    let variance: Vec<VarianceRow> = read_table(&a.out.join("explained_variance.csv"))?;
     println!(
         "{} x {}: {} components by the {} method ({}, {}) in {:.2} s; first explains {:.1} %",
         meta.n_samples,
@@ -33,12 +34,7 @@ pub fn pca(a: crate::PcaArgs) -> Outcome {
         meta.method_reason,
         meta.precision,
         meta.seconds,
-        100.0
-            * model
-                .explained_variance_ratio
-                .first()
-                .copied()
-                .unwrap_or(0.0)
+        100.0 * variance.first().map_or(0.0, |v| v.ratio)
     );
     println!("  model:   {}", a.out.display());
     if !a.model_only {

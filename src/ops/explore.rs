@@ -61,10 +61,9 @@ pub fn open_in_browser(page: &Path) -> Result<()> {
     } else {
         ("xdg-open", vec![page.as_os_str()])
     };
-    let failed = |why: String| Error::InvalidArgument {
-        name: "browser",
-        expected: format!("{cmd} to open the page"),
-        actual: format!("{why}; open {} yourself", page.display()),
+    let failed = |why: String| Error::InvalidData {
+        path: page.to_path_buf(),
+        reason: format!("{why}; open it yourself"),
     };
     match std::process::Command::new(cmd).args(&args).status() {
         Ok(s) if s.success() => Ok(()),

@@ -11,9 +11,12 @@ use ndarray::Array2;
 use crate::audio::stretch::StretchMethod;
 use crate::error::{Error, Result};
 use crate::pipeline::stage::{Stage, Track, TrackSource};
-use crate::pipeline::{INGEST_PIPELINE, Pipeline, RawPipeline, Registry, RunOptions, RunReport};
+use crate::pipeline::{INGEST_PIPELINE, Pipeline, RawPipeline, Registry, RunReport};
 use crate::store::tables::{BarRow, read_table};
 use crate::store::{NdArray, read_npy};
+
+/// The name the built-in ingest pipeline goes by (in errors, and `out/ingest` by default).
+const INGEST_FILE: &str = "pipelines/ingest.toml";
 
 /// What to ingest.
 #[derive(Clone, Debug, PartialEq)]
@@ -119,8 +122,7 @@ impl IngestOptions {
 
     /// The built-in ingest pipeline for `input` with these settings.
     pub fn pipeline(&self, input: &TrackInput) -> Result<Pipeline> {
-        let file = Path::new("pipelines/ingest.toml");
-        let mut raw = RawPipeline::parse(file, INGEST_PIPELINE)?;
+        let mut raw = RawPipeline::parse(Path::new(INGEST_FILE), INGEST_PIPELINE)?;
         for o in &self.overrides {
             raw.apply_override(o)?;
         }
@@ -163,16 +165,13 @@ impl IngestOptions {
 /// # Ok(()) }
 /// ```
 pub fn ingest_to_dir(input: &TrackInput, out: &Path, opts: &IngestOptions) -> Result<RunReport> {
-    let mut p = opts.pipeline(input)?;
-    crate::pipeline::run(
-        &mut p,
-        &RunOptions {
-            out_dir: out.to_path_buf(),
-            threads: opts.params.threads,
-            strict: opts.params.strict,
-            quiet: !opts.params.progress,
-        },
-    )
+    let settings = super::RunSettings {
+        out: Some(out.to_path_buf()),
+        threads: Some(opts.params.threads),
+        strict: opts.params.strict,
+        quiet: !opts.params.progress,
+    };
+    Ok(super::run_pipeline(opts.pipeline(input)?, Path::new(INGEST_FILE), &settings)?.report)
 }
 
 /// Bars ingested into memory.
@@ -201,6 +200,15 @@ pub struct IngestedBars {
 pub fn ingest_to_memory(input: &TrackInput, opts: &IngestOptions) -> Result<IngestedBars> {
     let dir = tempfile::tempdir().map_err(|e| Error::io(&std::env::temp_dir(), e))?;
     let report = ingest_to_dir(input, dir.path(), opts)?;
+    // No bars at all: the matrix stage's own error says why.
+    if let Some(why) = report
+        .stages
+        .iter()
+        .find(|s| s.name == "matrix")
+        .and_then(|s| s.error.clone())
+    {
+        return Err(Error::NoRhythm(why));
+    }
     let matrix = dir.path().join("matrix");
     let npy = matrix.join("bars.npy");
     let bars = match read_npy(&npy)? {

@@ -108,33 +108,23 @@ pub fn list_tracks(root: &Path, recursive: bool) -> Result<Vec<Track>> {
 /// # Ok(()) }
 /// ```
 pub fn tracks_of_files(paths: &[PathBuf]) -> Result<Vec<Track>> {
-    let mut tracks = Vec::with_capacity(paths.len());
-    let mut names: HashMap<String, usize> = HashMap::new();
-    for p in paths {
-        let file = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| p.display().to_string());
-        let stem = p
-            .file_stem()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| file.clone());
-        *names.entry(stem).or_insert(0) += 1;
+    let text = |s: Option<&std::ffi::OsStr>| s.map(|n| n.to_string_lossy().into_owned());
+    let names: Vec<(String, String)> = paths
+        .iter()
+        .map(|p| {
+            let file = text(p.file_name()).unwrap_or_else(|| p.display().to_string());
+            (text(p.file_stem()).unwrap_or_else(|| file.clone()), file)
+        })
+        .collect();
+    let mut stems: HashMap<&str, usize> = HashMap::new();
+    for (stem, _) in &names {
+        *stems.entry(stem).or_insert(0) += 1;
     }
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for (index, path) in paths.iter().enumerate() {
+    let mut tracks = Vec::with_capacity(paths.len());
+    for (index, (path, (stem, file))) in paths.iter().zip(&names).enumerate() {
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-        let stem = path
-            .file_stem()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut name = if names.get(&stem).copied().unwrap_or(0) > 1 {
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        } else {
-            stem
-        };
+        let mut name = if stems[stem.as_str()] > 1 { file } else { stem }.clone();
         let n = seen.entry(name.clone()).or_insert(0);
         *n += 1;
         if *n > 1 {
