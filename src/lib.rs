@@ -14,6 +14,8 @@
 //! - [`ops`]: every operation a user can call, with checked options and typed
 //!   results; the CLI, the pipeline stages, the explorer and Python are thin fronts
 //!   over it.
+//! - [`interrupt`]: cooperative stopping (Ctrl-C in Python) at the next track, chunk
+//!   or block, leaving complete files and a resumable run.
 //!
 //! ```
 //! use eigentechno::audio::{resample, Signal};
@@ -35,6 +37,7 @@ pub mod engine;
 pub mod error;
 pub mod explore;
 pub mod image;
+pub mod interrupt;
 pub mod ops;
 pub mod pipeline;
 pub mod store;

@@ -62,6 +62,24 @@ impl Ppca {
     /// (which knows only its top components) works too.
     pub fn new(model: &PcaModel, k: usize) -> Result<Ppca, PcaError> {
         let d = model.n_features;
+        let kept: f64 = model.explained_variance[..k.min(model.k())].iter().sum();
+        Ppca::with_noise_variance(
+            model,
+            k,
+            (model.total_variance - kept) / d.saturating_sub(k).max(1) as f64,
+        )
+    }
+
+    /// As [`Ppca::new`] with the noise variance given: scikit-learn's PCA takes the
+    /// variance left over per remaining component of the data's rank,
+    /// `(total - kept) / (min(n, d) - k)`, which differs from `d - k` when there are
+    /// fewer rows than features.
+    pub fn with_noise_variance(
+        model: &PcaModel,
+        k: usize,
+        noise_variance: f64,
+    ) -> Result<Ppca, PcaError> {
+        let d = model.n_features;
         if k == 0 || k >= d || k > model.k() {
             return Err(PcaError::Parameter {
                 name: "k",
@@ -74,8 +92,6 @@ impl Ppca {
             });
         }
         let variances: Vec<f64> = model.explained_variance[..k].to_vec();
-        let kept: f64 = variances.iter().sum();
-        let noise_variance = (model.total_variance - kept) / (d - k) as f64;
         let floor = 1e-12 * model.total_variance / d as f64;
         if noise_variance.is_nan() || noise_variance <= floor || variances.iter().any(|&l| l <= 0.0)
         {

@@ -75,6 +75,9 @@ pub enum Error {
     /// A track has no usable rhythm (silent, no steady beat, shorter than a bar).
     #[error("{0}")]
     NoRhythm(String),
+    /// The operation was interrupted ([`crate::interrupt`]): Ctrl-C in Python.
+    #[error("interrupted")]
+    Interrupted,
     /// A stage panicked; the message is kept so a batch can report it and go on.
     #[error("internal error in stage '{stage}': {message}")]
     Internal {
@@ -86,6 +89,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the operation stopped because it was asked to ([`crate::interrupt`]).
+    pub fn is_interrupted(&self) -> bool {
+        matches!(
+            self,
+            Error::Interrupted | Error::Pca(crate::engine::pca::PcaError::Interrupted)
+        )
+    }
+
     /// Shorthand for [`Error::Io`].
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         Error::Io {

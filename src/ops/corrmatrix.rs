@@ -189,6 +189,31 @@ pub fn corrmatrix_to_file(
     Ok((report, files))
 }
 
+/// Pearson correlation of the columns of `source` (`d x d`, row-major, in the columns'
+/// own order, as `numpy.corrcoef(X.T)`) and the order `order` puts them in (the
+/// heatmap's rows, first to last).
+///
+/// ```
+/// use eigentechno::engine::pca::MemoryRows;
+/// use eigentechno::engine::corr::Ordering;
+/// let x = [1.0, 2.0, 3.0, 2.0, 4.0, 1.0, 3.0, 6.0, 2.0, 4.0, 8.0, 0.0];
+/// let (c, order) = eigentechno::ops::corrmatrix_of_rows(
+///     &MemoryRows::f64(&x, 4, 3).unwrap(), Ordering::Cluster).unwrap();
+/// assert!((c[1] - 1.0).abs() < 1e-12); // columns 0 and 1 move together
+/// assert_eq!(order.len(), 3);
+/// ```
+pub fn corrmatrix_of_rows(
+    source: &dyn RowSource,
+    ordering: Ordering,
+) -> Result<(Vec<f64>, Vec<usize>)> {
+    let c = pearson(source).map_err(|e| match e {
+        crate::engine::pca::PcaError::Interrupted => Error::Interrupted,
+        e => Error::Pca(e),
+    })?;
+    let ord = order(&c, ordering);
+    Ok((c.values, ord))
+}
+
 /// The post's story: the default picture, then each rule applied in turn.
 fn steps(c: &CorrMatrix, ord: &[usize], clip: f64, labels: Option<&[String]>) -> Result<RgbImage> {
     let all: Vec<f64> = c.values.iter().copied().filter(|v| v.is_finite()).collect();

@@ -9,13 +9,15 @@
 //! | what | operations |
 //! | --- | --- |
 //! | tracks | [`list_tracks`], [`tracks_of_files`] |
+//! | decoding | [`load_audio`] |
 //! | ingest | [`ingest_to_dir`], [`ingest_to_memory`] ([`IngestParams`]) |
 //! | tempo, beats, downbeats | [`tempo_of_file`], [`tempo_of_samples`], [`tempo_of_files`], [`evaluate_folder`] ([`TempoParams`]) |
 //! | PCA | [`fit_to_dir`] ([`PcaJobParams`]), [`load_model`], [`transform`], [`inverse_transform`] |
+//! | PCA in memory (scikit-learn's meanings) | [`fit_memory`], [`transform_memory`], [`inverse_transform_memory`], [`score_memory`], [`sklearn_noise_variance`], [`save_memory_model`] |
 //! | listening and figures | [`listen_to_dir`] ([`ListenParams`]), [`audition`], [`figures_to_dir`] ([`FigureParams`]) |
 //! | probabilistic PCA | [`PpcaModel`], [`score_to_npy`], [`outliers_to_dir`], [`sample_bars`], [`samples_to_dir`], [`select_k_to_dir`] |
 //! | correlation, convolution | [`correlate`], [`convolve`], [`apply_arrays`], [`apply_files`] |
-//! | correlation matrices | [`corrmatrix_of_file`], [`corrmatrix_to_file`], [`band_energies`] ([`CorrParams`]) |
+//! | correlation matrices | [`corrmatrix_of_file`], [`corrmatrix_of_rows`], [`corrmatrix_to_file`], [`band_energies`] ([`CorrParams`]) |
 //! | CNN kernels | [`kernels_of_file`], [`kernels_to_dir`] ([`KernelParams`]) |
 //! | explorer | [`explore`], [`open_in_browser`] |
 //! | pipelines | [`load_pipeline`], [`run_pipeline`], [`run_file`] |
@@ -34,7 +36,9 @@ mod figures;
 mod ingest;
 mod kernels;
 mod listen;
+mod load;
 mod pca;
+mod pca_memory;
 mod ppca;
 mod run;
 mod synth;
@@ -47,7 +51,7 @@ pub use choice::{Choice, UnknownChoice, parse_choice};
 pub use conv::{apply_arrays, apply_files, convolve, correlate};
 pub use corrmatrix::{
     CorrOptions, CorrParams, CorrReport, CsvMatrix, band_energies, corrmatrix_of_file,
-    corrmatrix_to_file, labels_beside, read_csv_matrix,
+    corrmatrix_of_rows, corrmatrix_to_file, labels_beside, read_csv_matrix,
 };
 pub use explore::{explore, explore_end_of_run, open_in_browser};
 pub use figures::{FigureOptions, FigureParams, figures_to_dir};
@@ -58,7 +62,12 @@ pub use kernels::{
     KernelOptions, KernelParams, KernelsReport, LayerReport, kernels_of_file, kernels_to_dir,
 };
 pub use listen::{Audition, ListenOptions, ListenParams, audition, listen_to_dir};
+pub use load::load_audio;
 pub use pca::{PcaJob, PcaJobParams, fit_to_dir, inverse_transform, load_model, transform};
+pub use pca_memory::{
+    fit_memory, inverse_transform_memory, meta_of_fit, save_memory_model, score_memory,
+    sklearn_noise_variance, transform_memory,
+};
 pub use ppca::{
     OutlierOptions, OutlierParams, PpcaModel, SampleOptions, SampleParams, SelectK, SelectKOptions,
     SelectKParams, default_k, outliers_to_dir, sample_bars, samples_to_dir, score_to_npy,
@@ -77,6 +86,9 @@ use crate::error::{Error, Result};
 
 /// An engine error about the data in `path`, naming the file.
 pub(crate) fn in_file(path: &Path, e: PcaError) -> Error {
+    if e == PcaError::Interrupted {
+        return Error::Interrupted;
+    }
     Error::InvalidData {
         path: path.to_path_buf(),
         reason: e.to_string(),

@@ -365,6 +365,7 @@ impl SampleStream for DecodeStream {
 
     fn read_chunk(&mut self, out: &mut Vec<f32>) -> Result<bool> {
         out.clear();
+        crate::interrupt::check()?;
         if self.finished {
             return Ok(false);
         }

@@ -34,6 +34,7 @@ pub fn column_stats(
     let mut dropped = Vec::new();
     let mut rows = 0usize;
     source.visit(block, &mut |start, values| {
+        stop_if_asked()?;
         let r = values.len() / d;
         for i in 0..r {
             let base = i * d;
@@ -97,6 +98,7 @@ pub(crate) fn for_each_centred<T: Scalar>(
     let mut dropped = stats.dropped_rows.iter().copied().peekable();
     let mut kept = 0usize;
     source.visit(block, &mut |start, values| {
+        stop_if_asked()?;
         let r = values.len() / d;
         let mut keep = Vec::with_capacity(r);
         for i in 0..r {
@@ -150,7 +152,11 @@ impl<T: Scalar> Data<'_, T> {
     /// Visit centred row blocks.
     pub(crate) fn for_each(&self, f: &mut BlockVisitor<'_, T>) -> Result<(), PcaError> {
         match self {
-            Data::Memory(x, n, d) => f(0, MatRef::from_row_major_slice(x, *n, *d)),
+            Data::Memory(x, n, d) => {
+                // Every pass of the randomized method: a place to stop when asked.
+                stop_if_asked()?;
+                f(0, MatRef::from_row_major_slice(x, *n, *d))
+            }
             Data::Streamed(src, stats, block) => for_each_centred::<T>(*src, stats, *block, f),
         }
     }
@@ -203,6 +209,7 @@ pub(super) fn load_centred<T: Scalar>(
     let (n, d) = (source.nrows(), source.ncols());
     let mut x: Vec<T> = Vec::with_capacity(n * d);
     source.visit(block, &mut |_, values| {
+        stop_if_asked()?;
         let at = x.len();
         x.resize(at + values.len(), T::of(0.0));
         let dst = &mut x[at..];
@@ -293,5 +300,14 @@ fn stats_of_memory<T: Scalar>(x: &[T], rows: usize, d: usize, dropped: Vec<usize
         },
         dropped_rows: dropped,
         rows,
+    }
+}
+
+/// Every pass over the rows stops between blocks when asked to ([`crate::interrupt`]).
+fn stop_if_asked() -> Result<(), PcaError> {
+    if crate::interrupt::requested() {
+        Err(PcaError::Interrupted)
+    } else {
+        Ok(())
     }
 }

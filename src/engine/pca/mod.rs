@@ -66,6 +66,9 @@ pub enum PcaError {
         /// The most there can be.
         max: usize,
     },
+    /// Interrupted between blocks ([`crate::interrupt`]).
+    #[error("interrupted")]
+    Interrupted,
     /// PCA needs at least two rows.
     #[error("{rows} usable rows: PCA needs at least 2")]
     TooFewRows {

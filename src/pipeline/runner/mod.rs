@@ -160,7 +160,10 @@ pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
             if pipeline.nodes[i].mode != Mode::Whole {
                 continue;
             }
-            if !run_whole(pipeline, i, opts, start, &mut st)? && opts.strict {
+            let ok = run_whole(pipeline, i, opts, start, &mut st)?;
+            // A stage stopped by an interruption is not a failure to report: stop here.
+            crate::interrupt::check()?;
+            if !ok && opts.strict {
                 st.report.stopped_early = true;
                 break;
             }

@@ -344,7 +344,10 @@ pub(super) fn run_stream(
         let cancel = &cancel;
         scope.spawn(move || {
             for track in tracks {
-                if ticket_rx.recv().is_err() || cancel.load(Ordering::SeqCst) {
+                if ticket_rx.recv().is_err()
+                    || cancel.load(Ordering::SeqCst)
+                    || crate::interrupt::requested()
+                {
                     break;
                 }
                 if job_tx.send(track).is_err() {
@@ -436,6 +439,9 @@ pub(super) fn run_stream(
         Ok(())
     })?;
     bar.finish_and_clear();
+    // Interrupted: the finished tracks' caches are on disk (a re-run resumes from them);
+    // nothing downstream is written from a partial stream.
+    crate::interrupt::check()?;
     if cancel.load(Ordering::SeqCst) {
         stopped = true;
     }
