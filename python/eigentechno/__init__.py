@@ -1,0 +1,293 @@
+"""eigentechno: tempo, beats, one-bar loops and PCA of music, from Rust.
+
+numpy in, numpy out. Every long call releases the GIL and stops on Ctrl-C
+(``KeyboardInterrupt``), leaving complete files behind as the command line does.
+
+>>> import eigentechno as et
+>>> y, sr = et.load("track.flac")                       # doctest: +SKIP
+>>> et.beat_track(y, sr)["bpm"]                         # doctest: +SKIP
+128.0
+
+Errors are ``eigentechno.Error``; file problems are also ``OSError`` (``FileError``),
+bad arrays and options also ``ValueError`` (``InvalidInputError``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _eigentechno as _native
+from ._errors import (
+    Error,
+    FileError,
+    InternalError,
+    InvalidInputError,
+    NoRhythmError,
+    NotFittedError,
+)
+from ._pca import PCA
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "__version__",
+    "load",
+    "beat_track",
+    "ingest",
+    "PCA",
+    "correlate",
+    "convolve",
+    "corrmatrix",
+    "kernels",
+    "listen",
+    "explore",
+    "run",
+    "Error",
+    "FileError",
+    "InvalidInputError",
+    "NoRhythmError",
+    "InternalError",
+    "NotFittedError",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _float_array(a: Any, name: str, ndims: Sequence[int], finite: bool = True) -> np.ndarray:
+    """``a`` as a C-contiguous float32 or float64 array with one of ``ndims`` dimensions."""
+    arr = np.asarray(a)
+    if arr.dtype.kind != "f" or arr.dtype.itemsize not in (4, 8):
+        raise InvalidInputError(
+            f"{name} must be a float32 or float64 array, got dtype {arr.dtype}"
+            f" (convert it with {name}.astype(np.float64))"
+        )
+    if arr.ndim not in ndims:
+        want = " or ".join(f"{n}-D" for n in ndims)
+        raise InvalidInputError(f"{name} must be {want}, got a {arr.ndim}-D array of shape {arr.shape}")
+    if arr.size == 0:
+        raise InvalidInputError(f"{name} is empty (shape {arr.shape})")
+    if finite and not np.isfinite(arr).all():
+        raise InvalidInputError(f"{name} holds NaN or infinity")
+    return np.ascontiguousarray(arr)
+
+
+def load(path: PathLike, sr: Optional[int] = 8820, mono: bool = True) -> Tuple[np.ndarray, int]:
+    """Decode an audio file (WAV, FLAC, MP3, Ogg Vorbis, AAC/M4A, AIFF) and resample it.
+
+    Returns ``(y, sr)`` as ``librosa.load`` does: ``y`` is float32, shape ``(n,)`` when
+    ``mono`` (the mean of the channels) or the file has one channel, else ``(2, n)``
+    (left and right; a file with more channels gives its first two). ``sr=None`` keeps
+    the file's own rate. Resampling is anti-aliased (the ingest's own).
+
+    Raises ``FileError`` (an ``OSError``) for a missing, unreadable or non-audio file.
+
+    >>> y, sr = eigentechno.load("fixtures/corpus/wav-0000.wav")       # doctest: +SKIP
+    >>> y.dtype, sr
+    (dtype('float32'), 8820)
+    """
+    return _native.load(os.fspath(path), None if sr is None else int(sr), bool(mono))
+
+
+def beat_track(
+    y: Optional[np.ndarray] = None,
+    sr: Optional[int] = None,
+    *,
+    path: Optional[PathLike] = None,
+    bpm_min: float = 60,
+    bpm_max: float = 200,
+    beats_per_bar: int = 4,
+) -> Dict[str, Any]:
+    """Tempo, beats and downbeats of samples ``y`` at ``sr`` Hz, or of the file ``path``.
+
+    Returns a dict: ``bpm``, ``confidence`` (0 to 1), ``runner_up_bpm``, ``beats`` and
+    ``downbeats`` (float64 arrays of seconds) and ``drift`` (how far the local tempo
+    strays from constant, bpm). With ``path`` the numbers are those of
+    ``eigentechno tempo --json`` on that file. ``y`` may be ``(channels, n)``: its channels
+    are averaged.
+
+    Raises ``NoRhythmError`` (a ``ValueError``) when there is no steady beat.
+
+    >>> r = eigentechno.beat_track(path="fixtures/corpus/wav-0000.wav")  # doctest: +SKIP
+    >>> round(r["bpm"], 1), r["beats"][:2]
+    (126.0, array([0.23, 0.706]))
+    """
+    if (y is None) == (path is None):
+        raise InvalidInputError("give either y (with sr) or path, not both")
+    if path is not None:
+        return _native.beat_track_file(os.fspath(path), float(bpm_min), float(bpm_max), int(beats_per_bar))
+    if sr is None:
+        raise InvalidInputError("sr is needed with y (the samples' rate in Hz)")
+    arr = _float_array(y, "y", (1, 2))
+    if arr.ndim == 2:
+        arr = arr.mean(axis=0)
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    return _native.beat_track_samples(arr, int(sr), float(bpm_min), float(bpm_max), int(beats_per_bar))
+
+
+def ingest(
+    paths_or_folder: Union[PathLike, Iterable[PathLike]],
+    *,
+    bpm: float = 128,
+    rate: int = 8820,
+    stretch: str = "pitch",
+    max_bars_per_track: int = 0,
+    threads: int = 0,
+    progress: bool = True,
+) -> Tuple[np.ndarray, List[Dict[str, Any]]]:
+    """Decode, beat-track, cut into bars and time-normalise every track: the matrix of
+    ``eigentechno ingest``, in memory.
+
+    ``paths_or_folder`` is a folder (every audio file under it, by content, sorted by
+    path), one file, or a list of files (in that order). Returns ``(bars, meta)``:
+    ``bars`` is float32 ``(N, d)`` with ``d = round(rate * 60 / bpm * 4)`` (16,538 at
+    the defaults), byte for byte the CLI's ``bars.npy``; ``meta`` holds one dict per bar
+    with ``bars.csv``'s columns (``row``, ``track``, ``bar``, ``start_s``, ``bpm``,
+    ``tempo_confidence``, ``downbeat_confidence``, ``stretch_ratio``). ``stretch`` is
+    ``'pitch'`` (WSOLA, pitch kept) or ``'varispeed'``. A track that fails is reported
+    with a ``UserWarning`` and the rest go on.
+
+    >>> bars, meta = eigentechno.ingest("fixtures/corpus", max_bars_per_track=2)  # doctest: +SKIP
+    >>> bars.shape, meta[0]["track"]
+    ((20, 16538), 'fixtures/corpus/flac-0000.flac')
+    """
+    if isinstance(paths_or_folder, (str, bytes, os.PathLike)):
+        paths, folder = [os.fspath(paths_or_folder)], True
+    else:
+        paths, folder = [os.fspath(p) for p in paths_or_folder], False
+        if not paths:
+            raise InvalidInputError("no files given")
+    bars, meta, failures = _native.ingest(
+        paths, folder, float(bpm), int(rate), str(stretch), int(max_bars_per_track), int(threads), bool(progress)
+    )
+    for track, why in failures:
+        warnings.warn(f"{track}: {why}", UserWarning, stacklevel=2)
+    return bars, meta
+
+
+def _conv(op: str, a: Any, b: Any, mode: str, method: str) -> np.ndarray:
+    a = _float_array(a, "a", (1, 2), finite=False)
+    b = _float_array(b, "b", (1, 2), finite=False)
+    if a.ndim != b.ndim:
+        raise InvalidInputError(f"a and b must have the same number of dimensions, got {a.ndim} and {b.ndim}")
+    if a.dtype != b.dtype:
+        a, b = a.astype(np.float64), b.astype(np.float64)
+    return _native.apply(a, b, op, str(mode), str(method))
+
+
+def correlate(a: np.ndarray, b: np.ndarray, mode: str = "full", method: str = "auto") -> np.ndarray:
+    """Cross-correlation of two 1-D or two 2-D arrays, as ``scipy.signal.correlate``.
+
+    ``mode`` is ``'full'``, ``'same'`` or ``'valid'``; ``method`` ``'auto'`` (by cost),
+    ``'direct'`` or ``'fft'``. float32 in both gives float32, else float64.
+
+    >>> eigentechno.correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5]))
+    array([0.5, 2. , 3.5, 3. , 0. ])
+    """
+    return _conv("correlate", a, b, mode, method)
+
+
+def convolve(a: np.ndarray, b: np.ndarray, mode: str = "full", method: str = "auto") -> np.ndarray:
+    """Convolution of two 1-D or two 2-D arrays, as ``scipy.signal.convolve``.
+
+    Modes and methods as in :func:`correlate`.
+
+    >>> eigentechno.convolve(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5]))
+    array([0. , 1. , 2.5, 4. , 1.5])
+    """
+    return _conv("convolve", a, b, mode, method)
+
+
+def corrmatrix(
+    X: np.ndarray, *, order: str = "cluster", out: Optional[PathLike] = None
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Pearson correlation of the columns of ``X`` (samples x features) and an order of
+    the features for a heatmap: ``(C, order)``.
+
+    ``C`` is float64 ``(d, d)`` in the columns' own order (``numpy.corrcoef(X.T)``);
+    ``order`` (int64) lists the features from the heatmap's first row to its last:
+    ``'cluster'`` (hierarchical clustering), ``'eigen'`` (by loading on the leading
+    eigenvector) or ``'none'``. With ``out``, the heatmap PNG of
+    ``eigentechno corrmatrix`` is drawn there, with its JSON beside it.
+
+    >>> X = np.random.default_rng(0).normal(size=(200, 6))
+    >>> C, order = eigentechno.corrmatrix(X, out="corr.png")              # doctest: +SKIP
+    """
+    arr = _float_array(X, "X", (2,))
+    c, order_ = _native.corrmatrix(arr, str(order), None if out is None else os.fspath(out))
+    return c, np.asarray(order_, dtype=np.int64)
+
+
+def kernels(path: PathLike, out: PathLike) -> Dict[str, Any]:
+    """Pictures of the convolution kernels of trained weights (``.safetensors``,
+    ``.onnx``, ``.npz``, ``.npy``) in the folder ``out``, as ``eigentechno kernels``.
+    Returns the report (the ``kernels.json`` written beside them) as a dict.
+
+    >>> report = eigentechno.kernels("model.safetensors", "kernels/")   # doctest: +SKIP
+    >>> [layer["name"] for layer in report["layers"]][:1]
+    ['conv1.weight']
+    """
+    return json.loads(_native.kernels(os.fspath(path), os.fspath(out)))
+
+
+def listen(model: PathLike, out: PathLike) -> List[str]:
+    """The listening WAVs of a PCA model folder (components, the mean, reconstructions)
+    in ``out``, as ``eigentechno pca`` writes them. Returns the files written.
+
+    >>> eigentechno.listen("out/pca", "out/listen")                    # doctest: +SKIP
+    ['out/listen/mean.wav', 'out/listen/component_001.wav', ...]
+    """
+    return [os.fspath(p) for p in _native.listen(os.fspath(model), os.fspath(out))]
+
+
+def explore(dir: PathLike) -> str:
+    """Write the HTML explorer of a run folder (``index.html``) and return its path.
+
+    >>> eigentechno.explore("out")                                     # doctest: +SKIP
+    'out/index.html'
+    """
+    return os.fspath(_native.explore(os.fspath(dir)))
+
+
+def run(
+    pipeline_toml: PathLike,
+    *,
+    out: Optional[PathLike] = None,
+    set: Optional[Union[Dict[str, Any], Sequence[str]]] = None,
+    progress: bool = True,
+) -> Dict[str, Any]:
+    """Run a pipeline file, as ``eigentechno run``; returns ``summary.json`` as a dict.
+
+    ``set`` overrides stage parameters: a dict ``{"pca.k": 8}`` or strings
+    ``["pca.k=8"]`` (TOML values, as ``--set``). A bad file or override raises
+    ``InvalidInputError`` naming the line and key, before any work starts. A re-run
+    into the same ``out`` resumes.
+
+    >>> summary = eigentechno.run("pipelines/eigentechno.toml", out="out", set={"pca.k": 8})  # doctest: +SKIP
+    >>> summary["stages"][0]["name"]
+    'tracks'
+    """
+    overrides: List[str] = []
+    if isinstance(set, dict):
+        for key, value in set.items():
+            overrides.append(f"{key}={_toml_value(value)}")
+    elif set is not None:
+        if isinstance(set, str):
+            set = [set]
+        overrides = [str(s) for s in set]
+    text, _ = _native.run(os.fspath(pipeline_toml), None if out is None else os.fspath(out), overrides, bool(progress))
+    return json.loads(text)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(str(v))
