@@ -76,6 +76,30 @@ def _float_array(a: Any, name: str, ndims: Sequence[int], finite: bool = True) -
     return np.ascontiguousarray(arr)
 
 
+def _count(value: Any, name: str, low: int = 0) -> int:
+    """``value`` as an int >= ``low`` (an ``InvalidInputError`` otherwise, never an
+    ``OverflowError`` from the native layer)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise InvalidInputError(f"{name} must be a whole number, got {value!r}")
+    value = int(value)
+    if not low <= value < 2**63:
+        raise InvalidInputError(f"invalid {name}: expected at least {low}, got {value}")
+    return value
+
+
+def _number(value: Any, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name} must be a number, got {value!r}") from None
+    if not np.isfinite(v):
+        raise InvalidInputError(f"{name} must be finite, got {value!r}")
+    return v
+
+
 def load(path: PathLike, sr: Optional[int] = 8820, mono: bool = True) -> Tuple[np.ndarray, int]:
     """Decode an audio file (WAV, FLAC, MP3, Ogg Vorbis, AAC/M4A, AIFF) and resample it.
 
@@ -90,7 +114,7 @@ def load(path: PathLike, sr: Optional[int] = 8820, mono: bool = True) -> Tuple[n
     >>> y.dtype, sr
     (dtype('float32'), 8820)
     """
-    return _native.load(os.fspath(path), None if sr is None else int(sr), bool(mono))
+    return _native.load(os.fspath(path), None if sr is None else _count(sr, "sr", 1), bool(mono))
 
 
 def beat_track(
@@ -118,15 +142,16 @@ def beat_track(
     """
     if (y is None) == (path is None):
         raise InvalidInputError("give either y (with sr) or path, not both")
+    tempo = (_number(bpm_min, "bpm_min"), _number(bpm_max, "bpm_max"), _count(beats_per_bar, "beats_per_bar", 1))
     if path is not None:
-        return _native.beat_track_file(os.fspath(path), float(bpm_min), float(bpm_max), int(beats_per_bar))
+        return _native.beat_track_file(os.fspath(path), *tempo)
     if sr is None:
         raise InvalidInputError("sr is needed with y (the samples' rate in Hz)")
     arr = _float_array(y, "y", (1, 2))
     if arr.ndim == 2:
         arr = arr.mean(axis=0)
     arr = np.ascontiguousarray(arr, dtype=np.float32)
-    return _native.beat_track_samples(arr, int(sr), float(bpm_min), float(bpm_max), int(beats_per_bar))
+    return _native.beat_track_samples(arr, _count(sr, "sr", 1), *tempo)
 
 
 def ingest(
@@ -162,7 +187,14 @@ def ingest(
         if not paths:
             raise InvalidInputError("no files given")
     bars, meta, failures = _native.ingest(
-        paths, folder, float(bpm), int(rate), str(stretch), int(max_bars_per_track), int(threads), bool(progress)
+        paths,
+        folder,
+        _number(bpm, "bpm"),
+        _count(rate, "rate", 1),
+        str(stretch),
+        _count(max_bars_per_track, "max_bars_per_track"),
+        _count(threads, "threads"),
+        bool(progress),
     )
     for track, why in failures:
         warnings.warn(f"{track}: {why}", UserWarning, stacklevel=2)

@@ -98,9 +98,9 @@ class PCA:
         rs = self.random_state
         if rs is None:
             return int(np.random.randint(0, 2**31 - 1))
-        if isinstance(rs, (int, np.integer)):
-            if rs < 0:
-                raise InvalidInputError(f"random_state must be >= 0, got {rs}")
+        if isinstance(rs, (int, np.integer)) and not isinstance(rs, bool):
+            if not 0 <= rs < 2**64:
+                raise InvalidInputError(f"random_state must be 0 to 2**64 - 1, got {rs}")
             return int(rs)
         if isinstance(rs, np.random.Generator):
             return int(rs.integers(0, 2**31 - 1))
@@ -142,9 +142,10 @@ class PCA:
         else:
             raise InvalidInputError(f"n_components must be an int, a float in (0, 1) or None; got {nc!r}")
         method = "exact" if fraction is not None and self.method == "auto" else str(self.method)
-        model = _native.PcaModel.fit(
-            X, k, method, str(self.precision), self._seed(), self.power_iterations
-        )
+        from . import _count
+
+        q = None if self.power_iterations is None else _count(self.power_iterations, "power_iterations")
+        model = _native.PcaModel.fit(X, k, method, str(self.precision), self._seed(), q)
         if fraction is not None:
             _, ratio, _ = model.spectrum()
             keep = int(np.searchsorted(np.cumsum(ratio), fraction, side="right") + 1)

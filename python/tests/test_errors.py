@@ -87,3 +87,22 @@ def test_bad_pipeline_names_line_and_key(tmp_path):
     assert "no_such_key" in str(e.value) and "p.toml:4:" in str(e.value)
     with pytest.raises(ValueError, match="pca.k"):
         et.run(ROOT / "pipelines" / "eigentechno.toml", out=tmp_path / "o2", set={"pca.k": "many"})
+
+
+def test_bad_numbers_are_value_errors_not_overflows():
+    X = np.random.default_rng(0).normal(size=(30, 6))
+    calls = [
+        lambda: et.load(CORPUS / "wav-0000.wav", sr=-1),
+        lambda: et.load(CORPUS / "wav-0000.wav", sr=0),
+        lambda: et.beat_track(path=CORPUS / "wav-0000.wav", beats_per_bar=-4),
+        lambda: et.beat_track(path=CORPUS / "wav-0000.wav", bpm_min=float("nan")),
+        lambda: et.ingest(CORPUS, max_bars_per_track=-1),
+        lambda: et.ingest(CORPUS, rate=10**30),
+        lambda: et.PCA(2, random_state=-5).fit(X),
+        lambda: et.PCA(2, power_iterations=-1, method="randomized").fit(X),
+        lambda: et.PCA("two").fit(X),
+        lambda: et.PCA(2, method="magic").fit(X),
+    ]
+    for i, call in enumerate(calls):
+        with pytest.raises(et.InvalidInputError):
+            call()
