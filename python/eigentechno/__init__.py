@@ -73,7 +73,8 @@ def _float_array(a: Any, name: str, ndims: Sequence[int], finite: bool = True) -
         raise InvalidInputError(f"{name} is empty (shape {arr.shape})")
     if finite and not np.isfinite(arr).all():
         raise InvalidInputError(f"{name} holds NaN or infinity")
-    return np.ascontiguousarray(arr)
+    # C order and aligned: what the native layer reads in place.
+    return np.require(arr, requirements=["C", "A"])
 
 
 def _count(value: Any, name: str, low: int = 0) -> int:

@@ -189,7 +189,7 @@ class PCA:
         """Data rebuilt from scores: ``X @ components_ + mean_``."""
         model = self._fitted()
         Z = _matrix(X)
-        out = model.inverse_transform(np.ascontiguousarray(Z, dtype=np.float64))
+        out = model.inverse_transform(np.require(Z, dtype=np.float64, requirements=["C", "A"]))
         return out.astype(self._out_dtype(Z), copy=False)
 
     def score_samples(self, X: Any) -> np.ndarray:

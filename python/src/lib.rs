@@ -13,7 +13,8 @@ use eigentechno::audio::stretch::StretchMethod;
 use eigentechno::engine::conv::{Method as ConvMethod, Mode, Op};
 use eigentechno::engine::corr::Ordering;
 use eigentechno::engine::pca::{
-    MemoryRows, Method, PcaModel as EngineModel, PcaParams, Precision, RowSource,
+    CentredProducts, ColumnStats, MemoryRows, Method, PcaError, PcaModel as EngineModel, PcaParams,
+    Precision, RowSource, fit_covariance, fit_randomized_operator,
 };
 use eigentechno::ops::{self, IngestParams, TempoParams, TrackInput};
 use eigentechno::pipeline::TrackStatus;
@@ -354,6 +355,101 @@ fn ingest<'py>(
     Ok((got.bars.into_pyarray(py), meta, failures))
 }
 
+/// The audio files under a folder (by content, sorted by path), as ingest lists them.
+#[pyfunction]
+fn list_tracks(py: Python<'_>, folder: PathBuf) -> PyResult<Vec<PathBuf>> {
+    let tracks = blocking(py, || ops::list_tracks(&folder, true))?;
+    Ok(tracks.into_iter().map(|t| t.path).collect())
+}
+
+/// Ingest these files into `out` (`out/matrix/{bars.npy, bars.csv, report.json}`,
+/// resumable): the run's summary (JSON text).
+#[pyfunction]
+#[pyo3(signature = (paths, out, bpm, rate, stretch, max_bars_per_track, threads, progress))]
+#[allow(clippy::too_many_arguments)]
+fn ingest_to_dir(
+    py: Python<'_>,
+    paths: Vec<PathBuf>,
+    out: PathBuf,
+    bpm: f64,
+    rate: u32,
+    stretch: &str,
+    max_bars_per_track: usize,
+    threads: usize,
+    progress: bool,
+) -> PyResult<String> {
+    let opts = IngestParams {
+        bpm,
+        rate,
+        stretch: parse::<StretchMethod>(py, stretch)?,
+        max_bars_per_track,
+        threads,
+        strict: false,
+        progress,
+    }
+    .check()
+    .map_err(|e| to_py(py, e))?;
+    blocking(py, || {
+        ops::ingest_to_dir(&TrackInput::Files(paths), &out, &opts)
+    })?;
+    let summary = out.join("summary.json");
+    std::fs::read_to_string(&summary).map_err(|e| to_py(py, Error::io(&summary, e)))
+}
+
+/// The centred products of a matrix held elsewhere, computed by two Python callables
+/// (the distributed front sums them over shards on a cluster).
+struct PyProducts {
+    shape: (usize, usize),
+    times: Py<PyAny>,
+    t_times: Py<PyAny>,
+}
+
+impl PyProducts {
+    fn call(
+        &self,
+        f: &Py<PyAny>,
+        m: faer::MatRef<'_, f64>,
+        rows: usize,
+    ) -> Result<faer::Mat<f64>, PcaError> {
+        Python::attach(|py| -> PyResult<faer::Mat<f64>> {
+            let a = Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)]);
+            let out = f.call1(py, (a.into_pyarray(py),))?;
+            let out: PyReadonlyArray2<'_, f64> = out.extract(py)?;
+            let v = out.as_array();
+            if v.shape() != [rows, m.ncols()] {
+                return Err(invalid(
+                    py,
+                    format!(
+                        "a product of shape {:?}, expected ({rows}, {})",
+                        v.shape(),
+                        m.ncols()
+                    ),
+                ));
+            }
+            Ok(faer::Mat::from_fn(rows, m.ncols(), |i, j| v[(i, j)]))
+        })
+        .map_err(|e| {
+            if Python::attach(|py| e.is_instance_of::<PyKeyboardInterrupt>(py)) {
+                PcaError::Interrupted
+            } else {
+                PcaError::Source(format!("computing a product: {e}"))
+            }
+        })
+    }
+}
+
+impl CentredProducts for PyProducts {
+    fn shape(&self) -> (usize, usize) {
+        self.shape
+    }
+    fn times(&self, w: faer::MatRef<'_, f64>) -> Result<faer::Mat<f64>, PcaError> {
+        self.call(&self.times, w, self.shape.0)
+    }
+    fn t_times(&self, q: faer::MatRef<'_, f64>) -> Result<faer::Mat<f64>, PcaError> {
+        self.call(&self.t_times, q, self.shape.1)
+    }
+}
+
 /// An n-d float array from Python, either precision.
 #[derive(FromPyObject)]
 enum Array<'py> {
@@ -525,6 +621,97 @@ impl PcaModel {
         })
     }
 
+    /// The randomized method on a matrix known through `times(W) = Xc @ W` and
+    /// `t_times(Q) = Xc.T @ Q` (float64 callables), with its column means and total
+    /// variance.
+    #[staticmethod]
+    #[pyo3(signature = (n, mean, total_variance, times, t_times, k, seed, power_iterations=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn fit_operator(
+        py: Python<'_>,
+        n: usize,
+        mean: PyReadonlyArray1<'_, f64>,
+        total_variance: f64,
+        times: Py<PyAny>,
+        t_times: Py<PyAny>,
+        k: usize,
+        seed: u64,
+        power_iterations: Option<usize>,
+    ) -> PyResult<PcaModel> {
+        let mean = mean.as_array().to_vec();
+        let mut params = PcaParams {
+            k: Some(k),
+            method: Method::Randomized,
+            precision: Precision::F64,
+            seed,
+            ..PcaParams::default()
+        };
+        if let Some(q) = power_iterations {
+            params.power_iterations = q;
+        }
+        let products = PyProducts {
+            shape: (n, mean.len()),
+            times,
+            t_times,
+        };
+        let stats = ColumnStats {
+            mean,
+            total_variance,
+            dropped_rows: Vec::new(),
+            rows: n,
+        };
+        let (fit, seconds) = blocking(py, || {
+            let started = Instant::now();
+            let fit = fit_randomized_operator(&products, stats, &params).map_err(Error::Pca)?;
+            Ok((fit, started.elapsed().as_secs_f64()))
+        })?;
+        let meta = ops::meta_of_fit(&fit, &params, seconds);
+        Ok(PcaModel {
+            model: fit.model,
+            meta,
+            scores: None,
+        })
+    }
+
+    /// The exact method from the centred covariance sum `Xc.T @ Xc` (d x d, float64).
+    #[staticmethod]
+    #[pyo3(signature = (cov, n, mean, total_variance, k=None))]
+    fn fit_covariance(
+        py: Python<'_>,
+        cov: PyReadonlyArray2<'_, f64>,
+        n: usize,
+        mean: PyReadonlyArray1<'_, f64>,
+        total_variance: f64,
+        k: Option<usize>,
+    ) -> PyResult<PcaModel> {
+        let cov = cov
+            .as_slice()
+            .map_err(|_| invalid(py, "cov must be C-contiguous"))?;
+        let params = PcaParams {
+            k,
+            method: Method::Exact,
+            precision: Precision::F64,
+            ..PcaParams::default()
+        };
+        let stats = ColumnStats {
+            mean: mean.as_array().to_vec(),
+            total_variance,
+            dropped_rows: Vec::new(),
+            rows: n,
+        };
+        let (fit, seconds) = blocking(py, || {
+            let started = Instant::now();
+            let fit = fit_covariance(cov, stats, &params).map_err(Error::Pca)?;
+            Ok((fit, started.elapsed().as_secs_f64()))
+        })?;
+        let meta = ops::meta_of_fit(&fit, &params, seconds);
+        Ok(PcaModel {
+            model: fit.model,
+            meta,
+            scores: None,
+        })
+    }
+
     /// Open a model folder (written by `eigentechno pca`, the `pca` stage or `save`).
     #[staticmethod]
     fn load(py: Python<'_>, dir: PathBuf) -> PyResult<PcaModel> {
@@ -536,10 +723,16 @@ impl PcaModel {
         })
     }
 
-    /// Write the model folder.
-    fn save(&self, py: Python<'_>, dir: PathBuf) -> PyResult<Vec<PathBuf>> {
+    /// Write the model folder; `source` names the rows it was fitted on in `pca.json`
+    /// (a `.npy` matrix, or a distributed ingest's `manifest.json`).
+    #[pyo3(signature = (dir, source=None))]
+    fn save(&self, py: Python<'_>, dir: PathBuf, source: Option<String>) -> PyResult<Vec<PathBuf>> {
+        let meta = PcaMeta {
+            source: source.unwrap_or_else(|| self.meta.source.clone()),
+            ..self.meta.clone()
+        };
         blocking(py, || {
-            ops::save_memory_model(&dir, &self.model, &self.meta, self.scores.as_deref())
+            ops::save_memory_model(&dir, &self.model, &meta, self.scores.as_deref())
         })
     }
 
@@ -708,6 +901,8 @@ fn _eigentechno(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(explore, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(_concurrency_peak, m)?)?;
+    m.add_function(wrap_pyfunction!(list_tracks, m)?)?;
+    m.add_function(wrap_pyfunction!(ingest_to_dir, m)?)?;
     m.add_class::<PcaModel>()?;
     Ok(())
 }

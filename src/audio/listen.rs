@@ -9,8 +9,8 @@ use crate::audio::equalize::Equalizer;
 use crate::audio::wav::{WavFormat, write_wav_interleaved};
 use crate::engine::pca::{PcaModel, RowSource};
 use crate::error::{Error, Result};
-use crate::store::NpyMatrix;
 use crate::store::pca_model::PcaMeta;
+use crate::store::{NpyMatrix, StoredRows};
 
 /// Isik's reconstruction ladder (of 16,538 components: 1, 1/500, 1/200, 1/50, 1/20,
 /// 1/5, 1/2), plus every component.
@@ -53,7 +53,7 @@ pub struct Listener<'a> {
     /// Sample rate of the bars.
     pub rate: u32,
     eq: Option<Equalizer>,
-    matrix: Option<NpyMatrix>,
+    matrix: Option<StoredRows>,
     scores: Option<NpyMatrix>,
     dropped: Vec<usize>,
 }
@@ -84,7 +84,7 @@ impl<'a> Listener<'a> {
         let eq = meta
             .equalize
             .then(|| Equalizer::new(model.n_features, rate));
-        let matrix = NpyMatrix::open(Path::new(&meta.source)).ok();
+        let matrix = StoredRows::open(Path::new(&meta.source)).ok();
         let scores = NpyMatrix::open(&dir.join("scores.npy")).ok();
         Ok(Listener {
             model,

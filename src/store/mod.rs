@@ -7,6 +7,7 @@ pub mod matrix_file;
 pub mod npy;
 pub mod npy_header;
 pub mod pca_model;
+mod stored_rows;
 pub mod tables;
 pub mod weights;
 
@@ -14,4 +15,5 @@ pub use atomic::{AtomicFile, write_atomic, write_atomic_unsynced};
 pub use json::read_json;
 pub use matrix_file::{Dtype, NpyMatrix};
 pub use npy::{NdArray, NpyRowWriter, read_npy, read_npy_from, write_npy};
+pub use stored_rows::StoredRows;
 pub use tables::{BarRow, OutlierRow, Table, TableWriter, VarianceRow, read_table, write_table};

@@ -139,6 +139,16 @@ pub(crate) fn for_each_centred<T: Scalar>(
 pub(crate) enum Data<'a, T: Scalar> {
     Memory(Vec<T>, usize, usize),
     Streamed(&'a dyn RowSource, ColumnStats, usize),
+    /// Known only through its products (float64; the randomized method only).
+    Operator(&'a dyn super::CentredProducts),
+}
+
+fn to_f64<T: Scalar>(m: MatRef<'_, T>) -> Mat<f64> {
+    Mat::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)].f64())
+}
+
+fn of_f64<T: Scalar>(m: Mat<f64>) -> Mat<T> {
+    Mat::from_fn(m.nrows(), m.ncols(), |i, j| T::of(m[(i, j)]))
 }
 
 impl<T: Scalar> Data<'_, T> {
@@ -146,6 +156,7 @@ impl<T: Scalar> Data<'_, T> {
         match self {
             Data::Memory(_, n, d) => (*n, *d),
             Data::Streamed(s, st, _) => (st.rows, s.ncols()),
+            Data::Operator(op) => op.shape(),
         }
     }
 
@@ -158,11 +169,18 @@ impl<T: Scalar> Data<'_, T> {
                 f(0, MatRef::from_row_major_slice(x, *n, *d))
             }
             Data::Streamed(src, stats, block) => for_each_centred::<T>(*src, stats, *block, f),
+            Data::Operator(_) => Err(PcaError::Source(
+                "an operator gives products, not rows".into(),
+            )),
         }
     }
 
     /// `X W` for `W` of shape d x l.
     pub(crate) fn times(&self, w: MatRef<'_, T>) -> Result<Mat<T>, PcaError> {
+        if let Data::Operator(op) = self {
+            stop_if_asked()?;
+            return Ok(of_f64(op.times(to_f64(w).as_ref())?));
+        }
         let (n, _) = self.shape();
         let mut out = Mat::<T>::zeros(n, w.ncols());
         self.for_each(&mut |start, b| {
@@ -182,6 +200,10 @@ impl<T: Scalar> Data<'_, T> {
 
     /// `X^T Q` for `Q` of shape n x l.
     pub(crate) fn t_times(&self, q: MatRef<'_, T>) -> Result<Mat<T>, PcaError> {
+        if let Data::Operator(op) = self {
+            stop_if_asked()?;
+            return Ok(of_f64(op.t_times(to_f64(q).as_ref())?));
+        }
         let (_, d) = self.shape();
         let mut out = Mat::<T>::zeros(d, q.ncols());
         self.for_each(&mut |start, b| {

@@ -89,8 +89,12 @@ pub(super) fn covariance<T: Scalar>(data: &Data<'_, T>, k: usize) -> Result<RawF
         );
         Ok(())
     })?;
-    let (lambdas, v, order) = top_eigen(c.as_ref(), k)?;
-    drop(c);
+    from_covariance(c.as_ref(), k)
+}
+
+/// The top `k` components from the covariance `X^T X` (lower triangle filled).
+pub(super) fn from_covariance<T: Scalar>(c: MatRef<'_, T>, k: usize) -> Result<RawFit, PcaError> {
+    let (lambdas, v, order) = top_eigen(c, k)?;
     Ok(RawFit {
         singular_values: lambdas.iter().map(|l| l.sqrt()).collect(),
         components: columns_as_rows(v.as_ref(), &order),

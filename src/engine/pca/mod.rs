@@ -28,6 +28,7 @@
 mod centring;
 mod exact;
 mod model;
+mod operator;
 mod params;
 mod randomized;
 mod source;
@@ -37,6 +38,7 @@ use faer::MatRef;
 pub use centring::{ColumnStats, column_stats};
 pub(crate) use centring::{Data, for_each_centred};
 pub use model::{F64Parts, PcaFit, PcaModel, ScoreVisitor, project_rows};
+pub use operator::{CentredProducts, fit_covariance, fit_randomized_operator};
 pub use params::{Method, PcaConfig, PcaParams, Precision};
 pub use source::{MemoryRows, RowSource, Rows, SubsetRows};
 

@@ -211,7 +211,7 @@ impl PcaConfig {
         let raw = match (self.method, &data) {
             (Method::Randomized, _) => randomized::fit(&data, self)?,
             (_, Data::Memory(x, n, d)) => exact::gram(x, *n, *d, self.k)?,
-            (_, Data::Streamed(..)) => exact::covariance(&data, self.k)?,
+            (_, Data::Streamed(..) | Data::Operator(_)) => exact::covariance(&data, self.k)?,
         };
         Ok((raw, stats))
     }
@@ -222,7 +222,7 @@ impl PcaConfig {
             .unwrap_or_else(|| ((64 << 20) / (self.ncols * 4)).max(1))
     }
 
-    fn finish(&self, mut raw: RawFit, stats: ColumnStats, keep_f64: bool) -> PcaFit {
+    pub(super) fn finish(&self, mut raw: RawFit, stats: ColumnStats, keep_f64: bool) -> PcaFit {
         let d = self.ncols;
         let n = stats.rows;
         let keep = raw.singular_values.len();

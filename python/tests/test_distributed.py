@@ -1,0 +1,198 @@
+"""eigentechno.distributed on real `dask scheduler` and `dask worker` processes on
+loopback: sharded ingest identical to one machine, resume, a killed worker, and the
+distributed PCA equal to the single-machine one."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("distributed")
+from distributed import Client  # noqa: E402
+
+import eigentechno as et  # noqa: E402
+import eigentechno.distributed as etd  # noqa: E402
+from conftest import CORPUS, ROOT  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    """A scheduler and `workers` single-threaded workers, each its own process."""
+
+    def __init__(self, workers):
+        port = free_port()
+        self.address = f"tcp://127.0.0.1:{port}"
+        quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.scheduler = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
+             "--no-dashboard"], **quiet)
+        self.workers = [
+            subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", self.address, "--nthreads", "1",
+                              "--no-nanny", "--no-dashboard", "--memory-limit", "4GB"], cwd=ROOT, **quiet)
+            for _ in range(workers)
+        ]
+        self.client = Client(self.address, timeout=60)
+        self.client.wait_for_workers(workers, timeout=60)
+
+    def close(self):
+        self.client.close()
+        for p in self.workers + [self.scheduler]:
+            p.kill()
+            p.wait()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster(3)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def music(tmp_path_factory, cli):
+    """The fixture corpus plus 24 synthetic tracks, in one folder."""
+    folder = tmp_path_factory.mktemp("music")
+    for p in CORPUS.iterdir():
+        if p.suffix in {".wav", ".flac", ".mp3", ".ogg"}:
+            shutil.copy(p, folder / p.name)
+    cli("synth", "--out", folder, "--tracks", 24, "--seconds", 20, "--seed", 3, "--formats", "flac",
+        "--rate", 22050, "--quiet")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def one_machine(music, cli, tmp_path_factory):
+    out = tmp_path_factory.mktemp("one")
+    cli("ingest", music, "--out", out, "--quiet")
+    return out / "matrix"
+
+
+def assert_same_as_one_machine(out, one_machine):
+    import csv
+
+    X = etd.load_matrix(out)
+    want = np.load(one_machine / "bars.npy")
+    assert X.dtype == want.dtype and X.shape == want.shape
+    assert X.tobytes() == want.tobytes()
+    with open(one_machine / "bars.csv", newline="") as f:
+        assert etd.load_meta(out) == list(csv.DictReader(f))
+
+
+def test_sharded_ingest_is_the_one_machine_matrix(cluster, music, one_machine, tmp_path):
+    out = tmp_path / "dist"
+    summary = etd.ingest(music, out, client=cluster.client, shard_tracks=5)
+    assert summary["shards"] == summary["shards_run"] == 7
+    assert len(summary["tracks"]) == 34 and all(t["status"] == "ok" for t in summary["tracks"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [s["index"] for s in manifest["shards"]] == list(range(7))
+    assert sum(s["rows"] for s in manifest["shards"]) == manifest["rows"] == summary["rows"]
+    assert_same_as_one_machine(out, one_machine)
+    lazy = etd.matrix(out)
+    assert lazy.numblocks[0] == 7 and np.asarray(lazy.compute()).tobytes() == etd.load_matrix(out).tobytes()
+
+    # Resume: what an interrupted run leaves (two shards missing, a half-made work
+    # folder) is finished by redoing those two shards only.
+    for i in (2, 5):
+        shutil.rmtree(out / "shards" / f"{i:05d}")
+    (out / "shards" / ".work-00005-0000000000000000").mkdir()
+    again = etd.ingest(music, out, client=cluster.client, shard_tracks=5)
+    assert again["shards_run"] == 2
+    assert_same_as_one_machine(out, one_machine)
+    # Other options: every shard is redone.
+    other = etd.ingest(music, out, client=cluster.client, shard_tracks=5, max_bars_per_track=2)
+    assert other["shards_run"] == 7 and other["rows"] <= 2 * 34
+
+
+def test_bad_files_are_reported_per_shard_and_gathered(cluster, music, tmp_path):
+    files = sorted(str(p) for p in music.iterdir() if p.suffix == ".flac")[:4]
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVE" + bytes(40))
+    summary = etd.ingest(files[:2] + [str(bad)] + files[2:], tmp_path / "o", client=cluster.client, shard_tracks=2)
+    failed = [t for t in summary["tracks"] if t["status"] == "failed"]
+    assert [t["path"] for t in failed] == [str(bad)]
+    assert summary["rows"] == sum(s["rows"] for s in etd.read_manifest(tmp_path / "o")["shards"])
+
+
+def test_distributed_pca_equals_one_machine(cluster, music, one_machine, tmp_path):
+    out = tmp_path / "dist"
+    etd.ingest(music, out, client=cluster.client, shard_tracks=6)
+    assert len(etd.read_manifest(out)["shards"]) >= 4
+    X = np.load(one_machine / "bars.npy")
+    model = etd.pca(out, tmp_path / "model", client=cluster.client, n_components=24, method="randomized")
+    ref = et.PCA(24, method="randomized", precision="f64").fit(X)
+    np.testing.assert_allclose(model.singular_values_, ref.singular_values_, rtol=1e-5)
+    a, b = model.components_[:20].astype(np.float64), ref.components_[:20].astype(np.float64)
+    cos = np.abs(np.sum(a * b, axis=1)) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    assert cos.min() >= 1 - 1e-6, cos.min()
+    # The folder is `eigentechno pca`'s: the package and the CLI read it.
+    back = et.PCA.load(tmp_path / "model")
+    np.testing.assert_allclose(back.singular_values_, model.singular_values_, rtol=1e-7)
+    scores = np.concatenate([np.load(p) for p in sorted((tmp_path / "model" / "scores").glob("*.npy"))])
+    np.testing.assert_allclose(scores, model.transform(X), rtol=1e-3, atol=1e-3 * np.abs(scores).max())
+    traffic = json.loads((tmp_path / "model" / "traffic.json").read_text())
+    assert traffic["passes"] and all(p["bytes_from_workers"] > 0 for p in traffic["passes"])
+
+
+def test_distributed_exact_equals_one_machine_exact(cluster, tmp_path):
+    rng = np.random.default_rng(4)
+    X = (rng.normal(size=(900, 12)) @ rng.normal(size=(12, 60)) + rng.normal(size=(900, 60)) * 0.1 + 5.0)
+    etd.write_shards(X, tmp_path / "m", shard_rows=200)
+    model = etd.pca(tmp_path / "m", tmp_path / "model", client=cluster.client, n_components=10, method="exact")
+    ref = et.PCA(10, method="exact").fit(X)
+    np.testing.assert_allclose(model.singular_values_, ref.singular_values_, rtol=1e-6)
+    np.testing.assert_allclose(model.mean_, ref.mean_, rtol=1e-12, atol=1e-12)
+    a, b = model.components_, ref.components_
+    assert np.abs(np.abs(np.sum(a * b, axis=1)) - 1).max() < 1e-6
+
+
+def test_a_killed_worker_loses_no_rows(music, one_machine, tmp_path):
+    c = Cluster(3)
+    try:
+        out = tmp_path / "dist"
+        result = {}
+        run = threading.Thread(target=lambda: result.update(
+            etd.ingest(music, out, client=c.client, shard_tracks=2)))
+        run.start()
+        # Kill a worker that is in the middle of a shard.
+        deadline = time.time() + 60
+        victim = None
+        while victim is None and time.time() < deadline:
+            busy = {w: ts for w, ts in c.client.processing().items() if ts}
+            if busy and list((out / "shards").glob(".work-*")):
+                pids = c.client.run(os.getpid, workers=[next(iter(busy))])
+                victim = next(iter(pids.values()))
+            time.sleep(0.02)
+        assert victim is not None, "no shard was running"
+        os.kill(victim, signal.SIGKILL)
+        run.join(300)
+        assert not run.is_alive()
+        assert result["shards"] == 17
+        assert_same_as_one_machine(out, one_machine)
+        assert not [p for p in (out / "shards").iterdir() if p.name.startswith(".staged")]
+    finally:
+        c.close()
+
+
+def test_the_command_line_front(cluster, music, tmp_path):
+    out = tmp_path / "cli"
+    done = subprocess.run(
+        [sys.executable, "-m", "eigentechno.distributed", "run", str(ROOT / "pipelines" / "eigentechno.toml"),
+         "--scheduler", cluster.address, "--set", f"tracks.path={music}", "--set", "pca.k=8", "--out", str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "pca: 8 components" in done.stdout
+    assert et.PCA.load(out / "pca").n_components_ == 8
+    assert (out / "listen").is_dir() and (out / "index.html").exists()
