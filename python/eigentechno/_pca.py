@@ -15,7 +15,9 @@ from ._errors import InvalidInputError, NotFittedError
 def _matrix(X: Any, name: str = "X") -> np.ndarray:
     from . import _float_array
 
-    return _float_array(X, name, (2,))
+    # NaN and infinity are found by the native layer (naming the row and column), in
+    # the same pass that reads the data: no second scan here.
+    return _float_array(X, name, (2,), finite=False)
 
 
 class PCA:
