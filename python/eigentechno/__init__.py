@@ -292,8 +292,10 @@ def run(
     out: Optional[PathLike] = None,
     set: Optional[Union[Dict[str, Any], Sequence[str]]] = None,
     progress: bool = True,
+    threads: int = 0,
 ) -> Dict[str, Any]:
     """Run a pipeline file, as ``eigentechno run``; returns ``summary.json`` as a dict.
+    ``threads``: worker threads (0: the file's setting, else one per core).
 
     ``set`` overrides stage parameters: a dict ``{"pca.k": 8}`` or strings
     ``["pca.k=8"]`` (TOML values, as ``--set``). A bad file or override raises
@@ -312,7 +314,13 @@ def run(
         if isinstance(set, str):
             set = [set]
         overrides = [str(s) for s in set]
-    text, _ = _native.run(os.fspath(pipeline_toml), None if out is None else os.fspath(out), overrides, bool(progress))
+    text, _ = _native.run(
+        os.fspath(pipeline_toml),
+        None if out is None else os.fspath(out),
+        overrides,
+        bool(progress),
+        _count(threads, "threads"),
+    )
     return json.loads(text)
 
 

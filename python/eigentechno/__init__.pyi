@@ -56,4 +56,5 @@ def run(
     out: Optional[PathLike] = None,
     set: Optional[Union[Dict[str, Any], Sequence[str]]] = None,
     progress: bool = True,
+    threads: int = 0,
 ) -> Dict[str, Any]: ...

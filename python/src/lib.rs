@@ -553,17 +553,18 @@ fn explore(py: Python<'_>, dir: PathBuf) -> PyResult<PathBuf> {
 
 /// Run a pipeline: `(summary.json text, output folder)`.
 #[pyfunction]
-#[pyo3(signature = (pipeline, out, overrides, progress))]
+#[pyo3(signature = (pipeline, out, overrides, progress, threads=0))]
 fn run(
     py: Python<'_>,
     pipeline: PathBuf,
     out: Option<PathBuf>,
     overrides: Vec<String>,
     progress: bool,
+    threads: usize,
 ) -> PyResult<(String, PathBuf)> {
     let settings = ops::RunSettings {
         out,
-        threads: None,
+        threads: (threads > 0).then_some(threads),
         strict: false,
         quiet: !progress,
     };

@@ -55,15 +55,18 @@ SCRIPT = textwrap.dedent(
     """
     import os, signal, sys, threading, time
     import eigentechno as et
-    folder, out, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    folder, out, pipeline = sys.argv[1], sys.argv[2], sys.argv[3]
     fired = []
     def fire():
-        time.sleep(delay)
+        # Ctrl-C once the first track is done (its cache is on disk), while the rest run.
+        cache = os.path.join(out, ".eigentechno", "cache")
+        while not any(files for _, _, files in os.walk(cache)):
+            time.sleep(0.005)
         fired.append(time.perf_counter())
         os.kill(os.getpid(), signal.SIGINT)
     threading.Thread(target=fire, daemon=True).start()
     try:
-        et.run(sys.argv[4], out=out, set={"tracks.path": folder}, progress=False)
+        et.run(pipeline, out=out, set={"tracks.path": folder}, progress=False, threads=1)
         print("finished")
     except KeyboardInterrupt:
         print("interrupted %.3f" % (time.perf_counter() - fired[0]))
@@ -75,7 +78,7 @@ def test_ctrl_c_interrupts_a_run_within_a_second_and_the_rerun_resumes(long_trac
     folder = long_tracks[0].parent
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(folder), str(out), "0.4", str(ROOT / "pipelines" / "ingest.toml")],
+        [sys.executable, "-c", SCRIPT, str(folder), str(out), str(ROOT / "pipelines" / "ingest.toml")],
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr
