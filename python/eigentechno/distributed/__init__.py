@@ -524,7 +524,9 @@ def pca(
         def times(w: np.ndarray) -> np.ndarray:
             w_f = client.scatter(w, broadcast=True)
             blocks = client.gather(client.map(_times, paths, mean=mean_f, w=w_f, pure=False))
-            traffic.record("X @ W", w.nbytes * len(paths), sum(b.nbytes for b in blocks))
+            # W is broadcast: one copy to each worker.
+            workers = max(1, len(client.scheduler_info().get("workers", {})))
+            traffic.record("X @ W", w.nbytes * workers, sum(b.nbytes for b in blocks))
             return _plain(np.concatenate(blocks))
 
         def t_times(q: np.ndarray) -> np.ndarray:
