@@ -545,6 +545,22 @@ fn listen(py: Python<'_>, model: PathBuf, out: PathBuf) -> PyResult<Vec<PathBuf>
     })
 }
 
+/// The figures of a model folder (singular values, variance, spectra).
+#[pyfunction]
+fn figures(py: Python<'_>, model: PathBuf, out: PathBuf) -> PyResult<Vec<PathBuf>> {
+    blocking(py, || {
+        ops::figures_to_dir(&model, &out, &ops::FigureOptions::default())
+    })
+}
+
+/// The outlier ranking of the bars a model was fitted on (`outliers.csv`, WAVs).
+#[pyfunction]
+fn outliers(py: Python<'_>, model: PathBuf, out: PathBuf) -> PyResult<Vec<PathBuf>> {
+    blocking(py, || {
+        ops::outliers_to_dir(&model, &out, &ops::OutlierOptions::default())
+    })
+}
+
 /// The explorer page of a run folder.
 #[pyfunction]
 fn explore(py: Python<'_>, dir: PathBuf) -> PyResult<PathBuf> {
@@ -726,10 +742,18 @@ impl PcaModel {
 
     /// Write the model folder; `source` names the rows it was fitted on in `pca.json`
     /// (a `.npy` matrix, or a distributed ingest's `manifest.json`).
-    #[pyo3(signature = (dir, source=None))]
-    fn save(&self, py: Python<'_>, dir: PathBuf, source: Option<String>) -> PyResult<Vec<PathBuf>> {
+    /// `rate`: the bars' sample rate, for listening.
+    #[pyo3(signature = (dir, source=None, rate=None))]
+    fn save(
+        &self,
+        py: Python<'_>,
+        dir: PathBuf,
+        source: Option<String>,
+        rate: Option<u32>,
+    ) -> PyResult<Vec<PathBuf>> {
         let meta = PcaMeta {
             source: source.unwrap_or_else(|| self.meta.source.clone()),
+            rate: rate.or(self.meta.rate),
             ..self.meta.clone()
         };
         blocking(py, || {
@@ -900,6 +924,8 @@ fn _eigentechno(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kernels, m)?)?;
     m.add_function(wrap_pyfunction!(listen, m)?)?;
     m.add_function(wrap_pyfunction!(explore, m)?)?;
+    m.add_function(wrap_pyfunction!(figures, m)?)?;
+    m.add_function(wrap_pyfunction!(outliers, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(_concurrency_peak, m)?)?;
     m.add_function(wrap_pyfunction!(list_tracks, m)?)?;

@@ -186,6 +186,41 @@ def test_a_killed_worker_loses_no_rows(music, one_machine, tmp_path):
         c.close()
 
 
+CLIENT = """
+import sys
+from distributed import Client
+import eigentechno.distributed as etd
+with Client(sys.argv[1]) as c:
+    etd.ingest(sys.argv[2], sys.argv[3], client=c, shard_tracks=2)
+"""
+
+
+def test_a_rerun_after_an_interrupted_ingest_redoes_only_the_incomplete_shards(cluster, music, one_machine,
+                                                                                tmp_path):
+    out = tmp_path / "dist"
+    run = subprocess.Popen([sys.executable, "-c", CLIENT, cluster.address, str(music), str(out)])
+    # Kill the client (and with it the run) once a few shards are done.
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "shards").glob("[0-9]*"))) < 3:
+        time.sleep(0.01)
+    run.kill()
+    run.wait()
+    # Shards already running when the client died still finish on their workers (Dask
+    # cannot stop a running task); queued ones are dropped. Let the running ones end.
+    deadline = time.time() + 60
+    while time.time() < deadline and list((out / "shards").glob(".work-*")):
+        time.sleep(0.05)
+    complete = {int(p.name) for p in (out / "shards").glob("[0-9]*") if (p / "shard.json").exists()}
+    assert 3 <= len(complete) < 17, complete
+    assert not (out / "manifest.json").exists()
+    summary = etd.ingest(music, out, client=cluster.client, shard_tracks=2)
+    ran = set(summary["shards_ran"])
+    assert summary["shards_run"] == len(ran) >= 1
+    assert not ran & complete, "complete shards are not redone"
+    assert ran | complete == set(range(17))
+    assert_same_as_one_machine(out, one_machine)
+
+
 def test_the_command_line_front(cluster, music, tmp_path):
     out = tmp_path / "cli"
     done = subprocess.run(
@@ -196,3 +231,7 @@ def test_the_command_line_front(cluster, music, tmp_path):
     assert "pca: 8 components" in done.stdout
     assert et.PCA.load(out / "pca").n_components_ == 8
     assert (out / "listen").is_dir() and (out / "index.html").exists()
+    assert (out / "figures" / "average_spectrum.png").exists()
+    ranked = (out / "outliers" / "outliers.csv").read_text().splitlines()
+    assert len(ranked) == 1 + len(etd.load_matrix(out))
+    assert list((out / "outliers" / "unusual").glob("*.wav"))

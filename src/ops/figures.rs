@@ -6,7 +6,7 @@ use crate::audio::listen::Listener;
 use crate::engine::pca::RowSource;
 use crate::error::Result;
 use crate::image::plots;
-use crate::store::NpyMatrix;
+use crate::store::StoredRows;
 use crate::store::pca_model::load_model;
 
 /// Figure settings as given; [`FigureParams::check`] makes them [`FigureOptions`].
@@ -120,7 +120,7 @@ pub fn figures_to_dir(model_dir: &Path, out: &Path, opts: &FigureOptions) -> Res
             opts.window,
         )?);
     }
-    let matrix = NpyMatrix::open(Path::new(&meta.source))?;
+    let matrix = StoredRows::open(Path::new(&meta.source))?;
     let rows = matrix.nrows();
     let step = rows.div_ceil(opts.spectrum_rows.max(1)).max(1);
     let picked: Vec<usize> = (0..rows).step_by(step).collect();

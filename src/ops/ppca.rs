@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::image::plots;
 use crate::store::pca_model::{PcaMeta, load_model};
 use crate::store::tables::{BarRow, OutlierRow, read_table, write_table};
-use crate::store::{NpyMatrix, write_atomic};
+use crate::store::{NpyMatrix, StoredRows, write_atomic};
 
 /// The k used when 0 is asked for. A model fitted with an explicit k (fewer components
 /// than the data has) uses that k, as scikit-learn's `score_samples` does. A model that
@@ -95,7 +95,7 @@ impl PpcaModel {
 
     /// Score every row of `matrix` in the model's space (equalised if it was fitted so).
     pub fn score_file(&self, matrix: &Path) -> Result<Vec<Score>> {
-        let raw = NpyMatrix::open(matrix)?;
+        let raw = StoredRows::open(matrix)?;
         let rate = self.meta.rate.unwrap_or(8_820);
         let source = &EqualizedRows::optional(&raw, self.meta.equalize.then_some(rate));
         let mut out = Vec::with_capacity(source.nrows());
@@ -241,7 +241,7 @@ pub fn outliers_to_dir(
         .collect();
     let mut files = vec![write_table(&out.join("outliers.csv"), &rows)?];
     if opts.audio > 0 && m.meta.rate.is_some() {
-        let raw = NpyMatrix::open(&matrix)?;
+        let raw = StoredRows::open(&matrix)?;
         let rate = m.meta.rate.unwrap_or(8_820);
         let n = opts.audio.min(order.len());
         for (kind, rows) in [

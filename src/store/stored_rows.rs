@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::NpyMatrix;
-use crate::engine::pca::RowSource;
+use crate::engine::pca::{PcaError, RowSource, Rows};
 use crate::error::{Error, Result};
 
 #[derive(Deserialize)]
@@ -97,6 +97,51 @@ impl StoredRows {
                     });
                 }
                 Ok(out)
+            }
+        }
+    }
+}
+
+/// The rows in order, shard after shard: PCA, scoring and figures read a sharded matrix
+/// as they read one file.
+impl RowSource for StoredRows {
+    fn nrows(&self) -> usize {
+        match self {
+            StoredRows::One(m) => m.nrows(),
+            StoredRows::Shards(s) => s.iter().map(|(_, m)| m.nrows()).sum(),
+        }
+    }
+    fn ncols(&self) -> usize {
+        match self {
+            StoredRows::One(m) => m.ncols(),
+            StoredRows::Shards(s) => s.first().map_or(0, |(_, m)| m.ncols()),
+        }
+    }
+    fn is_f64(&self) -> bool {
+        match self {
+            StoredRows::One(m) => m.is_f64(),
+            StoredRows::Shards(s) => s.first().is_some_and(|(_, m)| m.is_f64()),
+        }
+    }
+    fn visit(
+        &self,
+        max_rows: usize,
+        f: &mut dyn FnMut(usize, Rows<'_>) -> Result<(), PcaError>,
+    ) -> Result<(), PcaError> {
+        match self {
+            StoredRows::One(m) => m.visit(max_rows, f),
+            StoredRows::Shards(shards) => {
+                let width = self.ncols();
+                for (first, m) in shards {
+                    if m.ncols() != width {
+                        return Err(PcaError::Shape {
+                            expected: format!("{width} columns in every shard"),
+                            actual: format!("{} in {}", m.ncols(), m.path().display()),
+                        });
+                    }
+                    m.visit(max_rows, &mut |start, rows| f(first + start, rows))?;
+                }
+                Ok(())
             }
         }
     }

@@ -5,7 +5,9 @@ that writes ``out/shards/NNNNN/{bars.npy, bars.csv, report.json}`` atomically;
 ``out/manifest.json`` lists them in track order. The PCA then runs over the shards
 where they lie: every pass of the randomized method is a map over shards whose partial
 products are summed on the cluster; only the k-sized sketch and the small dense steps
-come back to the client. The model folder is the one ``eigentechno pca`` writes.
+come back to the client. The model folder is the one ``eigentechno pca`` writes, and
+its ``pca.json`` names the manifest: listening, figures and outliers read the bars from
+the shards.
 
 Works with any ``distributed.Client``: a ``LocalCluster``, ``dask scheduler`` plus
 ``dask worker`` processes, or ``dask_jobqueue.SLURMCluster``. Workers need this package
@@ -244,6 +246,7 @@ def ingest(
             "pipeline": "eigentechno.distributed.ingest",
             "shards": len(records),
             "shards_run": sum(1 for r in records if r["ran"]),
+            "shards_ran": [r["index"] for r in records if r["ran"]],
             "rows": manifest["rows"],
             "elapsed_seconds": round(time.time() - started, 3),
         }
@@ -544,7 +547,8 @@ def pca(
     result = PCA(n_components=model.n_components, method=method, random_state=random_state)
     result._set_model(model, dtype)
     # pca.json names the manifest: listening reads the original bars from the shards.
-    model.save(model_dir, os.path.join(os.path.abspath(out), MANIFEST))
+    rate = manifest.get("options", {}).get("rate")
+    model.save(model_dir, os.path.join(os.path.abspath(out), MANIFEST), rate)
     comps = client.scatter(np.asarray(model.components()), broadcast=True)
     os.makedirs(os.path.join(model_dir, "scores"), exist_ok=True)
     targets = [os.path.join(model_dir, "scores", f"{i:05d}.npy") for i in range(len(paths))]

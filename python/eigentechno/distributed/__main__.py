@@ -2,7 +2,8 @@
 
 Runs a pipeline file's ingest (its ``folder``, ``resample``, ``stretch`` and ``bars``
 stages' settings) sharded on a Dask cluster and its PCA distributed, then the stages
-that read the model on this machine: the listening WAVs and the explorer page.
+after the PCA on this machine, reading the bars from the shards: listening WAVs,
+figures, the outlier ranking and the explorer page.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import sys
 from typing import Any, Dict, List
 
-from .. import Error, InvalidInputError, explore, listen
+from .. import Error, InvalidInputError, _native, explore, listen
 from . import ingest, pca
 
 
@@ -84,6 +85,8 @@ def plan(pipeline: str, overrides: List[str], out: str | None) -> Dict[str, Any]
         "method": "exact" if p.get("method") == "exact" else "randomized",
         "seed": int(p.get("seed", 0)),
         "listen": bool(_stage(config, "listen")),
+        "figures": bool(_stage(config, "figures")),
+        "outliers": bool(_stage(config, "outliers")),
         "explore": bool(_stage(config, "explore")),
         "out": os.path.abspath(out),
     }
@@ -118,6 +121,10 @@ def main(argv: List[str] | None = None) -> int:
             print(f"pca: {model.n_components_} components in {model_dir}")
         if todo["listen"]:
             print(f"listen: {len(listen(model_dir, os.path.join(todo['out'], 'listen')))} files")
+        if todo["figures"]:
+            print(f"figures: {len(_native.figures(model_dir, os.path.join(todo['out'], 'figures')))} files")
+        if todo["outliers"]:
+            print(f"outliers: {len(_native.outliers(model_dir, os.path.join(todo['out'], 'outliers')))} files")
         if todo["explore"]:
             print(f"explorer: {explore(todo['out'])}")
         with open(os.path.join(todo["out"], "summary.json")) as f:
