@@ -13,8 +13,8 @@ use eigentechno::audio::stretch::StretchMethod;
 use eigentechno::engine::conv::{Method as ConvMethod, Mode, Op};
 use eigentechno::engine::corr::Ordering;
 use eigentechno::engine::pca::{
-    CentredProducts, ColumnStats, MemoryRows, Method, PcaError, PcaModel as EngineModel, PcaParams,
-    Precision, RowSource, fit_covariance, fit_randomized_operator,
+    CentredProducts, ColumnStats, MemoryRows, Method, PcaError, PcaFit, PcaModel as EngineModel,
+    PcaParams, Precision, RowSource, fit_covariance, fit_randomized_operator,
 };
 use eigentechno::ops::{self, IngestParams, TempoParams, TrackInput};
 use eigentechno::pipeline::TrackStatus;
@@ -590,6 +590,26 @@ fn run(
     Ok((text, outcome.out_dir))
 }
 
+/// Fit off the GIL, timed, and keep the model with its `pca.json` record (and the
+/// training scores when the method gave them).
+fn fitted(
+    py: Python<'_>,
+    params: &PcaParams,
+    fit: impl FnOnce() -> eigentechno::Result<PcaFit> + Send,
+) -> PyResult<PcaModel> {
+    let (fit, seconds) = blocking(py, || {
+        let started = Instant::now();
+        let fit = fit()?;
+        Ok((fit, started.elapsed().as_secs_f64()))
+    })?;
+    let meta = ops::meta_of_fit(&fit, params, seconds);
+    Ok(PcaModel {
+        model: fit.model,
+        meta,
+        scores: fit.scores,
+    })
+}
+
 /// A fitted PCA (the engine's model and its `pca.json` record), held for the Python
 /// `PCA` estimator.
 #[pyclass(module = "eigentechno._eigentechno", name = "PcaModel", frozen)]
@@ -625,17 +645,7 @@ impl PcaModel {
             params.power_iterations = q;
         }
         let rows = x.rows(py)?;
-        let (fit, seconds) = blocking(py, || {
-            let started = Instant::now();
-            let fit = ops::fit_memory(&rows, &params)?;
-            Ok((fit, started.elapsed().as_secs_f64()))
-        })?;
-        let meta = ops::meta_of_fit(&fit, &params, seconds);
-        Ok(PcaModel {
-            model: fit.model,
-            meta,
-            scores: fit.scores,
-        })
+        fitted(py, &params, || ops::fit_memory(&rows, &params))
     }
 
     /// The randomized method on a matrix known through `times(W) = Xc @ W` and
@@ -677,16 +687,8 @@ impl PcaModel {
             dropped_rows: Vec::new(),
             rows: n,
         };
-        let (fit, seconds) = blocking(py, || {
-            let started = Instant::now();
-            let fit = fit_randomized_operator(&products, stats, &params).map_err(Error::Pca)?;
-            Ok((fit, started.elapsed().as_secs_f64()))
-        })?;
-        let meta = ops::meta_of_fit(&fit, &params, seconds);
-        Ok(PcaModel {
-            model: fit.model,
-            meta,
-            scores: None,
+        fitted(py, &params, || {
+            fit_randomized_operator(&products, stats, &params).map_err(Error::Pca)
         })
     }
 
@@ -716,16 +718,8 @@ impl PcaModel {
             dropped_rows: Vec::new(),
             rows: n,
         };
-        let (fit, seconds) = blocking(py, || {
-            let started = Instant::now();
-            let fit = fit_covariance(cov, stats, &params).map_err(Error::Pca)?;
-            Ok((fit, started.elapsed().as_secs_f64()))
-        })?;
-        let meta = ops::meta_of_fit(&fit, &params, seconds);
-        Ok(PcaModel {
-            model: fit.model,
-            meta,
-            scores: None,
+        fitted(py, &params, || {
+            fit_covariance(cov, stats, &params).map_err(Error::Pca)
         })
     }
 
