@@ -55,6 +55,9 @@ SCRIPT = textwrap.dedent(
     """
     import os, signal, sys, threading, time
     import eigentechno as et
+    # As in an interactive session: a process started in the background (as CI may
+    # start the tests) inherits SIGINT ignored, and Python then installs no handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     folder, out, pipeline = sys.argv[1], sys.argv[2], sys.argv[3]
     fired = []
     def fire():
