@@ -47,6 +47,14 @@ pub struct DecodeStream {
     finished: bool,
 }
 
+/// Sample rates a file may declare (Hz): a header claiming more (a crafted file can say
+/// 4,294,967,295 Hz) would make the resampler allocate without bound.
+pub const MIN_RATE: u32 = 1_000;
+/// See [`MIN_RATE`].
+pub const MAX_RATE: u32 = 768_000;
+/// Channels a file may declare.
+pub const MAX_CHANNELS: usize = 64;
+
 impl DecodeStream {
     /// Open and probe a file. Format-level problems (empty, not audio, unsupported codec)
     /// are reported here; damage inside the stream is reported while reading.
@@ -118,12 +126,6 @@ impl DecodeStream {
             .and_then(|p| p.audio())
             .ok_or_else(|| problem(path, DecodeProblem::NoAudioTrack))?
             .clone();
-        let decoder = symphonia::default::get_codecs()
-            .make_audio_decoder(
-                &params,
-                &AudioDecoderOptions::default().gapless(options.gapless),
-            )
-            .map_err(|e| problem(path, DecodeProblem::Unsupported(format!("codec: {e}"))))?;
         let rate = params.sample_rate.ok_or_else(|| {
             problem(
                 path,
@@ -136,7 +138,31 @@ impl DecodeStream {
                 DecodeProblem::Corrupt("sample rate 0".into()),
             ));
         }
+        if !(MIN_RATE..=MAX_RATE).contains(&rate) {
+            return Err(problem(
+                path,
+                DecodeProblem::Unsupported(format!(
+                    "sample rate {rate} Hz (rates from {MIN_RATE} Hz to {MAX_RATE} Hz are accepted)"
+                )),
+            ));
+        }
         let channels = params.channels.as_ref().map(|c| c.count()).unwrap_or(0);
+        if channels > MAX_CHANNELS {
+            return Err(problem(
+                path,
+                DecodeProblem::Unsupported(format!(
+                    "{channels} channels (at most {MAX_CHANNELS} are accepted)"
+                )),
+            ));
+        }
+        // Only after the header's numbers are known to be sane: a decoder sizes its
+        // buffers from them.
+        let decoder = symphonia::default::get_codecs()
+            .make_audio_decoder(
+                &params,
+                &AudioDecoderOptions::default().gapless(options.gapless),
+            )
+            .map_err(|e| problem(path, DecodeProblem::Unsupported(format!("codec: {e}"))))?;
         let frames_left = options
             .max_seconds
             .filter(|s| *s > 0.0)

@@ -163,3 +163,44 @@ fn a_truncated_file_decodes_what_is_there_with_a_warning() {
         warnings.snapshot()
     );
 }
+
+/// A PCM WAV header declaring `rate` and `channels`, with a little 16-bit data.
+fn wav_claiming(rate: u32, channels: u16) -> Vec<u8> {
+    let data = 156u32;
+    let block = channels as u32 * 2;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&channels.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&rate.wrapping_mul(block).to_le_bytes());
+    b.extend_from_slice(&(block as u16).to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data.to_le_bytes());
+    b.extend(std::iter::repeat_n(0u8, data as usize));
+    b
+}
+
+#[test]
+fn absurd_rates_and_channel_counts_are_refused_with_the_bound() {
+    // A 200-byte file claiming 4,294,967,295 Hz once made the resampler allocate 9 GB.
+    for (rate, bound) in [(u32::MAX, "768000 Hz"), (100, "1000 Hz")] {
+        match problem_of(&wav_claiming(rate, 1), "x.wav") {
+            DecodeProblem::Unsupported(why) => assert!(why.contains(bound), "{why}"),
+            other => panic!("{rate} Hz: {other:?}"),
+        }
+    }
+    // WAV's reader refuses absurd channel counts itself; other containers meet the
+    // bound of 64.
+    let why = problem_of(&wav_claiming(44_100, 200), "x.wav").to_string();
+    assert!(why.contains("channel"), "{why}");
+    // A sane header still decodes.
+    let dir = tempfile::tempdir().unwrap();
+    let ok = dir.path().join("ok.wav");
+    std::fs::write(&ok, wav_claiming(8_000, 2)).unwrap();
+    assert!(decode_file(&ok, &DecodeOptions::default()).is_ok());
+}
