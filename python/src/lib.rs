@@ -205,20 +205,18 @@ fn load<'py>(
     sr: Option<u32>,
     mono: bool,
 ) -> PyResult<(Bound<'py, PyAny>, u32)> {
-    let (signal, info) = blocking(py, || ops::load_audio(&path, sr, MixDown::Mean))?;
+    let first = if mono { MixDown::Mean } else { MixDown::Left };
+    let (signal, info) = blocking(py, || ops::load_audio(&path, sr, first))?;
     let rate = signal.rate;
     if mono || info.channels < 2 {
         return Ok((PyArray1::from_vec(py, signal.samples).into_any(), rate));
     }
-    // Two channels: left and right, each decoded and resampled on its own.
-    let (left, right) = blocking(py, || {
-        let (l, _) = ops::load_audio(&path, sr, MixDown::Left)?;
-        let (r, _) = ops::load_audio(&path, sr, MixDown::Right)?;
-        Ok((l.samples, r.samples))
-    })?;
-    let n = left.len().min(right.len());
+    // Two channels: the right one decoded and resampled on its own.
+    let (right, _) = blocking(py, || ops::load_audio(&path, sr, MixDown::Right))?;
+    let left = signal.samples;
+    let n = left.len().min(right.samples.len());
     let mut both = left[..n].to_vec();
-    both.extend_from_slice(&right[..n]);
+    both.extend_from_slice(&right.samples[..n]);
     let a = Array2::from_shape_vec((2, n), both).expect("2 x n");
     Ok((a.into_pyarray(py).into_any(), rate))
 }
@@ -294,6 +292,29 @@ fn beat_track_samples<'py>(
     rhythm_dict(py, r)
 }
 
+/// Ingest settings from Python's arguments, checked.
+fn ingest_options(
+    py: Python<'_>,
+    bpm: f64,
+    rate: u32,
+    stretch: &str,
+    max_bars_per_track: usize,
+    threads: usize,
+    progress: bool,
+) -> PyResult<ops::IngestOptions> {
+    IngestParams {
+        bpm,
+        rate,
+        stretch: parse::<StretchMethod>(py, stretch)?,
+        max_bars_per_track,
+        threads,
+        strict: false,
+        progress,
+    }
+    .check()
+    .map_err(|e| to_py(py, e))
+}
+
 /// What `ingest` hands Python: the bars, one dict per bar, and (file, why) per failure.
 type Ingested<'py> = (
     Bound<'py, PyArray2<f32>>,
@@ -316,17 +337,15 @@ fn ingest<'py>(
     threads: usize,
     progress: bool,
 ) -> PyResult<Ingested<'py>> {
-    let opts = IngestParams {
+    let opts = ingest_options(
+        py,
         bpm,
         rate,
-        stretch: parse::<StretchMethod>(py, stretch)?,
+        stretch,
         max_bars_per_track,
         threads,
-        strict: false,
         progress,
-    }
-    .check()
-    .map_err(|e| to_py(py, e))?;
+    )?;
     let input = match (folder, paths.as_slice()) {
         (true, [one]) => TrackInput::Folder(one.clone()),
         _ => TrackInput::Files(paths),
@@ -378,22 +397,20 @@ fn ingest_to_dir(
     threads: usize,
     progress: bool,
 ) -> PyResult<String> {
-    let opts = IngestParams {
+    let opts = ingest_options(
+        py,
         bpm,
         rate,
-        stretch: parse::<StretchMethod>(py, stretch)?,
+        stretch,
         max_bars_per_track,
         threads,
-        strict: false,
         progress,
-    }
-    .check()
-    .map_err(|e| to_py(py, e))?;
-    blocking(py, || {
+    )?;
+    let report = blocking(py, || {
         ops::ingest_to_dir(&TrackInput::Files(paths), &out, &opts)
     })?;
-    let summary = out.join("summary.json");
-    std::fs::read_to_string(&summary).map_err(|e| to_py(py, Error::io(&summary, e)))
+    // The report is what the run wrote as summary.json.
+    Ok(serde_json::to_string(&report).expect("serialises"))
 }
 
 /// The centred products of a matrix held elsewhere, computed by two Python callables
@@ -585,8 +602,8 @@ fn run(
         quiet: !progress,
     };
     let outcome = blocking(py, || ops::run_file(&pipeline, &overrides, &settings))?;
-    let summary = outcome.out_dir.join("summary.json");
-    let text = std::fs::read_to_string(&summary).map_err(|e| to_py(py, Error::io(&summary, e)))?;
+    // The report is what the run wrote as summary.json.
+    let text = serde_json::to_string(&outcome.report).expect("serialises");
     Ok((text, outcome.out_dir))
 }
 

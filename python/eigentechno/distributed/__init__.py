@@ -381,17 +381,13 @@ def _blocks(path: str):
 
 
 def _shard_stats(path: str) -> tuple:
-    """(rows, column means, centred sums of squares) of one shard."""
-    x = np.load(path, mmap_mode="r")
-    n = x.shape[0]
-    total = np.zeros(x.shape[1])
-    for b in _blocks(path):
-        total += b.sum(axis=0)
-    mean = total / n
-    m2 = np.zeros(x.shape[1])
-    for b in _blocks(path):
-        m2 += ((b - mean) ** 2).sum(axis=0)
-    return n, mean, m2
+    """(rows, column means, centred sums of squares) of one shard, in one pass: each
+    block's own statistics, combined as the shards' are."""
+    def stats(b: np.ndarray) -> tuple:
+        mean = b.mean(axis=0)
+        return b.shape[0], mean, ((b - mean) ** 2).sum(axis=0)
+
+    return _combine_stats([stats(b) for b in _blocks(path)])
 
 
 def _combine_stats(parts: List[tuple]) -> tuple:
