@@ -46,3 +46,50 @@ pub fn check() -> Result<()> {
         Ok(())
     }
 }
+
+thread_local! {
+    /// The current work item's deadline on this thread, and its budget in seconds.
+    static DEADLINE: std::cell::Cell<Option<(std::time::Instant, f64)>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Run `f` with a time budget on this thread: [`check_time`] (called by the decoder
+/// between packets, and by the per-track analysis between its passes) returns
+/// [`Error::TimedOut`] once `budget` has passed. The runner gives each track one, so a
+/// pathological file is reported as `timed out` while the batch goes on.
+///
+/// ```
+/// use std::time::Duration;
+/// use eigentechno::{interrupt, Error};
+/// let r = interrupt::with_budget(Duration::from_millis(1), || {
+///     std::thread::sleep(Duration::from_millis(5));
+///     interrupt::check_time()
+/// });
+/// assert!(matches!(r, Err(Error::TimedOut { .. })));
+/// assert!(interrupt::check_time().is_ok()); // the budget ends with the call
+/// ```
+pub fn with_budget<T>(budget: std::time::Duration, f: impl FnOnce() -> T) -> T {
+    struct Reset(Option<(std::time::Instant, f64)>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            DEADLINE.with(|d| d.set(self.0));
+        }
+    }
+    let deadline = std::time::Instant::now().checked_add(budget);
+    let previous = DEADLINE.with(|d| d.replace(deadline.map(|t| (t, budget.as_secs_f64()))));
+    let _reset = Reset(previous);
+    f()
+}
+
+/// `Err(Error::Interrupted)` if a stop has been asked for, `Err(Error::TimedOut)` if
+/// this thread's budget ([`with_budget`]) is spent.
+#[inline]
+pub fn check_time() -> Result<()> {
+    check()?;
+    match DEADLINE.with(|d| d.get()) {
+        Some((deadline, seconds)) if std::time::Instant::now() >= deadline => {
+            Err(Error::TimedOut { seconds })
+        }
+        _ => Ok(()),
+    }
+}

@@ -13,6 +13,7 @@ use eigentechno::audio::synth::SynthFormat;
 use eigentechno::engine::conv::{Method as ConvMethod, Mode as ConvMode, Op};
 use eigentechno::engine::corr::Ordering;
 use eigentechno::engine::pca::{Method as PcaMethod, Precision};
+use eigentechno::ops::RunSettings;
 use eigentechno::store::weights::Layout;
 
 #[derive(Parser)]
@@ -44,6 +45,11 @@ enum Command {
         /// Fail (exit 1) at the first file that cannot be processed.
         #[arg(long)]
         strict: bool,
+        /// Time budget of one track in seconds, past which it is reported as timed out
+        /// and the batch goes on (default: [pipeline] max_track_seconds, else 60 s
+        /// plus 1 s per 16 kB of file).
+        #[arg(long, value_name = "SECONDS")]
+        max_track_seconds: Option<f64>,
         /// No progress bars or summary (errors still go to stderr).
         #[arg(long, short)]
         quiet: bool,
@@ -151,6 +157,10 @@ enum Command {
         /// Worker threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
+        /// Time budget of one track in seconds, past which it is reported as timed out
+        /// (0: 60 s plus 1 s per 16 kB of file).
+        #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
+        max_track_seconds: f64,
         /// No progress bar or summary.
         #[arg(long, short)]
         quiet: bool,
@@ -289,7 +299,9 @@ struct PcaArgs {
 }
 
 fn main() -> ExitCode {
-    cli::exit(dispatch(Cli::parse().command))
+    let command = Cli::parse().command;
+    cli::stop_on_ctrl_c();
+    cli::exit(dispatch(command))
 }
 
 fn dispatch(command: Command) -> cli::Outcome {
@@ -301,8 +313,19 @@ fn dispatch(command: Command) -> cli::Outcome {
             out,
             threads,
             strict,
+            max_track_seconds,
             quiet,
-        } => pipeline::run(&file, &overrides, out, threads, strict, quiet),
+        } => pipeline::run(
+            &file,
+            &overrides,
+            RunSettings {
+                out,
+                threads,
+                strict,
+                quiet,
+                max_track_seconds,
+            },
+        ),
         Command::Check { file, overrides } => pipeline::check(&file, &overrides),
         Command::Stages { json } => pipeline::stage_types(json),
         Command::Ingest {
@@ -314,6 +337,7 @@ fn dispatch(command: Command) -> cli::Outcome {
             max_bars_per_track,
             strict,
             threads,
+            max_track_seconds,
             quiet,
         } => {
             let params = eigentechno::ops::IngestParams {
@@ -324,6 +348,7 @@ fn dispatch(command: Command) -> cli::Outcome {
                 threads: threads.unwrap_or(0),
                 strict,
                 progress: !quiet,
+                max_track_seconds,
             };
             pipeline::ingest(&dir, &out, &params, quiet)
         }

@@ -40,13 +40,14 @@ impl CollectStage for FramesStage {
     fn accept(
         &mut self,
         track: &Track,
-        input: Result<Payload, &str>,
+        report: &eigentechno::pipeline::TrackReport,
+        input: Option<Payload>,
         _: &StageContext,
     ) -> eigentechno::Result<()> {
         let line = match input {
-            Ok(Payload::Audio(a)) => format!("{} {}", track.name, a.into_signal()?.samples.len()),
-            Ok(_) => unreachable!(),
-            Err(_) => format!("{} FAILED", track.name),
+            Some(Payload::Audio(a)) => format!("{} {}", track.name, a.into_signal()?.samples.len()),
+            Some(_) => unreachable!(),
+            None => format!("{} {}", track.name, report.status.as_str().to_uppercase()),
         };
         self.lines.push(line);
         Ok(())
@@ -144,10 +145,8 @@ fn run_it(folder: &std::path::Path, out: &std::path::Path, threads: usize) -> Ru
     run(
         &mut p,
         &RunOptions {
-            out_dir: out.to_path_buf(),
             threads,
-            strict: false,
-            quiet: true,
+            ..RunOptions::new(out)
         },
     )
     .unwrap()

@@ -17,7 +17,6 @@ use eigentechno::engine::pca::{
     PcaParams, Precision, RowSource, fit_covariance, fit_randomized_operator,
 };
 use eigentechno::ops::{self, IngestParams, TempoParams, TrackInput};
-use eigentechno::pipeline::TrackStatus;
 use eigentechno::store::NdArray;
 use eigentechno::store::pca_model::PcaMeta;
 use eigentechno::{Error, interrupt};
@@ -310,6 +309,7 @@ fn ingest_options(
         threads,
         strict: false,
         progress,
+        max_track_seconds: 0.0,
     }
     .check()
     .map_err(|e| to_py(py, e))
@@ -368,7 +368,7 @@ fn ingest<'py>(
         .report
         .tracks
         .iter()
-        .filter(|t| t.status == TrackStatus::Failed)
+        .filter(|t| t.status.is_failure())
         .map(|t| (t.path.clone(), t.error.clone().unwrap_or_default()))
         .collect();
     Ok((got.bars.into_pyarray(py), meta, failures))
@@ -600,6 +600,7 @@ fn run(
         threads: (threads > 0).then_some(threads),
         strict: false,
         quiet: !progress,
+        max_track_seconds: None,
     };
     let outcome = blocking(py, || ops::run_file(&pipeline, &overrides, &settings))?;
     // The report is what the run wrote as summary.json.

@@ -160,14 +160,14 @@ impl<'a> Listener<'a> {
     /// Scores of `row` on every component (from `scores.npy`, else projected).
     pub fn scores(&self, row: usize) -> Result<Vec<f64>> {
         let kept = self.kept_index(row)?;
-        if let Some(s) = &self.scores {
-            if s.ncols() >= self.model.k() {
-                return Ok(s
-                    .read_rows(kept, 1)?
-                    .into_iter()
-                    .map(|v| v as f64)
-                    .collect());
-            }
+        if let Some(s) = &self.scores
+            && s.ncols() >= self.model.k()
+        {
+            return Ok(s
+                .read_rows(kept, 1)?
+                .into_iter()
+                .map(|v| v as f64)
+                .collect());
         }
         let mut x = self.original(row)?;
         if let Some(eq) = &self.eq {
@@ -202,11 +202,11 @@ impl<'a> Listener<'a> {
         for c in 0..repeats * 4 {
             let k = (1.1333 * (c * c) as f64).round() as usize;
             let (a, b) = (bounds[c % 4], bounds[c % 4 + 1]);
-            if k >= kmax {
-                if let Some(orig) = &original {
-                    out.extend_from_slice(&orig[a..b]);
-                    continue;
-                }
+            if k >= kmax
+                && let Some(orig) = &original
+            {
+                out.extend_from_slice(&orig[a..b]);
+                continue;
             }
             while have < k.min(kmax) {
                 let comp = self.model.component(have);

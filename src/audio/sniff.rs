@@ -43,10 +43,11 @@ pub fn sniff_bytes(head: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// Read the first bytes of a file and sniff them. I/O errors count as "not audio".
+/// Read the first bytes of a file and sniff them. I/O errors, and anything that is not
+/// a regular file (a FIFO would block the read forever), count as "not audio".
 pub fn sniff_file(path: &Path) -> Option<&'static str> {
     let mut head = [0u8; 16];
-    let mut f = std::fs::File::open(path).ok()?;
+    let (mut f, _) = crate::audio::decode::open_regular(path).ok()?;
     let mut n = 0;
     while n < head.len() {
         match f.read(&mut head[n..]) {

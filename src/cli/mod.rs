@@ -12,6 +12,8 @@ use std::process::ExitCode;
 const EXIT_FAILED: u8 = 1;
 /// Exit code for a rejected pipeline or bad arguments.
 const EXIT_CONFIG: u8 = 2;
+/// Exit code after Ctrl-C (128 + SIGINT, as a shell reports it).
+const EXIT_INTERRUPTED: u8 = 130;
 
 /// Why a command did not succeed.
 pub enum Failure {
@@ -21,12 +23,15 @@ pub enum Failure {
     Failed(String),
     /// The work is reported already; exit 1 without another message.
     Reported,
+    /// Stopped by Ctrl-C: what was finished is on disk, a re-run resumes (exit 130).
+    Interrupted,
 }
 
 impl From<eigentechno::Error> for Failure {
     fn from(e: eigentechno::Error) -> Self {
         match e {
             eigentechno::Error::Config(c) => Failure::Usage(c.to_string()),
+            e if e.is_interrupted() => Failure::Interrupted,
             e => Failure::Failed(e.to_string()),
         }
     }
@@ -53,7 +58,33 @@ pub fn exit(outcome: Outcome) -> ExitCode {
             ExitCode::from(EXIT_FAILED)
         }
         Err(Failure::Reported) => ExitCode::from(EXIT_FAILED),
+        Err(Failure::Interrupted) => {
+            eprintln!(
+                "interrupted: finished tracks are kept; run the same command again to resume"
+            );
+            ExitCode::from(EXIT_INTERRUPTED)
+        }
     }
+}
+
+/// Ctrl-C asks the running operation to stop at its next check
+/// ([`eigentechno::interrupt`]): within a decoded chunk or a block of rows, well under
+/// 2 s, with every output complete or absent. A second Ctrl-C exits at once.
+pub fn stop_on_ctrl_c() {
+    // Without a handler, SIGINT kills the process as before: nothing is lost but the
+    // temporary files of outputs being written.
+    // The handler runs on its own thread: it may wait. An operation that never checks
+    // (a heatmap, a kernel picture) is ended after the grace time instead; its outputs
+    // are still whole or absent (written under a temporary name, then renamed).
+    let _ = ctrlc::set_handler(|| {
+        if eigentechno::interrupt::requested() {
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+        eigentechno::interrupt::request();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        eprintln!("interrupted");
+        std::process::exit(i32::from(EXIT_INTERRUPTED));
+    });
 }
 
 /// A progress bar for `len` steps, hidden under `--quiet` or off a terminal.

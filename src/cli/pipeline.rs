@@ -1,26 +1,14 @@
 //! `run`, `ingest`, `check` and `stages`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{Failure, Outcome, usage};
 use eigentechno::ops::{self, IngestParams, RunOutcome, RunSettings, TrackInput};
 use eigentechno::pipeline::{PIPELINE_PARAMS, Registry};
 
-pub fn run(
-    file: &Path,
-    overrides: &[String],
-    out: Option<PathBuf>,
-    threads: Option<usize>,
-    strict: bool,
-    quiet: bool,
-) -> Outcome {
+pub fn run(file: &Path, overrides: &[String], settings: RunSettings) -> Outcome {
     let pipeline = ops::load_pipeline(file, overrides).map_err(usage)?;
-    let settings = RunSettings {
-        out,
-        threads,
-        strict,
-        quiet,
-    };
+    let quiet = settings.quiet;
     summarise(&ops::run_pipeline(pipeline, file, &settings)?, quiet)
 }
 

@@ -78,6 +78,12 @@ pub enum Error {
     /// The operation was interrupted ([`crate::interrupt`]): Ctrl-C in Python.
     #[error("interrupted")]
     Interrupted,
+    /// A work item ran past its time budget ([`crate::interrupt::with_budget`]).
+    #[error("timed out: still running after the budget of {seconds:.0} s (max_track_seconds)")]
+    TimedOut {
+        /// The budget, in seconds.
+        seconds: f64,
+    },
     /// A stage panicked; the message is kept so a batch can report it and go on.
     #[error("internal error in stage '{stage}': {message}")]
     Internal {
@@ -91,6 +97,7 @@ pub enum Error {
 impl Error {
     /// Whether the operation stopped because it was asked to ([`crate::interrupt`]).
     pub fn is_interrupted(&self) -> bool {
+        // A time budget running out is not an interruption: the batch goes on.
         matches!(
             self,
             Error::Interrupted | Error::Pca(crate::engine::pca::PcaError::Interrupted)
@@ -128,6 +135,17 @@ pub enum DecodeProblem {
     /// The file could not be read.
     #[error("read error: {0}")]
     Io(std::io::Error),
+    /// The path is not a regular file (a FIFO, socket, device, folder, or a link that
+    /// leads nowhere): reading it could block forever or mean nothing.
+    #[error("not a regular file: {0}")]
+    NotRegular(String),
+    /// The file changed while it was read (another program is writing it).
+    #[error("the file changed while it was read: {0}")]
+    Changed(String),
+    /// The file is within the format but past one of eigentechno's limits (README's
+    /// "Limits"): the bound is in the message.
+    #[error("over a limit: {0}")]
+    Limit(String),
 }
 
 /// Result with the library's [`Error`].

@@ -51,6 +51,9 @@ pub struct IngestParams {
     pub strict: bool,
     /// Show progress bars (on a terminal).
     pub progress: bool,
+    /// Time budget of one track in seconds, past which it is reported as timed out
+    /// (0: 60 s plus 1 s per 16 kB of file).
+    pub max_track_seconds: f64,
 }
 
 impl Default for IngestParams {
@@ -63,6 +66,7 @@ impl Default for IngestParams {
             threads: 0,
             strict: false,
             progress: true,
+            max_track_seconds: 0.0,
         }
     }
 }
@@ -80,6 +84,7 @@ impl IngestParams {
     pub fn check(&self) -> Result<IngestOptions> {
         super::check_range("bpm", self.bpm, 40.0, 300.0)?;
         super::check_range("rate", self.rate as f64, 1_000.0, 48_000.0)?;
+        super::check_range("max_track_seconds", self.max_track_seconds, 0.0, 1e7)?;
         let overrides = vec![
             format!("working_rate.rate={}", self.rate),
             format!("stretch.target_bpm={}", self.bpm),
@@ -170,6 +175,7 @@ pub fn ingest_to_dir(input: &TrackInput, out: &Path, opts: &IngestOptions) -> Re
         threads: Some(opts.params.threads),
         strict: opts.params.strict,
         quiet: !opts.params.progress,
+        max_track_seconds: Some(opts.params.max_track_seconds),
     };
     Ok(super::run_pipeline(opts.pipeline(input)?, Path::new(INGEST_FILE), &settings)?.report)
 }

@@ -16,6 +16,8 @@ pub struct RunSettings {
     pub strict: bool,
     /// No progress bars.
     pub quiet: bool,
+    /// Time budget of one track in seconds (0: scaled to the file).
+    pub max_track_seconds: Option<f64>,
 }
 
 /// A finished run: its report and where its outputs went.
@@ -95,6 +97,9 @@ pub fn run_pipeline(
         threads,
         strict,
         quiet: settings.quiet,
+        max_track_seconds: settings
+            .max_track_seconds
+            .unwrap_or(pipeline.settings.max_track_seconds),
     };
     let report = pipeline::run(&mut pipeline, &opts)?;
     Ok(RunOutcome {

@@ -12,6 +12,44 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
     name.to_string_lossy().starts_with('.')
 }
 
+/// Whether a folder entry is a track: a regular file (or a link to one) that looks like
+/// audio by content or extension. Entries that cannot be read as files are listed too,
+/// so that the batch reports them instead of skipping them silently: FIFOs, sockets and
+/// devices, links that lead nowhere or loop, unreadable files, and folders named like
+/// audio files. (Links to folders are not followed: no loops.)
+fn is_listed(path: &Path, file_type: std::fs::FileType) -> bool {
+    if file_type.is_dir() {
+        return sniff::has_audio_extension(path);
+    }
+    let meta = if file_type.is_symlink() {
+        match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(_) => return true,
+        }
+    } else if file_type.is_file() {
+        match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(_) => return true,
+        }
+    } else {
+        return true;
+    };
+    if meta.is_dir() {
+        return sniff::has_audio_extension(path);
+    }
+    if !meta.is_file() {
+        return true;
+    }
+    if sniff::has_audio_extension(path) {
+        return true;
+    }
+    match crate::audio::decode::open_regular(path) {
+        Ok(_) => sniff::sniff_file(path).is_some(),
+        // Unreadable: it may well be audio; say so rather than skip it.
+        Err(_) => true,
+    }
+}
+
 /// The audio files under `root`, sorted by relative path, with unique output names.
 /// A file counts as audio if its first bytes say so, or if it has an audio extension
 /// (so a damaged `.mp3` is still listed, and reported when it fails to decode).
@@ -26,7 +64,8 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 pub fn list_tracks(root: &Path, recursive: bool) -> Result<Vec<Track>> {
     let meta = std::fs::metadata(root).map_err(|e| Error::io(root, e))?;
     let mut found: Vec<(PathBuf, String)> = Vec::new();
-    if meta.is_file() {
+    // One path that is not a folder is one track, whatever it is (a FIFO is reported).
+    if !meta.is_dir() {
         let name = root
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -43,33 +82,37 @@ pub fn list_tracks(root: &Path, recursive: bool) -> Result<Vec<Track>> {
             .into_iter()
             .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
         for entry in entries {
-            let entry = entry.map_err(|e| {
-                let p = e.path().unwrap_or(root).to_path_buf();
-                Error::io(
-                    &p,
-                    e.into_io_error()
-                        .unwrap_or_else(|| std::io::Error::other("folder loop")),
-                )
-            })?;
-            // Files, and links to files (links to folders are not followed: no loops).
-            let is_file =
-                entry.file_type().is_file() || (entry.path_is_symlink() && entry.path().is_file());
-            if !is_file {
-                continue;
-            }
-            let path = entry.path();
-            if sniff::has_audio_extension(path) || sniff::sniff_file(path).is_some() {
-                let rel = path.strip_prefix(root).unwrap_or(path);
+            // A folder that cannot be listed is reported as one bad item, not the end
+            // of the listing.
+            let (path, listed) = match entry {
+                Ok(e) => {
+                    let listed = e.depth() > 0 && is_listed(e.path(), e.file_type());
+                    (e.path().to_path_buf(), listed)
+                }
+                Err(e) => match e.path() {
+                    Some(p) if p != root => (p.to_path_buf(), true),
+                    _ => {
+                        return Err(Error::io(
+                            root,
+                            e.into_io_error()
+                                .unwrap_or_else(|| std::io::Error::other("folder loop")),
+                        ));
+                    }
+                },
+            };
+            if listed {
+                let rel = path.strip_prefix(root).unwrap_or(&path);
                 let rel = rel
                     .components()
                     .map(|c| c.as_os_str().to_string_lossy())
                     .collect::<Vec<_>>()
                     .join("/");
-                found.push((path.to_path_buf(), rel));
+                found.push((path, rel));
             }
         }
     }
     found.sort_by(|a, b| a.1.cmp(&b.1));
+    found.dedup_by(|a, b| a.0 == b.0);
 
     // Output names: the relative path without extension, unless two files share it.
     let stem = |rel: &str| match rel.rfind('.') {

@@ -31,6 +31,12 @@ pub const PIPELINE_PARAMS: &[ParamSpec] = &[
         default: Some("false"),
         help: "fail the run on the first track that cannot be processed",
     },
+    ParamSpec {
+        name: "max_track_seconds",
+        ty: ParamType::Float,
+        default: Some("0"),
+        help: "time budget of one track, past which it is reported as timed out and the batch goes on (0: 60 s plus 1 s per 16 kB of file)",
+    },
 ];
 
 /// Run-wide settings from `[pipeline]`.
@@ -42,6 +48,9 @@ pub struct Settings {
     pub threads: usize,
     /// Fail on the first bad track.
     pub strict: bool,
+    /// Time budget of one track in seconds (0: scaled to the file, see
+    /// [`crate::pipeline::RunOptions::track_budget`]).
+    pub max_track_seconds: f64,
 }
 
 /// One checked stage.
@@ -110,6 +119,7 @@ impl Pipeline {
             out: settings_params.optional_path("out")?,
             threads: settings_params.int_in("threads", 0, 1024)? as usize,
             strict: settings_params.bool("strict")?,
+            max_track_seconds: settings_params.float_in("max_track_seconds", 0.0, 1e7)?,
         };
 
         if raw.stages.is_empty() {

@@ -362,11 +362,13 @@ pub trait PerTrackStage: Send + Sync {
 
 /// Receives every track's item in source order, then produces one result.
 pub trait CollectStage: Send + Sync {
-    /// One track's input, or the reason the track failed upstream.
+    /// One track: what happened to it upstream (its status, error and warnings), and
+    /// its input if it got that far.
     fn accept(
         &mut self,
         track: &Track,
-        input: std::result::Result<Payload, &str>,
+        report: &crate::pipeline::TrackReport,
+        input: Option<Payload>,
         ctx: &StageContext,
     ) -> Result<()>;
 

@@ -3,6 +3,7 @@
 pub mod atomic;
 pub mod fingerprint;
 pub mod json;
+pub mod lock;
 pub mod matrix_file;
 pub mod npy;
 pub mod npy_header;
@@ -13,6 +14,7 @@ pub mod weights;
 
 pub use atomic::{AtomicFile, write_atomic, write_atomic_unsynced};
 pub use json::read_json;
+pub use lock::{LOCK_FILE, OutputLock};
 pub use matrix_file::{Dtype, NpyMatrix};
 pub use npy::{NdArray, NpyRowWriter, read_npy, read_npy_from, write_npy};
 pub use stored_rows::StoredRows;

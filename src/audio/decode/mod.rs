@@ -13,13 +13,13 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
 use crate::error::{DecodeProblem, Error, Result, Warnings};
 
-pub use stream::DecodeStream;
+pub(crate) use stream::open_regular;
+pub use stream::{DecodeStream, MAX_BITS, MAX_CHANNELS, MAX_DURATION_SECONDS, MAX_RATE, MIN_RATE};
 
 /// How channels become one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +41,9 @@ pub struct DecodeOptions {
     pub max_seconds: Option<f64>,
     /// Trim encoder delay and padding (MP3, AAC) so durations match the source.
     pub gapless: bool,
+    /// A file that decodes to more than this many seconds is refused with an error
+    /// (at most [`MAX_DURATION_SECONDS`], the default).
+    pub max_duration_seconds: f64,
 }
 
 impl Default for DecodeOptions {
@@ -49,6 +52,7 @@ impl Default for DecodeOptions {
             mix: MixDown::Mean,
             max_seconds: None,
             gapless: true,
+            max_duration_seconds: MAX_DURATION_SECONDS,
         }
     }
 }
@@ -87,8 +91,9 @@ fn problem(path: &Path, problem: DecodeProblem) -> Error {
 
 fn read_head(path: &Path) -> Vec<u8> {
     let mut head = vec![0u8; 512];
-    let n = File::open(path)
-        .and_then(|mut f| f.read(&mut head))
+    let n = stream::open_regular(path)
+        .ok()
+        .and_then(|(mut f, _)| f.read(&mut head).ok())
         .unwrap_or(0);
     head.truncate(n);
     head

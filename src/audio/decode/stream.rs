@@ -45,6 +45,11 @@ pub struct DecodeStream {
     interleaved: Vec<f32>,
     warnings: Warnings,
     finished: bool,
+    /// The file's size and time when opened: a file that changes under the decoder is
+    /// reported, not read half old and half new.
+    opened_as: (u64, Option<std::time::SystemTime>),
+    /// Frames past which decoding stops with an error ([`MAX_DURATION_SECONDS`]).
+    max_frames: u64,
 }
 
 /// Sample rates a file may declare (Hz): a header claiming more (a crafted file can say
@@ -54,6 +59,85 @@ pub const MIN_RATE: u32 = 1_000;
 pub const MAX_RATE: u32 = 768_000;
 /// Channels a file may declare.
 pub const MAX_CHANNELS: usize = 64;
+/// Bits per sample a file may declare.
+pub const MAX_BITS: u32 = 64;
+/// Longest audio decoded from one file (4 hours): what one track may cost in memory
+/// downstream is proportional to it (about 0.5 GB per hour at the working rate), and a
+/// small compressed file can claim, and decode to, days of silence.
+pub const MAX_DURATION_SECONDS: f64 = 4.0 * 3600.0;
+
+/// What kind of thing a path is, in words, for one that is not a regular file.
+fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Open `path` for reading only if it is a regular file (following links), without
+/// ever blocking: a FIFO opened for reading waits for a writer forever, so it is opened
+/// non-blocking and refused by what the opened handle is.
+pub(crate) fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata)> {
+    let not_regular = |why: String| problem(path, DecodeProblem::NotRegular(why));
+    let link = std::fs::symlink_metadata(path).map_err(|e| problem(path, DecodeProblem::Io(e)))?;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if link.file_type().is_symlink() => {
+            let why = if e.kind() == std::io::ErrorKind::NotFound {
+                "a symbolic link to a file that does not exist (dangling)".to_string()
+            } else if e.raw_os_error() == Some(40) {
+                // ELOOP on Linux.
+                "a symbolic link loop".to_string()
+            } else {
+                format!("a symbolic link that cannot be followed ({e})")
+            };
+            return Err(not_regular(why));
+        }
+        Err(e) => return Err(problem(path, DecodeProblem::Io(e))),
+    };
+    if meta.is_dir() {
+        let why = match std::fs::read_dir(path) {
+            Ok(_) => "a folder".to_string(),
+            Err(e) => format!("a folder whose contents cannot be listed ({e})"),
+        };
+        return Err(not_regular(why));
+    }
+    if !meta.is_file() {
+        return Err(not_regular(kind_of(&meta).to_string()));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options
+        .open(path)
+        .map_err(|e| problem(path, DecodeProblem::Io(e)))?;
+    // The path may have been swapped for something else between the two looks.
+    let meta = file
+        .metadata()
+        .map_err(|e| problem(path, DecodeProblem::Io(e)))?;
+    if !meta.is_file() {
+        return Err(not_regular(kind_of(&meta).to_string()));
+    }
+    Ok((file, meta))
+}
 
 impl DecodeStream {
     /// Open and probe a file. Format-level problems (empty, not audio, unsupported codec)
@@ -70,17 +154,10 @@ impl DecodeStream {
         warnings: Warnings,
         direct_pcm: bool,
     ) -> Result<Self> {
-        let meta = std::fs::metadata(path).map_err(|e| problem(path, DecodeProblem::Io(e)))?;
-        if meta.is_dir() {
-            return Err(problem(
-                path,
-                DecodeProblem::NotAudio("it is a folder".into()),
-            ));
-        }
+        let (file, meta) = open_regular(path)?;
         if meta.len() == 0 {
             return Err(problem(path, DecodeProblem::Empty));
         }
-        let file = File::open(path).map_err(|e| problem(path, DecodeProblem::Io(e)))?;
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -146,6 +223,16 @@ impl DecodeStream {
                 )),
             ));
         }
+        if let Some(bits) = params.bits_per_sample
+            && !(1..=MAX_BITS).contains(&bits)
+        {
+            return Err(problem(
+                path,
+                DecodeProblem::Unsupported(format!(
+                    "{bits} bits per sample (1 to {MAX_BITS} are accepted)"
+                )),
+            ));
+        }
         let channels = params.channels.as_ref().map(|c| c.count()).unwrap_or(0);
         if channels > MAX_CHANNELS {
             return Err(problem(
@@ -201,6 +288,11 @@ impl DecodeStream {
             interleaved: Vec::new(),
             warnings,
             finished: false,
+            opened_as: (meta.len(), meta.modified().ok()),
+            max_frames: (options
+                .max_duration_seconds
+                .clamp(0.0, MAX_DURATION_SECONDS)
+                * rate as f64) as u64,
         })
     }
 
@@ -216,6 +308,7 @@ impl DecodeStream {
 
     fn finish(&mut self) -> Result<()> {
         self.finished = true;
+        self.check_unchanged()?;
         if self.frames_out == 0 {
             let p = if self.bad_packets > 0 {
                 DecodeProblem::Corrupt(format!(
@@ -248,6 +341,29 @@ impl DecodeStream {
 }
 
 impl DecodeStream {
+    /// An error if the file's size or time differ from when it was opened.
+    fn check_unchanged(&self) -> Result<()> {
+        let meta =
+            std::fs::metadata(&self.path).map_err(|e| problem(&self.path, DecodeProblem::Io(e)))?;
+        let (size, modified) = self.opened_as;
+        if meta.len() != size {
+            return Err(problem(
+                &self.path,
+                DecodeProblem::Changed(format!(
+                    "its size went from {size} to {} bytes",
+                    meta.len()
+                )),
+            ));
+        }
+        if modified.is_some() && meta.modified().ok() != modified {
+            return Err(problem(
+                &self.path,
+                DecodeProblem::Changed("it was modified while being decoded".into()),
+            ));
+        }
+        Ok(())
+    }
+
     /// Decode the next block of interleaved samples into `self.interleaved`: returns
     /// `(frames, channels)`, or `None` at the end of the stream.
     fn next_block(&mut self) -> Result<Option<(usize, usize)>> {
@@ -265,6 +381,8 @@ impl DecodeStream {
             } => (reader, decoder, *track_id),
         };
         loop {
+            // Packets that give no audio (other tracks, damage) still cost time.
+            crate::interrupt::check_time()?;
             let packet = match reader.next_packet() {
                 Ok(Some(p)) => p,
                 Ok(None) => return Ok(None),
@@ -391,7 +509,7 @@ impl SampleStream for DecodeStream {
 
     fn read_chunk(&mut self, out: &mut Vec<f32>) -> Result<bool> {
         out.clear();
-        crate::interrupt::check()?;
+        crate::interrupt::check_time()?;
         if self.finished {
             return Ok(false);
         }
@@ -429,6 +547,27 @@ impl SampleStream for DecodeStream {
                 self.mix_down(take, channels, out);
             }
             self.frames_out += take as u64;
+            if self.frames_out > self.max_frames {
+                return Err(problem(
+                    &self.path,
+                    DecodeProblem::Limit({
+                        let seconds = self.max_frames as f64 / self.info.rate as f64;
+                        let limit = if seconds >= 3600.0 {
+                            format!("{:.1} hours", seconds / 3600.0)
+                        } else {
+                            format!("{seconds:.0} s")
+                        };
+                        format!(
+                            "it decodes to more than {limit} of audio (the limit on one track: split the file)"
+                        )
+                    }),
+                ));
+            }
+            // A file that shrinks or grows as it is read: checked every so often, and
+            // at the end.
+            if self.frames_out / (1 << 22) != (self.frames_out - take as u64) / (1 << 22) {
+                self.check_unchanged()?;
+            }
             if !out.is_empty() {
                 return Ok(true);
             }

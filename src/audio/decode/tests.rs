@@ -6,7 +6,11 @@ fn problem_of(bytes: &[u8], name: &str) -> DecodeProblem {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join(name);
     std::fs::write(&p, bytes).unwrap();
-    match decode_file(&p, &DecodeOptions::default()) {
+    problem_of_path(&p)
+}
+
+fn problem_of_path(p: &std::path::Path) -> DecodeProblem {
+    match decode_file(p, &DecodeOptions::default()) {
         Err(Error::Decode { problem, path }) => {
             assert_eq!(path, p);
             problem
@@ -65,6 +69,7 @@ fn mixes_channels_and_limits_length() {
             mix: MixDown::Right,
             max_seconds: Some(0.1),
             gapless: true,
+            ..DecodeOptions::default()
         },
     )
     .unwrap();
@@ -203,4 +208,45 @@ fn absurd_rates_and_channel_counts_are_refused_with_the_bound() {
     let ok = dir.path().join("ok.wav");
     std::fs::write(&ok, wav_claiming(8_000, 2)).unwrap();
     assert!(decode_file(&ok, &DecodeOptions::default()).is_ok());
+}
+
+#[test]
+fn a_file_longer_than_the_duration_limit_is_refused_with_the_limit() {
+    // The limit is 4 hours; a small one shows the check without decoding 4 hours.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/corpus/flac-0000.flac");
+    let opts = DecodeOptions {
+        max_duration_seconds: 3.6,
+        ..DecodeOptions::default()
+    };
+    let err = decode_file(&path, &opts).unwrap_err().to_string();
+    assert!(err.contains("flac-0000.flac"), "{err}");
+    assert!(err.contains("more than 4 s of audio") && err.contains("limit"), "{err}");
+    // Within the limit, the same file decodes.
+    assert!(decode_file(&path, &DecodeOptions::default()).is_ok());
+    // A limit above the cap is the cap.
+    let opts = DecodeOptions {
+        max_duration_seconds: 1e12,
+        ..DecodeOptions::default()
+    };
+    assert!(decode_file(&path, &opts).is_ok());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.wav");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Opening a FIFO for reading would wait for a writer forever.
+    match problem_of_path(&fifo) {
+        DecodeProblem::NotRegular(why) => assert!(why.contains("FIFO"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(crate::audio::sniff::sniff_file(&fifo).is_none());
 }

@@ -35,6 +35,34 @@ pub struct RunOptions {
     pub strict: bool,
     /// No progress bars.
     pub quiet: bool,
+    /// Time budget of one track in seconds; 0 scales it to the file
+    /// ([`RunOptions::track_budget`]).
+    pub max_track_seconds: f64,
+}
+
+impl RunOptions {
+    /// Options for `out_dir` with every default: one thread per core, not strict,
+    /// quiet, the time budget scaled to each file.
+    pub fn new(out_dir: impl Into<PathBuf>) -> Self {
+        RunOptions {
+            out_dir: out_dir.into(),
+            threads: 0,
+            strict: false,
+            quiet: true,
+            max_track_seconds: 0.0,
+        }
+    }
+
+    /// The time one track of `size` bytes may take: `max_track_seconds` if set, else
+    /// 60 s plus 1 s per 16 kB of file (a second of budget per second of audio at
+    /// 128 kbit/s, where decoding and analysis take about a hundredth of that).
+    pub fn track_budget(&self, size: u64) -> Duration {
+        if self.max_track_seconds > 0.0 {
+            Duration::from_secs_f64(self.max_track_seconds)
+        } else {
+            Duration::from_secs_f64(60.0 + size as f64 / 16_000.0)
+        }
+    }
 }
 
 /// What a run has so far: its report, the whole-run results not yet consumed, and each
@@ -110,6 +138,8 @@ impl RunState {
 pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
     let start = Instant::now();
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| Error::io(&opts.out_dir, e))?;
+    // A second run into the same folder would interleave its files with this one's.
+    let _lock = crate::store::OutputLock::acquire(&opts.out_dir)?;
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -136,6 +166,7 @@ pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
                 .collect(),
             stopped_early: false,
             elapsed: Duration::ZERO,
+            peak_memory: None,
             quiet: opts.quiet,
         },
         results: HashMap::new(),
@@ -172,6 +203,7 @@ pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
 
     let mut report = st.report;
     report.elapsed = start.elapsed();
+    report.peak_memory = report::peak_memory();
     for st in &mut report.stages {
         st.seconds = (st.seconds * 1000.0).round() / 1000.0;
     }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// How a track fared; written in `summary.json` as `"ok"`, `"failed"` or `"done-before"`.
+/// How a track fared; written in `summary.json` as `"ok"`, `"failed"`, `"timed out"`
+/// or `"done-before"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TrackStatus {
     /// Processed in this run.
@@ -14,6 +15,9 @@ pub enum TrackStatus {
     /// A stage failed on it; the run went on without it.
     #[serde(rename = "failed")]
     Failed,
+    /// It ran past its time budget (`max_track_seconds`); the run went on without it.
+    #[serde(rename = "timed out")]
+    TimedOut,
     /// Finished by an earlier run; skipped.
     #[serde(rename = "done-before")]
     DoneBefore,
@@ -25,8 +29,16 @@ impl TrackStatus {
         match self {
             TrackStatus::Ok => "ok",
             TrackStatus::Failed => "failed",
+            TrackStatus::TimedOut => "timed out",
             TrackStatus::DoneBefore => "done-before",
         }
+    }
+}
+
+impl TrackStatus {
+    /// Failed or timed out: the track gave no result.
+    pub fn is_failure(self) -> bool {
+        matches!(self, TrackStatus::Failed | TrackStatus::TimedOut)
     }
 }
 
@@ -96,14 +108,24 @@ pub struct RunReport {
     /// serialised).
     #[serde(skip)]
     pub quiet: bool,
+    /// The process' peak resident memory at the end of the run, in bytes, where the
+    /// system tells it (not serialised).
+    #[serde(skip)]
+    pub peak_memory: Option<u64>,
+}
+
+/// This process' peak resident memory so far (Linux: `VmHWM` of `/proc/self/status`).
+pub fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 impl RunReport {
-    /// Tracks that failed.
+    /// Tracks that failed or timed out.
     pub fn failures(&self) -> impl Iterator<Item = &TrackReport> {
-        self.tracks
-            .iter()
-            .filter(|t| t.status == TrackStatus::Failed)
+        self.tracks.iter().filter(|t| t.status.is_failure())
     }
 
     /// The `n` stages that took longest, slowest first (ties in pipeline order); stages
@@ -132,26 +154,35 @@ impl RunReport {
                 .filter(|t| t.status == s && !t.path.starts_with("(stage"))
                 .count()
         };
-        let (ok, failed, before) = (
+        let (ok, failed, timed_out, before) = (
             count(TrackStatus::Ok),
             count(TrackStatus::Failed),
+            count(TrackStatus::TimedOut),
             count(TrackStatus::DoneBefore),
         );
         let mut s = String::new();
-        if ok + failed + before > 0 {
-            let _ = write!(s, "{} tracks: {ok} processed", ok + failed + before);
+        let all = ok + failed + timed_out + before;
+        if all > 0 {
+            let _ = write!(s, "{all} tracks: {ok} processed");
             if before > 0 {
                 let _ = write!(s, ", {before} already done (skipped)");
             }
             if failed > 0 {
                 let _ = write!(s, ", {failed} failed");
             }
+            if timed_out > 0 {
+                let _ = write!(s, ", {timed_out} timed out");
+            }
         } else {
             s.push_str("done");
         }
+        let memory = match self.peak_memory {
+            Some(b) if !self.quiet => format!(", peak memory {} MB", b / 1_000_000),
+            _ => String::new(),
+        };
         let _ = writeln!(
             s,
-            " in {:.1} s{}",
+            " in {:.1} s{memory}{}",
             self.elapsed.as_secs_f64(),
             if self.stopped_early {
                 " (stopped early: --strict)"

@@ -81,7 +81,11 @@ impl StreamPlan {
 
 enum Outcome {
     Ok,
-    Failed { stage: String, error: String },
+    Failed {
+        stage: String,
+        error: String,
+        timed_out: bool,
+    },
     DoneBefore,
 }
 
@@ -95,10 +99,34 @@ struct TrackResult {
     collected: Vec<(usize, Payload)>,
     /// Stage node -> files it wrote for this track.
     files: BTreeMap<usize, Vec<PathBuf>>,
+    /// Writing into the output folder failed (full, read-only, gone): the run stops.
+    fatal: Option<crate::Error>,
 }
 
-/// Push one track through the per-track stages (runs on a worker thread).
+/// Whether `e` is a failure to write into the output folder: no other track could be
+/// written either, so the run stops with it rather than failing track after track.
+fn is_output_failure(e: &crate::Error, opts: &RunOptions) -> bool {
+    match e {
+        crate::Error::Io { path, .. } | crate::Error::Encode { path, .. } => {
+            path.starts_with(&opts.out_dir)
+        }
+        _ => false,
+    }
+}
+
+/// Push one track through the per-track stages (runs on a worker thread), within its
+/// time budget.
 fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Track) -> TrackResult {
+    let budget = opts.track_budget(track.size);
+    crate::interrupt::with_budget(budget, || process_track_timed(p, plan, opts, track))
+}
+
+fn process_track_timed(
+    p: &Pipeline,
+    plan: &StreamPlan,
+    opts: &RunOptions,
+    track: Track,
+) -> TrackResult {
     let warnings = Warnings::new();
     if plan.resumable()
         && let Some(files) = check_marker(p, plan, opts, &track)
@@ -110,6 +138,7 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
             times: Vec::new(),
             collected: Vec::new(),
             files,
+            fatal: None,
         };
     }
     if let Some(collected) = check_cache(p, plan, opts, &track) {
@@ -120,6 +149,7 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
             times: Vec::new(),
             collected,
             files: BTreeMap::new(),
+            fatal: None,
         };
     }
     let track = Arc::new(track);
@@ -149,13 +179,16 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
         let started = Instant::now();
         let result = catch(&node.name, || {
             let payload = take(&mut outputs, node.inputs[0])?;
-            stage.process(
+            let out = stage.process(
                 Item {
                     track: track.clone(),
                     payload,
                 },
                 &ctx,
-            )
+            )?;
+            // Stages that never look at the clock are stopped between stages.
+            crate::interrupt::check_time()?;
+            Ok(out)
         });
         times.push((i, started.elapsed()));
         match result {
@@ -173,11 +206,13 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
                     status: Outcome::Failed {
                         stage: node.name.clone(),
                         error: e.to_string(),
+                        timed_out: matches!(e, crate::Error::TimedOut { .. }),
                     },
                     warnings: warnings.snapshot(),
                     times,
                     collected: Vec::new(),
                     files,
+                    fatal: is_output_failure(&e, opts).then_some(e),
                 };
             }
         }
@@ -192,22 +227,29 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
                     status: Outcome::Failed {
                         stage: p.nodes[c].name.clone(),
                         error: e.to_string(),
+                        timed_out: false,
                     },
                     warnings: warnings.snapshot(),
                     times,
                     collected: Vec::new(),
                     files,
+                    fatal: None,
                 };
             }
         }
     }
+    // The resume files are outputs too: failing to write them means the folder is
+    // full or unwritable, and the run stops (what is on disk stays valid).
+    let mut fatal = None;
     if plan.resumable()
         && let Err(e) = write_marker(p, plan, opts, &track, &files)
     {
-        warnings.push(format!("could not write the resume marker: {e}"));
+        fatal = Some(e);
     }
-    if let Err(e) = write_cache(p, plan, opts, &track, &collected) {
-        warnings.push(format!("could not write the resume cache: {e}"));
+    if fatal.is_none()
+        && let Err(e) = write_cache(p, plan, opts, &track, &collected)
+    {
+        fatal = Some(e);
     }
     TrackResult {
         track,
@@ -216,6 +258,7 @@ fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Trac
         times,
         collected,
         files,
+        fatal,
     }
 }
 
@@ -334,6 +377,7 @@ pub(super) fn run_stream(
     let window = (2 * threads).max(2);
     let pipeline: &Pipeline = p;
     let mut stopped = false;
+    let mut fatal: Option<crate::Error> = None;
     std::thread::scope(|scope| -> Result<()> {
         let (job_tx, job_rx) = bounded::<Track>(threads);
         let (res_tx, res_rx) = bounded::<TrackResult>(threads);
@@ -373,7 +417,17 @@ pub(super) fn run_stream(
         // Commit results in track order.
         let mut pending: BTreeMap<usize, TrackResult> = BTreeMap::new();
         let mut next = 0usize;
-        for result in res_rx.iter() {
+        for mut result in res_rx.iter() {
+            if let Some(e) = result.fatal.take() {
+                // Nothing more can be written: stop feeding tracks, and report this.
+                cancel.store(true, Ordering::SeqCst);
+                fatal.get_or_insert(e);
+            }
+            if fatal.is_some() {
+                // A ticket back, so the feeder wakes, sees the cancel and stops.
+                let _ = ticket_tx.send(());
+                continue;
+            }
             pending.insert(result.track.index, result);
             while let Some(result) = pending.remove(&next) {
                 let path = result.track.path.display().to_string();
@@ -391,8 +445,16 @@ pub(super) fn run_stream(
                 match &result.status {
                     Outcome::Ok => {}
                     Outcome::DoneBefore => tr.status = TrackStatus::DoneBefore,
-                    Outcome::Failed { stage, error } => {
-                        tr.status = TrackStatus::Failed;
+                    Outcome::Failed {
+                        stage,
+                        error,
+                        timed_out,
+                    } => {
+                        tr.status = if *timed_out {
+                            TrackStatus::TimedOut
+                        } else {
+                            TrackStatus::Failed
+                        };
                         tr.stage = Some(stage.clone());
                         // Errors name their file; the report already does.
                         let error = error.strip_prefix(&format!("{path}: ")).unwrap_or(error);
@@ -416,18 +478,18 @@ pub(super) fn run_stream(
                         continue;
                     }
                     let input = match &tr.error {
-                        Some(e) => Err(e.as_str()),
+                        Some(_) => None,
                         None => {
                             let pos = collected
                                 .iter()
                                 .position(|(n, _)| n == c)
                                 .expect("every collector gets every ok track");
-                            Ok(collected.swap_remove(pos).1)
+                            Some(collected.swap_remove(pos).1)
                         }
                     };
                     let started = Instant::now();
                     if let Err(e) = catch(&pipeline.nodes[*c].name, || {
-                        stage.accept(&result.track, input, &collector_ctx[k])
+                        stage.accept(&result.track, &tr, input, &collector_ctx[k])
                     }) {
                         collector_failed[k] = Some(e.to_string());
                     }
@@ -439,8 +501,11 @@ pub(super) fn run_stream(
         Ok(())
     })?;
     bar.finish_and_clear();
-    // Interrupted: the finished tracks' caches are on disk (a re-run resumes from them);
-    // nothing downstream is written from a partial stream.
+    // Interrupted, or the output folder failed: the finished tracks' caches are on disk
+    // (a re-run resumes from them); nothing downstream is written from a partial stream.
+    if let Some(e) = fatal {
+        return Err(e);
+    }
     crate::interrupt::check()?;
     if cancel.load(Ordering::SeqCst) {
         stopped = true;

@@ -59,6 +59,7 @@ impl StageType for DecodeType {
                 mix,
                 max_seconds: if max > 0.0 { Some(max) } else { None },
                 gapless: params.bool("gapless")?,
+                ..DecodeOptions::default()
             },
         })))
     }

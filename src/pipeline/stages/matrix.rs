@@ -67,6 +67,9 @@ struct TrackEntry {
     groove: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// Non-fatal problems (a truncated file, damaged packets skipped).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -98,15 +101,16 @@ impl CollectStage for MatrixStage {
     fn accept(
         &mut self,
         track: &Track,
-        input: std::result::Result<Payload, &str>,
+        report: &crate::pipeline::TrackReport,
+        input: Option<Payload>,
         ctx: &StageContext,
     ) -> Result<()> {
         let path = track.path.display().to_string();
         let bars = match input {
-            Err(e) => {
+            None => {
                 self.tracks.push(TrackEntry {
                     path,
-                    status: TrackStatus::Failed,
+                    status: report.status,
                     bpm: None,
                     runner_up_bpm: None,
                     confidence: None,
@@ -115,12 +119,13 @@ impl CollectStage for MatrixStage {
                     drifting: None,
                     bars: 0,
                     groove: None,
-                    error: Some(e.to_string()),
+                    error: report.error.clone(),
+                    warnings: report.warnings.clone(),
                 });
                 return Ok(());
             }
-            Ok(Payload::Bars(b)) => b,
-            Ok(_) => unreachable!("checked by the graph"),
+            Some(Payload::Bars(b)) => b,
+            Some(_) => unreachable!("checked by the graph"),
         };
         let r = &bars.rhythm;
         let mut entry = TrackEntry {
@@ -135,6 +140,7 @@ impl CollectStage for MatrixStage {
             bars: 0,
             groove: None,
             error: None,
+            warnings: report.warnings.clone(),
         };
         let len = bars.bars.first().map(|b| b.samples.len()).unwrap_or(0);
         if self.npy.is_none() {
