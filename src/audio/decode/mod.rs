@@ -19,7 +19,9 @@ use std::path::Path;
 use crate::error::{DecodeProblem, Error, Result, Warnings};
 
 pub(crate) use stream::open_regular;
-pub use stream::{DecodeStream, MAX_BITS, MAX_CHANNELS, MAX_DURATION_SECONDS, MAX_RATE, MIN_RATE};
+pub use stream::{
+    DecodeStream, MAX_BITS, MAX_CHANNELS, MAX_DURATION_SECONDS, MAX_RATE, MAX_SAMPLE, MIN_RATE,
+};
 
 /// How channels become one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

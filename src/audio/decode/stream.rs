@@ -50,6 +50,8 @@ pub struct DecodeStream {
     opened_as: (u64, Option<std::time::SystemTime>),
     /// Frames past which decoding stops with an error ([`MAX_DURATION_SECONDS`]).
     max_frames: u64,
+    /// Samples that were NaN, infinite or past [`MAX_SAMPLE`] (set to 0 or clamped).
+    wild_samples: u64,
 }
 
 /// Sample rates a file may declare (Hz): a header claiming more (a crafted file can say
@@ -289,6 +291,7 @@ impl DecodeStream {
             warnings,
             finished: false,
             opened_as: (meta.len(), meta.modified().ok()),
+            wild_samples: 0,
             max_frames: (options
                 .max_duration_seconds
                 .clamp(0.0, MAX_DURATION_SECONDS)
@@ -326,6 +329,12 @@ impl DecodeStream {
                 self.bad_packets
             ));
         }
+        if self.wild_samples > 0 {
+            self.warnings.push(format!(
+                "{} samples were NaN, infinite or beyond +-{MAX_SAMPLE} (set to 0 or clamped)",
+                self.wild_samples
+            ));
+        }
         if self.frames_left.is_none()
             && let Some(expected) = self.info.frames
             && self.frames_out + (self.info.rate as u64 / 10) < expected
@@ -340,7 +349,30 @@ impl DecodeStream {
     }
 }
 
+/// Largest sample magnitude passed on (60 dB over full scale). Float files may go a
+/// little past 1.0; NaN, infinities and values near f32's range are damage, and would
+/// overflow the resampler's FFT (rubato panics on them).
+pub const MAX_SAMPLE: f32 = 1_000.0;
+
 impl DecodeStream {
+    /// Zero non-finite samples and clamp huge ones ([`MAX_SAMPLE`]), counting them
+    /// for one warning at the end.
+    fn tame(&mut self, out: &mut [f32]) {
+        // One comparison per sample (NaN fails it): the fix-up is the rare path.
+        if out.iter().all(|x| x.abs() <= MAX_SAMPLE) {
+            return;
+        }
+        for x in out.iter_mut() {
+            if x.is_nan() {
+                *x = 0.0;
+                self.wild_samples += 1;
+            } else if x.abs() > MAX_SAMPLE {
+                *x = x.clamp(-MAX_SAMPLE, MAX_SAMPLE);
+                self.wild_samples += 1;
+            }
+        }
+    }
+
     /// An error if the file's size or time differ from when it was opened.
     fn check_unchanged(&self) -> Result<()> {
         let meta =
@@ -569,6 +601,7 @@ impl SampleStream for DecodeStream {
                 self.check_unchanged()?;
             }
             if !out.is_empty() {
+                self.tame(out);
                 return Ok(true);
             }
         }

@@ -213,14 +213,18 @@ fn absurd_rates_and_channel_counts_are_refused_with_the_bound() {
 #[test]
 fn a_file_longer_than_the_duration_limit_is_refused_with_the_limit() {
     // The limit is 4 hours; a small one shows the check without decoding 4 hours.
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/corpus/flac-0000.flac");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/corpus/flac-0000.flac");
     let opts = DecodeOptions {
         max_duration_seconds: 3.6,
         ..DecodeOptions::default()
     };
     let err = decode_file(&path, &opts).unwrap_err().to_string();
     assert!(err.contains("flac-0000.flac"), "{err}");
-    assert!(err.contains("more than 4 s of audio") && err.contains("limit"), "{err}");
+    assert!(
+        err.contains("more than 4 s of audio") && err.contains("limit"),
+        "{err}"
+    );
     // Within the limit, the same file decodes.
     assert!(decode_file(&path, &DecodeOptions::default()).is_ok());
     // A limit above the cap is the cap.
@@ -249,4 +253,56 @@ fn a_fifo_is_refused_without_blocking() {
         other => panic!("{other:?}"),
     }
     assert!(crate::audio::sniff::sniff_file(&fifo).is_none());
+}
+
+#[test]
+fn nan_infinite_and_huge_float_samples_are_tamed_with_a_warning() {
+    // Found by fuzzing: such samples made rubato's FFT panic in the resampler.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("wild.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&p, spec).unwrap();
+    let wild = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        3e38,
+        -2e5,
+        0.5,
+        2.0,
+    ];
+    for i in 0..8_000 {
+        w.write_sample(wild[i % wild.len()]).unwrap();
+    }
+    w.finalize().unwrap();
+    let warnings = Warnings::new();
+    let mut stream = DecodeStream::open(&p, &DecodeOptions::default(), warnings.clone()).unwrap();
+    let signal = crate::audio::Signal::from_stream(&mut stream).unwrap();
+    let expect = [
+        0.0,
+        MAX_SAMPLE,
+        -MAX_SAMPLE,
+        MAX_SAMPLE,
+        -MAX_SAMPLE,
+        0.5,
+        2.0,
+    ];
+    for (i, &x) in signal.samples.iter().enumerate() {
+        assert_eq!(x, expect[i % expect.len()], "sample {i}");
+    }
+    let w = warnings.snapshot();
+    assert!(
+        w.iter().any(|w| w.starts_with("5715 samples were NaN")),
+        "{w:?}"
+    );
+    // And the resampler takes them.
+    let stream = DecodeStream::open(&p, &DecodeOptions::default(), Warnings::new()).unwrap();
+    let mut resampled = crate::audio::ResampleStream::new(Box::new(stream), 8_820).unwrap();
+    let out = crate::audio::Signal::from_stream(&mut resampled).unwrap();
+    assert!(out.samples.iter().all(|x| x.is_finite()));
 }
