@@ -164,6 +164,7 @@ def ingest(
     max_bars_per_track: int = 0,
     threads: int = 0,
     progress: bool = True,
+    max_track_seconds: float = 0,
 ) -> Tuple[np.ndarray, List[Dict[str, Any]]]:
     """Decode, beat-track, cut into bars and time-normalise every track: the matrix of
     ``eigentechno ingest``, in memory.
@@ -175,7 +176,8 @@ def ingest(
     with ``bars.csv``'s columns (``row``, ``track``, ``bar``, ``start_s``, ``bpm``,
     ``tempo_confidence``, ``downbeat_confidence``, ``stretch_ratio``). ``stretch`` is
     ``'pitch'`` (WSOLA, pitch kept) or ``'varispeed'``. A track that fails is reported
-    with a ``UserWarning`` and the rest go on.
+    with a ``UserWarning`` and the rest go on; so is one that runs past
+    ``max_track_seconds`` (0: 60 s plus 1 s per 16 kB of file), as ``timed out``.
 
     >>> bars, meta = eigentechno.ingest("fixtures/corpus", max_bars_per_track=2)  # doctest: +SKIP
     >>> bars.shape, meta[0]["track"]
@@ -196,6 +198,7 @@ def ingest(
         _count(max_bars_per_track, "max_bars_per_track"),
         _count(threads, "threads"),
         bool(progress),
+        _number(max_track_seconds, "max_track_seconds"),
     )
     for track, why in failures:
         warnings.warn(f"{track}: {why}", UserWarning, stacklevel=2)

@@ -300,6 +300,7 @@ fn ingest_options(
     max_bars_per_track: usize,
     threads: usize,
     progress: bool,
+    max_track_seconds: f64,
 ) -> PyResult<ops::IngestOptions> {
     IngestParams {
         bpm,
@@ -309,7 +310,7 @@ fn ingest_options(
         threads,
         strict: false,
         progress,
-        max_track_seconds: 0.0,
+        max_track_seconds,
     }
     .check()
     .map_err(|e| to_py(py, e))
@@ -324,7 +325,7 @@ type Ingested<'py> = (
 
 /// Ingest into memory: `(bars, meta, failures)`.
 #[pyfunction]
-#[pyo3(signature = (paths, folder, bpm, rate, stretch, max_bars_per_track, threads, progress))]
+#[pyo3(signature = (paths, folder, bpm, rate, stretch, max_bars_per_track, threads, progress, max_track_seconds=0.0))]
 #[allow(clippy::too_many_arguments)]
 fn ingest<'py>(
     py: Python<'py>,
@@ -336,6 +337,7 @@ fn ingest<'py>(
     max_bars_per_track: usize,
     threads: usize,
     progress: bool,
+    max_track_seconds: f64,
 ) -> PyResult<Ingested<'py>> {
     let opts = ingest_options(
         py,
@@ -345,6 +347,7 @@ fn ingest<'py>(
         max_bars_per_track,
         threads,
         progress,
+        max_track_seconds,
     )?;
     let input = match (folder, paths.as_slice()) {
         (true, [one]) => TrackInput::Folder(one.clone()),
@@ -384,7 +387,7 @@ fn list_tracks(py: Python<'_>, folder: PathBuf) -> PyResult<Vec<PathBuf>> {
 /// Ingest these files into `out` (`out/matrix/{bars.npy, bars.csv, report.json}`,
 /// resumable): the run's summary (JSON text).
 #[pyfunction]
-#[pyo3(signature = (paths, out, bpm, rate, stretch, max_bars_per_track, threads, progress))]
+#[pyo3(signature = (paths, out, bpm, rate, stretch, max_bars_per_track, threads, progress, max_track_seconds=0.0))]
 #[allow(clippy::too_many_arguments)]
 fn ingest_to_dir(
     py: Python<'_>,
@@ -396,6 +399,7 @@ fn ingest_to_dir(
     max_bars_per_track: usize,
     threads: usize,
     progress: bool,
+    max_track_seconds: f64,
 ) -> PyResult<String> {
     let opts = ingest_options(
         py,
@@ -405,6 +409,7 @@ fn ingest_to_dir(
         max_bars_per_track,
         threads,
         progress,
+        max_track_seconds,
     )?;
     let report = blocking(py, || {
         ops::ingest_to_dir(&TrackInput::Files(paths), &out, &opts)

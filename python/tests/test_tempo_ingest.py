@@ -83,3 +83,16 @@ def test_ingest_reports_a_bad_file_and_keeps_the_rest(tmp_path):
     with pytest.warns(UserWarning, match="broken.wav"):
         bars, meta = et.ingest([bad, CORPUS / "wav-0000.wav"], max_bars_per_track=1, progress=False)
     assert bars.shape[0] == 1 and meta[0]["track"].endswith("wav-0000.wav")
+
+
+def test_a_track_past_its_time_budget_is_reported_as_timed_out(tmp_path):
+    summary = et.run(
+        ROOT / "pipelines" / "ingest.toml",
+        out=tmp_path / "out",
+        set={"tracks.path": str(CORPUS / "wav-0001.wav"), "pipeline.max_track_seconds": 1e-6},
+        progress=False,
+    )
+    assert summary["tracks"][0]["status"] == "timed out"
+    assert "max_track_seconds" in summary["tracks"][0]["error"]
+    with pytest.raises(et.InvalidInputError, match="max_track_seconds"):
+        et.ingest(CORPUS / "wav-0001.wav", max_track_seconds=-1, progress=False)
