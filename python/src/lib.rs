@@ -292,6 +292,7 @@ fn beat_track_samples<'py>(
 }
 
 /// Ingest settings from Python's arguments, checked.
+#[allow(clippy::too_many_arguments)]
 fn ingest_options(
     py: Python<'_>,
     bpm: f64,
