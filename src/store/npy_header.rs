@@ -65,6 +65,23 @@ fn invalid(path: &Path, reason: impl Into<String>) -> Error {
 /// `path`. Nothing is allocated beyond `total_len`, and the data the header describes
 /// must fit in `total_len` (a shorter file is an error here, before any data is read).
 pub fn read_header<R: Read>(path: &Path, reader: &mut R, total_len: u64) -> Result<NpyHeader> {
+    read_header_or_dtype(path, reader, total_len)?.map_err(|descr| {
+        invalid(
+            path,
+            format!("dtype {descr} is not supported: expected float32 or float64"),
+        )
+    })
+}
+
+/// As [`read_header`], except that a well-formed header of a dtype other than float32
+/// or float64 is `Ok(Err(descr))`, the dtype as written (`'<i8'`, `'|O'`), so a reader
+/// of several arrays can pass such an array over instead of failing. Its data length
+/// is then not checked (the element width is unknown).
+pub fn read_header_or_dtype<R: Read>(
+    path: &Path,
+    reader: &mut R,
+    total_len: u64,
+) -> Result<std::result::Result<NpyHeader, String>> {
     let mut pre = [0u8; 10];
     reader
         .read_exact(&mut pre)
@@ -110,8 +127,11 @@ pub fn read_header<R: Read>(path: &Path, reader: &mut R, total_len: u64) -> Resu
         // Versions 1 and 2 are latin-1.
         raw.iter().map(|&b| b as char).collect()
     };
-    let fields = parse_dict(&text, major < 3)
-        .map_err(|e| invalid(path, format!("malformed .npy header: {e}")))?;
+    let fields = match parse_dict(&text, major < 3) {
+        Ok(Ok(f)) => f,
+        Ok(Err(descr)) => return Ok(Err(descr)),
+        Err(e) => return Err(invalid(path, format!("malformed .npy header: {e}"))),
+    };
     let data_offset = start + hlen;
     let elements = fields
         .shape
@@ -144,7 +164,7 @@ pub fn read_header<R: Read>(path: &Path, reader: &mut R, total_len: u64) -> Resu
             ),
         ));
     }
-    Ok(NpyHeader {
+    Ok(Ok(NpyHeader {
         dtype: fields.dtype,
         big_endian: fields.big_endian,
         fortran_order: fields.fortran_order,
@@ -152,7 +172,7 @@ pub fn read_header<R: Read>(path: &Path, reader: &mut R, total_len: u64) -> Resu
         len,
         data_offset,
         data_len,
-    })
+    }))
 }
 
 /// A float element of a `.npy` file.
@@ -206,8 +226,12 @@ struct Fields {
 }
 
 /// Parse the header dict text (with its padding) and check its fields. `py2_longs`:
-/// accept Python 2's `3L` integers, as numpy does for format versions 1 and 2.
-fn parse_dict(text: &str, py2_longs: bool) -> std::result::Result<Fields, String> {
+/// accept Python 2's `3L` integers, as numpy does for format versions 1 and 2. A
+/// well-formed dict of another dtype is `Ok(Err(descr))`.
+fn parse_dict(
+    text: &str,
+    py2_longs: bool,
+) -> std::result::Result<std::result::Result<Fields, String>, String> {
     let mut p = Parser {
         s: text,
         at: 0,
@@ -294,26 +318,17 @@ fn parse_dict(text: &str, py2_longs: bool) -> std::result::Result<Fields, String
             ">f4" => (Dtype::F32, true),
             "<f8" | "|f8" => (Dtype::F64, false),
             ">f8" => (Dtype::F64, true),
-            other => {
-                return Err(format!(
-                    "dtype {other} is not supported: expected float32 or float64"
-                ));
-            }
+            other => return Ok(Err(other.to_string())),
         },
-        _ => {
-            return Err(format!(
-                "dtype {} is not supported: expected float32 or float64",
-                raw(&descr)
-            ));
-        }
+        _ => return Ok(Err(raw(&descr))),
     };
-    Ok(Fields {
+    Ok(Ok(Fields {
         dtype,
         big_endian,
         fortran_order,
         shape: dims,
         shape_text,
-    })
+    }))
 }
 
 /// A short quoted excerpt for messages.

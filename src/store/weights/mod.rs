@@ -24,15 +24,16 @@
 //! assert_eq!(layer.kernel(1, 0), &[1.0, 3.0, 5.0, 7.0, 9.0, 11.0, 13.0, 15.0, 17.0]);
 //! ```
 
+mod npz;
 mod onnx;
 
 use std::path::{Path, PathBuf};
 
 use ndarray::ArrayD;
-use ndarray_npy::{ReadNpyError, ReadNpzError};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::store::npy_header;
 
 /// How a 4-D (or 3-D) kernel tensor is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,7 +152,7 @@ pub fn load_weights(path: &Path, layout: Layout) -> Result<Weights> {
         let (layers, skipped) = read_npy_bytes(path, &bytes, layout)?;
         (WeightsFormat::Npy, layers, skipped)
     } else if bytes.starts_with(b"PK\x03\x04") {
-        let (layers, skipped) = read_npz(path, bytes, layout)?;
+        let (layers, skipped) = read_npz(path, &bytes, layout)?;
         (WeightsFormat::Npz, layers, skipped)
     } else if looks_like_safetensors(&bytes) || ext == "safetensors" {
         let (layers, skipped) = read_safetensors(path, &bytes, layout)?;
@@ -207,6 +208,14 @@ pub fn layer_from_tensor(
     if shape.contains(&0) {
         return Err(format!(
             "tensor '{name}' has an empty axis: shape {shape:?}"
+        ));
+    }
+    let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if count != Some(data.len()) {
+        return Err(format!(
+            "tensor '{name}' of shape {shape:?} holds {} values, not the {} its shape needs",
+            data.len(),
+            count.map_or("more than addressable".to_string(), |c| c.to_string())
         ));
     }
     let (layout, guessed) = match layout {
@@ -277,19 +286,6 @@ fn guess_layout(name: &str, shape: &[usize]) -> Layout {
     }
 }
 
-fn npy_reason(e: ReadNpyError) -> String {
-    match e {
-        ReadNpyError::WrongDescriptor(d) if d.to_string().contains('O') => {
-            format!("object array (dtype {d}): {PICKLE_HELP}")
-        }
-        ReadNpyError::WrongDescriptor(d) => {
-            format!("dtype {d}: expected float32 or float64")
-        }
-        ReadNpyError::MissingData => "shorter than its header says (truncated?)".into(),
-        other => format!("not a readable .npy tensor: {other}"),
-    }
-}
-
 fn standard_order(a: ArrayD<f32>) -> Vec<f32> {
     if a.is_standard_layout() {
         a.into_raw_vec_and_offset().0
@@ -337,36 +333,50 @@ fn read_npy_bytes(
     Ok((vec![layer], Vec::new()))
 }
 
-fn read_npz(path: &Path, bytes: Vec<u8>, layout: Layout) -> Result<(Vec<ConvLayer>, Vec<String>)> {
-    let zerr = |e: ReadNpzError| invalid(path, format!("reading the .npz archive: {e}"));
-    let mut npz = ndarray_npy::NpzReader::new(std::io::Cursor::new(bytes)).map_err(zerr)?;
-    let names = npz.names().map_err(zerr)?;
+fn read_npz(path: &Path, bytes: &[u8], layout: Layout) -> Result<(Vec<ConvLayer>, Vec<String>)> {
+    let entries =
+        npz::entries(bytes).map_err(|e| invalid(path, format!("reading the .npz archive: {e}")))?;
     // PyTorch's zip checkpoints hold a pickle (archive/data.pkl).
-    if names.iter().any(|n| n.ends_with(".pkl")) {
+    if entries.iter().any(|e| e.name.ends_with(".pkl")) {
         return Err(invalid(
             path,
             format!("a PyTorch zip checkpoint: {PICKLE_HELP}"),
         ));
     }
     let (mut layers, mut skipped) = (Vec::new(), Vec::new());
-    for (index, name) in names.iter().enumerate() {
-        let a = match npz.by_index::<ndarray::OwnedRepr<f32>, ndarray::IxDyn>(index) {
-            Ok(a) => Ok(a),
-            Err(ReadNpzError::Npy(ReadNpyError::WrongDescriptor(_))) => npz
-                .by_index::<ndarray::OwnedRepr<f64>, ndarray::IxDyn>(index)
-                .map(|a| a.mapv(|v| v as f32)),
-            Err(e) => Err(e),
+    for entry in &entries {
+        // numpy names the arrays `NAME.npy` in the archive.
+        let name = entry.name.strip_suffix(".npy").unwrap_or(&entry.name);
+        let in_array = |reason: String| invalid(path, format!("array '{name}': {reason}"));
+        let data = npz::entry_data(bytes, entry).map_err(in_array)?;
+        let reason = |e: Error| match e {
+            Error::InvalidData { reason, .. } => reason,
+            other => other.to_string(),
         };
-        let a = match a {
-            Ok(a) => a,
-            Err(ReadNpzError::Npy(e @ ReadNpyError::WrongDescriptor(_))) => {
-                skipped.push(format!("{name}: {}", npy_reason(e)));
+        // The strict header first: another dtype is passed over, damage is an error.
+        let total = data.len() as u64;
+        let member = Path::new(&entry.name);
+        match npy_header::read_header_or_dtype(member, &mut &data[..], total) {
+            Ok(Ok(_)) => {}
+            Ok(Err(descr)) if descr.contains('O') => {
+                skipped.push(format!(
+                    "{name}: object array (dtype {descr}): {PICKLE_HELP}"
+                ));
                 continue;
             }
-            Err(ReadNpzError::Npy(e)) => {
-                return Err(invalid(path, format!("array '{name}': {}", npy_reason(e))));
+            Ok(Err(descr)) => {
+                skipped.push(format!(
+                    "{name}: dtype {descr}: expected float32 or float64"
+                ));
+                continue;
             }
-            Err(e) => return Err(invalid(path, format!("array '{name}': {e}"))),
+            Err(e) => return Err(in_array(reason(e))),
+        }
+        let a = match crate::store::read_npy_from(member, &data[..], total)
+            .map_err(|e| in_array(reason(e)))?
+        {
+            crate::store::NdArray::F32(a) => a,
+            crate::store::NdArray::F64(a) => a.mapv(|v| v as f32),
         };
         let shape = a.shape().to_vec();
         match layer_from_tensor(name, &shape, standard_order(a), layout, 1)

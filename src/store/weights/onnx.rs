@@ -120,12 +120,16 @@ impl TensorProto {
                     .collect(),
             }
         };
-        let want: usize = self.shape()?.iter().product();
-        if values.len() != want {
+        let want = self
+            .shape()?
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d));
+        if want != Some(values.len()) {
             return Err(format!(
-                "{} values for shape {:?} ({want} expected)",
+                "{} values for shape {:?} ({} expected)",
                 values.len(),
-                self.dims
+                self.dims,
+                want.map_or("more than can be addressed".to_string(), |w| w.to_string())
             ));
         }
         Ok(values)
