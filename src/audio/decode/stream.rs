@@ -358,8 +358,14 @@ impl DecodeStream {
     /// Zero non-finite samples and clamp huge ones ([`MAX_SAMPLE`]), counting them
     /// for one warning at the end.
     fn tame(&mut self, out: &mut [f32]) {
-        // One comparison per sample (NaN fails it): the fix-up is the rare path.
-        if out.iter().all(|x| x.abs() <= MAX_SAMPLE) {
+        // |x| compared as integer bits, OR-ed without an early exit, so it vectorises
+        // (SSE2's signed compare): NaN's bits lie above infinity's, above every
+        // finite value's. The fix-up below is the rare path.
+        let limit = MAX_SAMPLE.to_bits() as i32;
+        let wild = out.iter().fold(0u32, |acc, x| {
+            acc | (((x.to_bits() & 0x7FFF_FFFF) as i32 > limit) as u32)
+        });
+        if wild == 0 {
             return;
         }
         for x in out.iter_mut() {
