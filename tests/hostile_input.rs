@@ -281,6 +281,31 @@ fn crafted() -> Vec<(String, Vec<u8>)> {
             v.extend(noise(3000, 60));
             v
         }),
+        // CAF: a NaN rate and 4,294,967,295 channels, a data chunk of unknown size.
+        ("caf-rate-nan.caf", {
+            let mut v = b"caff\x00\x01\x00\x00desc".to_vec();
+            v.extend(&32u64.to_be_bytes());
+            v.extend(&f64::NAN.to_be_bytes());
+            v.extend(b"lpcm");
+            v.extend(&0u32.to_be_bytes());
+            v.extend(&4u32.to_be_bytes());
+            v.extend(&1u32.to_be_bytes());
+            v.extend(&u32::MAX.to_be_bytes());
+            v.extend(&16u32.to_be_bytes());
+            v.extend(b"data");
+            v.extend(&u64::MAX.to_be_bytes());
+            v.extend(noise(3000, 80));
+            v
+        }),
+        // ADTS AAC: frames with the reserved rate index 15, no channels, 8 kB lengths.
+        ("adts-rate-reserved.aac", {
+            let mut v = Vec::new();
+            for i in 0..300 {
+                v.extend(&[0xFF, 0xF1, 0x7C, 0x00, 0xFF, 0xFF, 0xFC]);
+                v.extend(noise(50, 90 + i));
+            }
+            v
+        }),
         // Not audio at all, and nothing at all.
         ("empty.wav", Vec::new()),
         ("text.mp3", b"this is not an mp3 file\n".repeat(100)),
