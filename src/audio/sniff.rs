@@ -46,11 +46,16 @@ pub fn sniff_bytes(head: &[u8]) -> Option<&'static str> {
 /// Read the first bytes of a file and sniff them. I/O errors, and anything that is not
 /// a regular file (a FIFO would block the read forever), count as "not audio".
 pub fn sniff_file(path: &Path) -> Option<&'static str> {
+    let (f, _) = crate::audio::decode::open_regular(path).ok()?;
+    sniff_reader(f)
+}
+
+/// Sniff the first bytes of an open reader; a read error counts as "not audio".
+pub fn sniff_reader(mut r: impl Read) -> Option<&'static str> {
     let mut head = [0u8; 16];
-    let (mut f, _) = crate::audio::decode::open_regular(path).ok()?;
     let mut n = 0;
     while n < head.len() {
-        match f.read(&mut head[n..]) {
+        match r.read(&mut head[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(_) => return None,

@@ -18,33 +18,23 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 /// devices, links that lead nowhere or loop, unreadable files, and folders named like
 /// audio files. (Links to folders are not followed: no loops.)
 fn is_listed(path: &Path, file_type: std::fs::FileType) -> bool {
-    if file_type.is_dir() {
-        return sniff::has_audio_extension(path);
-    }
-    let meta = if file_type.is_symlink() {
+    // A link is judged by what it leads to (a folder behind one is not walked).
+    let file_type = if file_type.is_symlink() {
         match std::fs::metadata(path) {
-            Ok(m) => m,
-            Err(_) => return true,
-        }
-    } else if file_type.is_file() {
-        match std::fs::symlink_metadata(path) {
-            Ok(m) => m,
+            Ok(m) => m.file_type(),
             Err(_) => return true,
         }
     } else {
-        return true;
+        file_type
     };
-    if meta.is_dir() {
+    if file_type.is_dir() {
         return sniff::has_audio_extension(path);
     }
-    if !meta.is_file() {
-        return true;
-    }
-    if sniff::has_audio_extension(path) {
+    if !file_type.is_file() || sniff::has_audio_extension(path) {
         return true;
     }
     match crate::audio::decode::open_regular(path) {
-        Ok(_) => sniff::sniff_file(path).is_some(),
+        Ok((f, _)) => sniff::sniff_reader(f).is_some(),
         // Unreadable: it may well be audio; say so rather than skip it.
         Err(_) => true,
     }
