@@ -260,6 +260,15 @@ struct SynthArgs {
     /// Share of tracks with a slow tempo drift (0 to 1).
     #[arg(long, default_value_t = 0.0)]
     drift: f64,
+    /// Share of tracks whose off-beat hats, bass or claps are louder than the kick (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    loud_offbeat: f64,
+    /// Write continuous DJ mixes of N tracks each (or MIN..MAX, drawn per mix) instead of
+    /// single tracks: hard cuts on a downbeat, crossfades that are not beat-matched, tempo
+    /// ramps and beatless breakdowns, with per-stretch ground truth in the JSON.
+    /// `--seconds` and `--drift` do not apply to mixes.
+    #[arg(long)]
+    mix: Option<String>,
     /// File name prefix.
     #[arg(long, default_value = "synth")]
     prefix: String,

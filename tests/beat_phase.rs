@@ -18,6 +18,7 @@ fn analysed_synth_track(seed: u64, index: u64) -> (Rhythm, Annotation) {
         channels: 2,
         swing_share: 0.25,
         drift_share: 0.25,
+        loud_offbeat_share: 0.0,
     };
     let track = synth_track(seed, index, &params);
     let mono: Vec<f32> = track

@@ -161,6 +161,15 @@ pub fn synth(a: crate::SynthArgs) -> Outcome {
             a.bpm
         ))
     })?;
+    let mix = match &a.mix {
+        None => None,
+        Some(m) => {
+            let (lo, hi) = parse_bpm(m)
+                .filter(|&(lo, hi)| lo.fract() == 0.0 && hi.fract() == 0.0)
+                .ok_or_else(|| usage(format!("--mix expects N or MIN..MAX tracks, got '{m}'")))?;
+            Some((lo as u32, hi as u32))
+        }
+    };
     let corpus = CorpusParams {
         tracks: a.tracks,
         seed: a.seed,
@@ -172,7 +181,9 @@ pub fn synth(a: crate::SynthArgs) -> Outcome {
             channels: a.channels,
             swing_share: a.swing,
             drift_share: a.drift,
+            loud_offbeat_share: a.loud_offbeat,
         },
+        mix,
         formats: a.formats,
         prefix: a.prefix,
     }
@@ -184,8 +195,9 @@ pub fn synth(a: crate::SynthArgs) -> Outcome {
     let paths = written?;
     if !a.quiet {
         println!(
-            "{} tracks with annotations (.json) in {}",
+            "{} {} with annotations (.json) in {}",
             paths.len(),
+            if mix.is_some() { "mixes" } else { "tracks" },
             a.out.display()
         );
     }

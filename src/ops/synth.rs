@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::audio::synth::{SynthFormat, SynthParams, synth_track, write_synth_track};
+use crate::audio::synth::{SynthFormat, SynthParams, synth_mix, synth_track, write_synth_track};
 use crate::error::{Error, Result};
 
 /// A corpus as asked for; [`CorpusParams::check`] turns it into a [`Corpus`].
@@ -21,6 +21,9 @@ pub struct CorpusParams {
     pub formats: Vec<SynthFormat>,
     /// File name prefix (`PREFIX-NNNN.wav`).
     pub prefix: String,
+    /// Write mixes of this many tracks (lowest, highest; drawn per mix) instead of
+    /// single tracks ([`synth_mix`]).
+    pub mix: Option<(u32, u32)>,
 }
 
 impl Default for CorpusParams {
@@ -31,6 +34,7 @@ impl Default for CorpusParams {
             track: SynthParams::default(),
             formats: vec![SynthFormat::Wav],
             prefix: "synth".into(),
+            mix: None,
         }
     }
 }
@@ -55,6 +59,15 @@ impl CorpusParams {
                 name: "prefix",
                 expected: "a file name prefix without slashes".into(),
                 actual: format!("{:?}", self.prefix),
+            });
+        }
+        if let Some((lo, hi)) = self.mix
+            && !(1 <= lo && lo <= hi && hi <= 64)
+        {
+            return Err(Error::InvalidArgument {
+                name: "mix",
+                expected: "1 <= MIN <= MAX <= 64 tracks per mix".into(),
+                actual: format!("{lo}..{hi}"),
             });
         }
         Ok(Corpus(self))
@@ -88,7 +101,10 @@ pub fn synth_corpus(
     (0..c.tracks)
         .into_par_iter()
         .map(|i| {
-            let t = synth_track(c.seed, i, &c.track);
+            let t = match c.mix {
+                Some(tracks) => synth_mix(c.seed, i, &c.track, tracks),
+                None => synth_track(c.seed, i, &c.track),
+            };
             let fmt = c.formats[(i as usize) % c.formats.len()];
             let path = write_synth_track(out, &format!("{}-{i:04}", c.prefix), fmt, &t);
             progress();

@@ -17,6 +17,10 @@ use crate::engine::Rng;
 use crate::error::{Error, Result};
 use crate::store::write_atomic;
 
+pub mod mix;
+
+pub use mix::synth_mix;
+
 /// Settings of a synthetic corpus.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SynthParams {
@@ -34,6 +38,9 @@ pub struct SynthParams {
     pub swing_share: f64,
     /// Share of tracks whose tempo drifts (0..=1).
     pub drift_share: f64,
+    /// Share of tracks whose off-beat hats, bass or claps (one of them, drawn) are louder
+    /// than the kick (0..=1): the case that pulls beat trackers onto the "and".
+    pub loud_offbeat_share: f64,
 }
 
 impl Default for SynthParams {
@@ -46,6 +53,7 @@ impl Default for SynthParams {
             channels: 2,
             swing_share: 0.0,
             drift_share: 0.0,
+            loud_offbeat_share: 0.0,
         }
     }
 }
@@ -79,6 +87,7 @@ impl SynthParams {
         for (name, v) in [
             ("swing share", self.swing_share),
             ("drift share", self.drift_share),
+            ("loud off-beat share", self.loud_offbeat_share),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return bad(name, "a fraction from 0 to 1", v.to_string());
@@ -119,6 +128,43 @@ pub struct Annotation {
     pub beat_positions: Vec<u32>,
     /// Downbeat (bar start) times in seconds.
     pub downbeats: Vec<f64>,
+    /// The off-beat voice made louder than the kick, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loud_offbeat: Option<LoudOffbeat>,
+    /// A mix's stretches (see [`mix::synth_mix`]), in time order; empty for one track.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<TruthSegment>,
+}
+
+/// What a stretch of a mix is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TruthStatus {
+    /// Steady tempo.
+    Steady,
+    /// A DJ's tempo ramp (linear in time).
+    Ramp,
+    /// A breakdown: no drums, the bar grid runs on.
+    Beatless,
+}
+
+/// One stretch of a mix's ground truth.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TruthSegment {
+    /// Start (seconds).
+    pub start: f64,
+    /// End (seconds).
+    pub end: f64,
+    /// Tempo at the start (bpm).
+    pub bpm: f64,
+    /// Tempo at the end (bpm).
+    pub bpm_end: f64,
+    /// What the stretch is.
+    pub status: TruthStatus,
+    /// Which track of the mix plays (0-based).
+    pub track: usize,
+    /// How this stretch's track came in: "start", "cut" or "crossfade"; "" within a track.
+    pub join: String,
 }
 
 /// One generated track.
@@ -130,54 +176,143 @@ pub struct SynthTrack {
     pub annotation: Annotation,
 }
 
-/// Musical time of a track: beat position (in beats since the first beat) to seconds.
-struct Clock {
-    first_beat: f64,
-    /// Beats per second at the first beat.
-    b: f64,
+/// One stretch of a [`Clock`]: from beat position `beat0` at time `t0`, beats per second
+/// `b + 2 a (t - t0)` (a linear tempo ramp; steady when `a` is 0).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Piece {
+    pub(super) beat0: f64,
+    pub(super) t0: f64,
+    /// Beats per second at `t0`.
+    pub(super) b: f64,
     /// Half the rate of change of beats per second (per second).
-    a: f64,
+    pub(super) a: f64,
+}
+
+impl Piece {
+    fn time(&self, beat_pos: f64) -> f64 {
+        let beats = beat_pos - self.beat0;
+        // Solve a t^2 + b t = beats for t >= 0 (t measured from t0).
+        let t = if self.a.abs() < 1e-12 {
+            beats / self.b
+        } else {
+            let disc = self.b * self.b + 4.0 * self.a * beats;
+            // Numerically stable root.
+            2.0 * beats / (self.b + disc.max(0.0).sqrt())
+        };
+        self.t0 + t
+    }
+}
+
+/// Musical time of a track: beat position (in beats since the first beat) to seconds,
+/// through pieces of steady or linearly ramping tempo.
+#[derive(Clone, Debug)]
+pub(super) struct Clock {
+    pub(super) pieces: Vec<Piece>,
 }
 
 impl Clock {
-    fn time(&self, beat_pos: f64) -> f64 {
-        // Solve a t^2 + b t = beat_pos for t >= 0 (t measured from the first beat).
-        let t = if self.a.abs() < 1e-12 {
-            beat_pos / self.b
-        } else {
-            let disc = self.b * self.b + 4.0 * self.a * beat_pos;
-            // Numerically stable root.
-            2.0 * beat_pos / (self.b + disc.max(0.0).sqrt())
-        };
-        self.first_beat + t
+    /// A clock from `first_beat` at `bps` beats per second, ramping by `a` (see [`Piece`]).
+    pub(super) fn new(first_beat: f64, bps: f64, a: f64) -> Clock {
+        Clock {
+            pieces: vec![Piece {
+                beat0: 0.0,
+                t0: first_beat,
+                b: bps,
+                a,
+            }],
+        }
     }
 
-    fn bpm_at(&self, t: f64) -> f64 {
-        60.0 * (self.b + 2.0 * self.a * (t - self.first_beat))
+    /// Ramp the tempo linearly from beat position `from` to `bpm_to` over `beats` beats,
+    /// then hold it. `from` must lie at or after the last piece's start.
+    pub(super) fn ramp(&mut self, from: f64, beats: f64, bpm_to: f64) {
+        let t0 = self.time(from);
+        let b0 = self.bpm_at(t0) / 60.0;
+        let b1 = bpm_to / 60.0;
+        // The beats of a linear ramp are its mean rate times its length.
+        let span = 2.0 * beats / (b0 + b1);
+        let a = (b1 - b0) / (2.0 * span);
+        self.pieces.push(Piece {
+            beat0: from,
+            t0,
+            b: b0,
+            a,
+        });
+        self.pieces.push(Piece {
+            beat0: from + beats,
+            t0: t0 + span,
+            b: b1,
+            a: 0.0,
+        });
+    }
+
+    pub(super) fn time(&self, beat_pos: f64) -> f64 {
+        let i = self
+            .pieces
+            .partition_point(|p| p.beat0 <= beat_pos)
+            .saturating_sub(1);
+        self.pieces[i].time(beat_pos)
+    }
+
+    pub(super) fn bpm_at(&self, t: f64) -> f64 {
+        let i = self.pieces.partition_point(|p| p.t0 <= t).saturating_sub(1);
+        let p = &self.pieces[i];
+        60.0 * (p.b + 2.0 * p.a * (t - p.t0))
     }
 }
 
-/// Stereo output buffer with per-voice panning.
-struct Mix {
-    left: Vec<f64>,
-    right: Vec<f64>,
-    rate: f64,
+/// Which part of a mix a voice belongs to: DJs swap the low end (kick and bass) at one
+/// moment of a crossfade and fade the rest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Layer {
+    Low,
+    High,
+}
+
+/// Stereo output buffer with per-voice panning, from `origin` seconds on; the low layer
+/// goes to its own buffers when `split`.
+pub(super) struct Mix {
+    pub(super) left: Vec<f64>,
+    pub(super) right: Vec<f64>,
+    pub(super) low_left: Vec<f64>,
+    pub(super) low_right: Vec<f64>,
+    pub(super) rate: f64,
+    pub(super) origin: f64,
 }
 
 impl Mix {
-    /// Add `render(i, t)` from `start` seconds for `len` seconds, panned (-1 left .. 1 right).
+    pub(super) fn new(samples: usize, rate: f64, origin: f64, split: bool) -> Mix {
+        let low = if split { samples } else { 0 };
+        Mix {
+            left: vec![0.0; samples],
+            right: vec![0.0; samples],
+            low_left: vec![0.0; low],
+            low_right: vec![0.0; low],
+            rate,
+            origin,
+        }
+    }
+
+    /// Add `render(t)` from `start` seconds for `len` seconds, panned (-1 left .. 1 right).
     fn add(
         &mut self,
+        layer: Layer,
         start: f64,
         len: f64,
         gain: f64,
         pan: f64,
         mut render: impl FnMut(f64) -> f64,
     ) {
+        let start = start - self.origin;
         if start < 0.0 {
             return;
         }
-        let n = self.left.len();
+        let (left, right) = if layer == Layer::Low && !self.low_left.is_empty() {
+            (&mut self.low_left, &mut self.low_right)
+        } else {
+            (&mut self.left, &mut self.right)
+        };
+        let n = left.len();
         let i0 = (start * self.rate).round() as usize;
         let i1 = (((start + len) * self.rate).round() as usize).min(n);
         let gl = gain * (1.0 - pan).min(1.0);
@@ -185,8 +320,8 @@ impl Mix {
         for i in i0..i1 {
             let t = (i - i0) as f64 / self.rate;
             let v = render(t);
-            self.left[i] += gl * v;
-            self.right[i] += gr * v;
+            left[i] += gl * v;
+            right[i] += gr * v;
         }
     }
 }
@@ -200,96 +335,161 @@ fn midi_hz(note: f64) -> f64 {
     440.0 * 2f64.powf((note - 69.0) / 12.0)
 }
 
-/// Generate track `index` of the corpus `seed`. Deterministic: the same arguments give
-/// the same samples, whatever else is generated and in which order.
-pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
-    let mut rng = Rng::for_item(seed, index);
-    let rate = p.rate as f64;
-    let n = (p.seconds * rate).round() as usize;
-    let duration = n as f64 / rate;
+/// An off-beat voice made louder than the kick (see [`SynthParams::loud_offbeat_share`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoudOffbeat {
+    /// The open hat on every "and".
+    Hats,
+    /// The bass on the off-beat 8ths.
+    Bass,
+    /// A clap on every "and".
+    Claps,
+}
 
-    let bpm = rng.range(p.bpm_min, p.bpm_max);
-    let drifts = rng.chance(p.drift_share);
-    let swings = rng.chance(p.swing_share);
-    // Drift: a linear ramp of 1.5 to 4 % over the track, up or down, centred on `bpm`.
-    let drift = if drifts {
-        rng.range(0.015, 0.04) * if rng.chance(0.5) { 1.0 } else { -1.0 }
-    } else {
-        0.0
-    };
-    let swing = if swings { rng.range(0.12, 0.33) } else { 0.0 };
-    let first_beat = rng.range(0.05, 0.9);
-    let first_beat_in_bar = rng.below(4) as u32; // 0 = the track starts on a downbeat
-    let bpm_start = bpm * (1.0 - drift / 2.0);
-    let bpm_end_target = bpm * (1.0 + drift / 2.0);
-    let span = (duration - first_beat).max(1e-3);
-    let clock = Clock {
-        first_beat,
-        b: bpm_start / 60.0,
-        a: (bpm_end_target - bpm_start) / 60.0 / (2.0 * span),
-    };
+/// The sound of one track, drawn once from its generator.
+#[derive(Clone, Debug)]
+pub(super) struct Style {
+    pub(super) bpm: f64,
+    pub(super) drift: f64,
+    pub(super) swing: f64,
+    pub(super) first_beat: f64,
+    pub(super) first_beat_in_bar: u32,
+    key: f64,
+    progression: [f64; 4],
+    bass_steps: Vec<u32>,
+    stab_steps: Vec<u32>,
+    with_closed_hats: bool,
+    with_clap: bool,
+    kick_pitch: f64,
+    stab_cutoff: f64,
+    bass_cutoff: f64,
+    pub(super) loud: Option<LoudOffbeat>,
+}
 
-    // Harmony: a minor key, a 4-bar progression of chord roots (semitones from the key).
-    let key = 33.0 + rng.below(12) as f64; // A1 .. G#2 as MIDI notes
-    const PROGRESSIONS: [[f64; 4]; 6] = [
-        [0.0, 3.0, 5.0, 7.0],
-        [0.0, 5.0, 3.0, 10.0],
-        [0.0, -2.0, -4.0, -5.0],
-        [0.0, 7.0, 3.0, 5.0],
-        [0.0, 3.0, -2.0, 5.0],
-        [0.0, 8.0, 5.0, 3.0],
-    ];
-    let progression = PROGRESSIONS[rng.below(PROGRESSIONS.len() as u64) as usize];
-    // Bass rhythm over 16 sixteenths: always the off-beat 8ths, plus some extra steps.
-    let mut bass_steps: Vec<u32> = vec![2, 6, 10, 14];
-    for s in [3u32, 7, 11, 13, 15] {
-        if rng.chance(0.3) {
-            bass_steps.push(s);
+impl Style {
+    /// Draw a style. The order of the draws is fixed: tracks generated before a draw was
+    /// added (the loud off-beat, last) keep their samples.
+    pub(super) fn draw(rng: &mut Rng, p: &SynthParams) -> Style {
+        let bpm = rng.range(p.bpm_min, p.bpm_max);
+        let drifts = rng.chance(p.drift_share);
+        let swings = rng.chance(p.swing_share);
+        // Drift: a linear ramp of 1.5 to 4 % over the track, up or down, centred on `bpm`.
+        let drift = if drifts {
+            rng.range(0.015, 0.04) * if rng.chance(0.5) { 1.0 } else { -1.0 }
+        } else {
+            0.0
+        };
+        let swing = if swings { rng.range(0.12, 0.33) } else { 0.0 };
+        let first_beat = rng.range(0.05, 0.9);
+        let first_beat_in_bar = rng.below(4) as u32; // 0 = the track starts on a downbeat
+        // Harmony: a minor key, a 4-bar progression of chord roots (semitones from the key).
+        let key = 33.0 + rng.below(12) as f64; // A1 .. G#2 as MIDI notes
+        const PROGRESSIONS: [[f64; 4]; 6] = [
+            [0.0, 3.0, 5.0, 7.0],
+            [0.0, 5.0, 3.0, 10.0],
+            [0.0, -2.0, -4.0, -5.0],
+            [0.0, 7.0, 3.0, 5.0],
+            [0.0, 3.0, -2.0, 5.0],
+            [0.0, 8.0, 5.0, 3.0],
+        ];
+        let progression = PROGRESSIONS[rng.below(PROGRESSIONS.len() as u64) as usize];
+        // Bass rhythm over 16 sixteenths: always the off-beat 8ths, plus some extra steps.
+        let mut bass_steps: Vec<u32> = vec![2, 6, 10, 14];
+        for s in [3u32, 7, 11, 13, 15] {
+            if rng.chance(0.3) {
+                bass_steps.push(s);
+            }
+        }
+        // Stabs: on the bar's first step, plus one or two syncopated hits.
+        let mut stab_steps: Vec<u32> = vec![0];
+        for s in [3u32, 6, 10, 11] {
+            if rng.chance(0.35) {
+                stab_steps.push(s);
+            }
+        }
+        let with_closed_hats = rng.chance(0.8);
+        let with_clap = rng.chance(0.75);
+        let kick_pitch = rng.range(42.0, 55.0);
+        let stab_cutoff = rng.range(1_200.0, 3_500.0);
+        let bass_cutoff = rng.range(300.0, 900.0);
+        let loud = rng
+            .chance(p.loud_offbeat_share)
+            .then(|| match rng.below(3) {
+                0 => LoudOffbeat::Hats,
+                1 => LoudOffbeat::Bass,
+                _ => LoudOffbeat::Claps,
+            });
+        Style {
+            bpm,
+            drift,
+            swing,
+            first_beat,
+            first_beat_in_bar,
+            key,
+            progression,
+            bass_steps,
+            stab_steps,
+            with_closed_hats,
+            with_clap,
+            kick_pitch,
+            stab_cutoff,
+            bass_cutoff,
+            loud,
         }
     }
-    // Stabs: on the bar's first step, plus one or two syncopated hits.
-    let mut stab_steps: Vec<u32> = vec![0];
-    for s in [3u32, 6, 10, 11] {
-        if rng.chance(0.35) {
-            stab_steps.push(s);
-        }
-    }
-    let with_closed_hats = rng.chance(0.8);
-    let with_clap = rng.chance(0.75);
-    let kick_pitch = rng.range(42.0, 55.0);
-    let stab_cutoff = rng.range(1_200.0, 3_500.0);
-    let bass_cutoff = rng.range(300.0, 900.0);
+}
 
-    let mut mix = Mix {
-        left: vec![0.0; n],
-        right: vec![0.0; n],
-        rate,
-    };
-    let mut beats = Vec::new();
-    let mut beat_positions = Vec::new();
-    let mut downbeats = Vec::new();
+/// The beats a [`render`] call laid down: times, positions in the bar (1 = downbeat).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Rendered {
+    pub(super) beats: Vec<f64>,
+    pub(super) positions: Vec<u32>,
+}
+
+/// Render the track `index` of `seed` in `style` on `clock`, every beat before `until`
+/// (seconds); bars for which `beatless(bar)` holds get a sustained pad instead of drums,
+/// bass and stabs (a breakdown: the bar grid runs on, nothing marks it).
+pub(super) fn render(
+    style: &Style,
+    seed: u64,
+    index: u64,
+    clock: &Clock,
+    until: f64,
+    beatless: &dyn Fn(u64) -> bool,
+    mix: &mut Mix,
+) -> Rendered {
+    let s = style;
+    let rate = mix.rate;
     let beats_per_bar = 4u32;
-
+    let mut out = Rendered::default();
+    let loud = |v: LoudOffbeat| s.loud == Some(v);
     let mut k = 0u64;
     loop {
         let t = clock.time(k as f64);
-        if t >= duration {
+        if t >= until {
             break;
         }
-        let in_bar = (first_beat_in_bar + k as u32) % beats_per_bar;
-        let bar = (first_beat_in_bar as u64 + k) / beats_per_bar as u64;
-        beats.push(t);
-        beat_positions.push(in_bar + 1);
-        if in_bar == 0 {
-            downbeats.push(t);
-        }
+        let in_bar = (s.first_beat_in_bar + k as u32) % beats_per_bar;
+        let bar = (s.first_beat_in_bar as u64 + k) / beats_per_bar as u64;
+        out.beats.push(t);
+        out.positions.push(in_bar + 1);
         let beat_len = 60.0 / clock.bpm_at(t);
+        // Harmony of this bar.
+        let root = s.key + s.progression[(bar % 4) as usize];
+        if beatless(bar) {
+            if in_bar == 0 {
+                pad(mix, seed, index, t, 4.0 * beat_len, root);
+            }
+            k += 1;
+            continue;
+        }
 
         // Kick: pitch sweep with exponential decay and a short click.
         let mut phase = 0.0;
         let mut click = Rng::for_item(seed ^ 0x4b, index * 1_000_003 + k);
-        mix.add(t, 0.42, 0.95, 0.0, |tt| {
-            let f = kick_pitch + 120.0 * (-tt / 0.028).exp();
+        mix.add(Layer::Low, t, 0.42, 0.95, 0.0, |tt| {
+            let f = s.kick_pitch + 120.0 * (-tt / 0.028).exp();
             phase += 2.0 * PI * f / rate;
             let env = (-tt / 0.22).exp() * (tt / 0.001).min(1.0);
             let c = if tt < 0.004 {
@@ -300,12 +500,21 @@ pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
             env * phase.sin() + c
         });
 
-        // Clap on beats 2 and 4: three quick noise bursts, band-limited.
-        if with_clap && (in_bar == 1 || in_bar == 3) {
-            let mut nr = Rng::for_item(seed ^ 0xc1a9, index * 1_000_003 + k);
+        // Clap on beats 2 and 4 (and, loud, on every "and" in that variant): three quick
+        // noise bursts, band-limited.
+        let t_off = clock.time(k as f64 + 0.5);
+        let mut claps = Vec::new();
+        if s.with_clap && (in_bar == 1 || in_bar == 3) {
+            claps.push((t, 0.35, 0u64));
+        }
+        if loud(LoudOffbeat::Claps) && t_off < until {
+            claps.push((t_off, 1.3, 1));
+        }
+        for (tc, gain, salt) in claps {
+            let mut nr = Rng::for_item(seed ^ 0xc1a9 ^ salt, index * 1_000_003 + k);
             let (mut lp1, mut lp2) = (0.0, 0.0);
             let (c1, c2) = (lp_coef(2_500.0, rate), lp_coef(900.0, rate));
-            mix.add(t, 0.2, 0.35, 0.1, |tt| {
+            mix.add(Layer::High, tc, 0.2, gain, 0.1, |tt| {
                 let x = 2.0 * nr.uniform() - 1.0;
                 lp1 += c1 * (x - lp1);
                 lp2 += c2 * (lp1 - lp2);
@@ -325,22 +534,26 @@ pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
         }
 
         // Open hat on the off-beat 8th.
-        let t_off = clock.time(k as f64 + 0.5);
-        if t_off < duration {
+        if t_off < until {
             let mut nr = Rng::for_item(seed ^ 0x0fa7, index * 1_000_003 + k);
             let mut lp = 0.0;
             let c = lp_coef(6_000.0, rate);
-            mix.add(t_off, 0.12, 0.22, -0.25, |tt| {
+            let (gain, decay) = if loud(LoudOffbeat::Hats) {
+                (1.6, 0.08)
+            } else {
+                (0.22, 0.045)
+            };
+            mix.add(Layer::High, t_off, 0.12, gain, -0.25, |tt| {
                 let x = 2.0 * nr.uniform() - 1.0;
                 lp += c * (x - lp);
-                (x - lp) * (-tt / 0.045).exp()
+                (x - lp) * (-tt / decay).exp()
             });
         }
         // Closed hats on the off 16ths (swung) and quietly on the on 16ths.
-        if with_closed_hats {
+        if s.with_closed_hats {
             for (frac, gain) in [(0.25, 0.09), (0.75, 0.09)] {
-                let th = clock.time(k as f64 + frac + swing * 0.25);
-                if th >= duration {
+                let th = clock.time(k as f64 + frac + s.swing * 0.25);
+                if th >= until {
                     continue;
                 }
                 let mut nr = Rng::for_item(
@@ -349,7 +562,7 @@ pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
                 );
                 let mut lp = 0.0;
                 let c = lp_coef(8_000.0, rate);
-                mix.add(th, 0.04, gain, 0.3, |tt| {
+                mix.add(Layer::High, th, 0.04, gain, 0.3, |tt| {
                     let x = 2.0 * nr.uniform() - 1.0;
                     lp += c * (x - lp);
                     (x - lp) * (-tt / 0.012).exp()
@@ -357,22 +570,26 @@ pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
             }
         }
 
-        // Harmony of this bar.
-        let root = key + progression[(bar % 4) as usize];
         // Bass: saw through a low-pass on this beat's share of the bar's 16 steps.
-        for step in bass_steps.iter().filter(|s| **s / 4 == in_bar) {
+        for step in s.bass_steps.iter().filter(|st| **st / 4 == in_bar) {
             let pos = k as f64
                 + (step % 4) as f64 * 0.25
-                + if step % 2 == 1 { swing * 0.25 } else { 0.0 };
+                + if step % 2 == 1 { s.swing * 0.25 } else { 0.0 };
             let tb = clock.time(pos);
-            if tb >= duration {
+            if tb >= until {
                 continue;
             }
             let f = midi_hz(root + 12.0);
             let mut ph = 0.0;
             let mut lp = 0.0;
-            let c = lp_coef(bass_cutoff, rate);
-            mix.add(tb, beat_len * 0.45, 0.5, 0.0, |tt| {
+            let c = lp_coef(s.bass_cutoff, rate);
+            // Louder off-beat 8ths (steps 2, 6, 10, 14) in that variant.
+            let gain = if loud(LoudOffbeat::Bass) && step % 4 == 2 {
+                1.5
+            } else {
+                0.5
+            };
+            mix.add(Layer::Low, tb, beat_len * 0.45, gain, 0.0, |tt| {
                 ph = (ph + f / rate).fract();
                 let saw = 2.0 * ph - 1.0;
                 lp += c * (saw - lp);
@@ -380,24 +597,24 @@ pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
             });
         }
         // Chord stabs: minor triad an octave and a half up.
-        for step in stab_steps.iter().filter(|s| **s / 4 == in_bar) {
+        for step in s.stab_steps.iter().filter(|st| **st / 4 == in_bar) {
             let pos = k as f64 + (step % 4) as f64 * 0.25;
             let ts = clock.time(pos);
-            if ts >= duration {
+            if ts >= until {
                 continue;
             }
             let notes = [root + 24.0, root + 27.0, root + 31.0];
             let mut phases = [0.0f64; 3];
             let mut lp = 0.0;
-            let c = lp_coef(stab_cutoff, rate);
+            let c = lp_coef(s.stab_cutoff, rate);
             let gain = if *step == 0 { 0.32 } else { 0.22 };
-            mix.add(ts, 0.35, gain, 0.15, |tt| {
-                let mut s = 0.0;
+            mix.add(Layer::High, ts, 0.35, gain, 0.15, |tt| {
+                let mut sum = 0.0;
                 for (ph, note) in phases.iter_mut().zip(notes) {
                     *ph = (*ph + midi_hz(note) / rate).fract();
-                    s += 2.0 * *ph - 1.0;
+                    sum += 2.0 * *ph - 1.0;
                 }
-                lp += c * (s / 3.0 - lp);
+                lp += c * (sum / 3.0 - lp);
                 lp * (-tt / 0.11).exp() * (tt / 0.003).min(1.0)
             });
         }
@@ -406,7 +623,7 @@ pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
             let mut nr = Rng::for_item(seed ^ 0xc7a5, index * 1_000_003 + k);
             let mut lp = 0.0;
             let c = lp_coef(4_000.0, rate);
-            mix.add(t, 1.6, 0.3, -0.35, |tt| {
+            mix.add(Layer::High, t, 1.6, 0.3, -0.35, |tt| {
                 let x = 2.0 * nr.uniform() - 1.0;
                 lp += c * (x - lp);
                 (x - lp) * (-tt / 0.5).exp()
@@ -414,31 +631,86 @@ pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
         }
         k += 1;
     }
+    out
+}
 
-    // Peak-normalise to -1 dBFS after a gentle soft clip of the sum.
+/// A breakdown bar: the bar's minor chord as a soft pad (slow attack and release, no
+/// onset to speak of), overlapping into the next bar.
+fn pad(mix: &mut Mix, seed: u64, index: u64, t: f64, bar_len: f64, root: f64) {
+    let rate = mix.rate;
+    let notes = [root + 12.0, root + 15.0, root + 19.0, root + 24.0];
+    let mut phases = [0.0f64; 4];
+    let mut detune = Rng::for_item(seed ^ 0x9ad, index);
+    let cents: Vec<f64> = (0..4).map(|_| detune.range(-0.08, 0.08)).collect();
+    let mut lp = 0.0;
+    let c = lp_coef(900.0, rate);
+    let len = bar_len + 0.6;
+    mix.add(Layer::High, t - 0.3, len, 0.3, 0.0, |tt| {
+        let mut sum = 0.0;
+        for ((ph, note), d) in phases.iter_mut().zip(notes).zip(&cents) {
+            *ph = (*ph + midi_hz(note + d) / rate).fract();
+            sum += 2.0 * *ph - 1.0;
+        }
+        lp += c * (sum / 4.0 - lp);
+        // Raised-cosine attack and release of 0.6 s each: no onset.
+        let edge = |x: f64| 0.5 - 0.5 * (PI * (x / 0.6).clamp(0.0, 1.0)).cos();
+        lp * edge(tt) * edge(len - tt)
+    });
+}
+
+/// Soft-clip the sum and peak-normalise it to -1 dBFS: interleaved samples.
+pub(super) fn master(left: &[f64], right: &[f64], channels: u16) -> Vec<f32> {
     let soft = |x: f64| x.tanh();
-    let peak = mix
-        .left
+    let peak = left
         .iter()
-        .chain(&mix.right)
+        .chain(right)
         .map(|&x| soft(x).abs())
         .fold(1e-9, f64::max);
     let g = 0.891 / peak;
-    let samples: Vec<f32> = if p.channels == 1 {
-        mix.left
-            .iter()
-            .zip(&mix.right)
+    if channels == 1 {
+        left.iter()
+            .zip(right)
             .map(|(l, r)| (g * soft(0.5 * (l + r))) as f32)
             .collect()
     } else {
-        mix.left
-            .iter()
-            .zip(&mix.right)
+        left.iter()
+            .zip(right)
             .flat_map(|(l, r)| [(g * soft(*l)) as f32, (g * soft(*r)) as f32])
             .collect()
-    };
+    }
+}
 
-    let round6 = |x: f64| (x * 1e6).round() / 1e6;
+/// Six decimals: the annotations' precision.
+pub(super) fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// Generate track `index` of the corpus `seed`. Deterministic: the same arguments give
+/// the same samples, whatever else is generated and in which order.
+pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
+    let mut rng = Rng::for_item(seed, index);
+    let rate = p.rate as f64;
+    let n = (p.seconds * rate).round() as usize;
+    let duration = n as f64 / rate;
+    let style = Style::draw(&mut rng, p);
+    let bpm_start = style.bpm * (1.0 - style.drift / 2.0);
+    let bpm_end_target = style.bpm * (1.0 + style.drift / 2.0);
+    let span = (duration - style.first_beat).max(1e-3);
+    let clock = Clock::new(
+        style.first_beat,
+        bpm_start / 60.0,
+        (bpm_end_target - bpm_start) / 60.0 / (2.0 * span),
+    );
+    let mut mix = Mix::new(n, rate, 0.0, false);
+    let r = render(&style, seed, index, &clock, duration, &|_| false, &mut mix);
+    let samples = master(&mix.left, &mix.right, p.channels);
+    let downbeats = r
+        .beats
+        .iter()
+        .zip(&r.positions)
+        .filter(|(_, p)| **p == 1)
+        .map(|(t, _)| round6(*t))
+        .collect();
     let mid = duration / 2.0;
     let annotation = Annotation {
         generator: "eigentechno synth".into(),
@@ -447,14 +719,16 @@ pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
         sample_rate: p.rate,
         channels: p.channels,
         duration: round6(duration),
-        bpm: round6(clock.bpm_at(mid.max(first_beat))),
-        bpm_start: round6(clock.bpm_at(first_beat)),
+        bpm: round6(clock.bpm_at(mid.max(style.first_beat))),
+        bpm_start: round6(clock.bpm_at(style.first_beat)),
         bpm_end: round6(clock.bpm_at(duration)),
-        swing: round6(swing),
-        beats_per_bar,
-        beats: beats.into_iter().map(round6).collect(),
-        beat_positions,
-        downbeats: downbeats.into_iter().map(round6).collect(),
+        swing: round6(style.swing),
+        beats_per_bar: 4,
+        beats: r.beats.into_iter().map(round6).collect(),
+        beat_positions: r.positions,
+        downbeats,
+        loud_offbeat: style.loud,
+        segments: Vec::new(),
     };
     SynthTrack {
         samples,
