@@ -92,7 +92,7 @@ fn ingest_writes_a_matrix_whose_bars_start_on_the_downbeats() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "row,track,bar,start_s,bpm,tempo_confidence,downbeat_confidence,stretch_ratio"
+        "row,track,bar,start_s,bpm,tempo_confidence,downbeat_confidence,stretch_ratio,segment"
     );
     let rows: Vec<Vec<String>> = lines
         .map(|l| l.split(',').map(str::to_string).collect())

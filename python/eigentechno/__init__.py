@@ -174,7 +174,7 @@ def ingest(
     ``bars`` is float32 ``(N, d)`` with ``d = round(rate * 60 / bpm * 4)`` (16,538 at
     the defaults), byte for byte the CLI's ``bars.npy``; ``meta`` holds one dict per bar
     with ``bars.csv``'s columns (``row``, ``track``, ``bar``, ``start_s``, ``bpm``,
-    ``tempo_confidence``, ``downbeat_confidence``, ``stretch_ratio``). ``stretch`` is
+    ``tempo_confidence``, ``downbeat_confidence``, ``stretch_ratio``, ``segment``). ``stretch`` is
     ``'pitch'`` (WSOLA, pitch kept) or ``'varispeed'``. A track that fails is reported
     with a ``UserWarning`` and the rest go on; so is one that runs past
     ``max_track_seconds`` (0: 60 s plus 1 s per 16 kB of file), as ``timed out``.

@@ -247,6 +247,23 @@ fn rhythm_dict<'py>(
     d.set_item("beats", PyArray1::from_vec(py, r.beats))?;
     d.set_item("downbeats", PyArray1::from_vec(py, r.downbeats))?;
     d.set_item("drift", r.drift)?;
+    let segments = PyList::empty(py);
+    for s in &r.segments {
+        let s = eigentechno::audio::rhythm::SegmentSummary::from(s);
+        let e = PyDict::new(py);
+        e.set_item("start", s.start)?;
+        e.set_item("end", s.end)?;
+        e.set_item("bpm", s.bpm)?;
+        e.set_item("drift", s.drift)?;
+        e.set_item(
+            "status",
+            serde_json::to_value(s.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned)),
+        )?;
+        segments.append(e)?;
+    }
+    d.set_item("segments", segments)?;
     Ok(d)
 }
 
@@ -366,6 +383,7 @@ fn ingest<'py>(
         d.set_item("tempo_confidence", r.tempo_confidence)?;
         d.set_item("downbeat_confidence", r.downbeat_confidence)?;
         d.set_item("stretch_ratio", r.stretch_ratio)?;
+        d.set_item("segment", r.segment)?;
         meta.append(d)?;
     }
     let failures = got

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::rhythm::BeatGrid;
+use super::rhythm::{BeatGrid, SegmentStatus, SegmentSummary};
 use super::signal::Signal;
 
 /// One bar.
@@ -18,6 +18,9 @@ pub struct Bar {
     pub stretch_ratio: f64,
     /// Share of the bar's beats confirmed by tracked onsets.
     pub confidence: f64,
+    /// The track's segment the bar lies in (an index into its segments).
+    #[serde(default)]
+    pub segment: usize,
 }
 
 /// What is known of the track the bars come from.
@@ -35,6 +38,9 @@ pub struct TrackRhythm {
     pub drift: f64,
     /// Whether it drifts.
     pub drifting: bool,
+    /// The track's segments.
+    #[serde(default)]
+    pub segments: Vec<SegmentSummary>,
 }
 
 /// The bars of one track.
@@ -67,7 +73,7 @@ pub struct TrackBars {
 /// for k in 0..8 {
 ///     samples[k * 1_102] = 1.0;
 /// }
-/// let bar = |index| Bar { index, start: 0.0, samples: samples.clone(), stretch_ratio: 1.0, confidence: 1.0 };
+/// let bar = |index| Bar { index, start: 0.0, samples: samples.clone(), stretch_ratio: 1.0, confidence: 1.0, segment: 0 };
 /// let g = groove(&[bar(0), bar(1), bar(2)], 8_820).unwrap();
 /// assert!(g > 0.99);
 /// ```
@@ -140,26 +146,67 @@ impl Default for BarOptions {
     }
 }
 
-/// Cut bars from downbeat to downbeat. Each bar spans `beats_per_bar` grid beats, so a
-/// drifting track is cut on its own grid, not on a fixed period.
+/// Where the bars of a grid lie: (segment, first beat index, start, end) of each bar from
+/// downbeat to downbeat, segment by segment, in time order. A bar never straddles a
+/// segment boundary (the last bar of a segment may end on the segment's end, a period
+/// after its last beat: a cut on a downbeat), and beatless segments give none.
+pub fn bar_spans(
+    grid: &BeatGrid,
+    phases: &[(usize, f64)],
+    beats_per_bar: usize,
+) -> Vec<(usize, usize, f64, f64)> {
+    let bpb = beats_per_bar.max(1);
+    let beats = &grid.beats;
+    let mut out = Vec::new();
+    for (si, seg) in grid.segments.iter().enumerate() {
+        if seg.status == SegmentStatus::Beatless || seg.beats.is_empty() {
+            continue;
+        }
+        let Some(&(first, _)) = phases.get(seg.section) else {
+            continue;
+        };
+        let start = seg.beats.start;
+        let mut k = start + (first as i64 - start as i64).rem_euclid(bpb as i64) as usize;
+        while k + bpb <= seg.beats.end {
+            let end = k + bpb;
+            let t1 = if end < seg.beats.end {
+                beats[end]
+            } else if end >= 2 && end - 1 > k {
+                // The bar closes on the segment's end: one period after its last beat.
+                let p = beats[end - 1] - beats[end - 2];
+                let t = beats[end - 1] + p;
+                if t > seg.end + 0.1 * p {
+                    break;
+                }
+                t
+            } else {
+                break;
+            };
+            out.push((si, k, beats[k], t1));
+            k += bpb;
+        }
+    }
+    out
+}
+
+/// Cut bars from downbeat to downbeat ([`bar_spans`]). Each bar spans `beats_per_bar`
+/// grid beats, so a drifting track is cut on its own grid, not on a fixed period.
+/// `phases` holds each section's first downbeat ([`bar_phases`](super::rhythm::bar_phases)).
 pub fn cut_bars(
     signal: &Signal,
     grid: &BeatGrid,
-    first_downbeat: usize,
+    phases: &[(usize, f64)],
     beats_per_bar: usize,
     opts: &BarOptions,
 ) -> Vec<Bar> {
     let rate = signal.rate as f64;
     let duration = signal.duration();
     let mut bars = Vec::new();
-    let mut k = first_downbeat;
-    let mut index = 0;
-    while k + beats_per_bar < grid.beats.len() {
-        let (t0, t1) = (grid.beats[k], grid.beats[k + beats_per_bar]);
+    for (index, (segment, k_here, t0, t1)) in bar_spans(grid, phases, beats_per_bar)
+        .into_iter()
+        .enumerate()
+    {
         let this = index;
-        index += 1;
-        let k_here = k;
-        k += beats_per_bar;
         if t0 < opts.skip_start || t1 > duration - opts.skip_end {
             continue;
         }
@@ -183,6 +230,7 @@ pub fn cut_bars(
             samples: signal.samples[a..b].to_vec(),
             stretch_ratio: 1.0,
             confidence,
+            segment,
         });
         if opts.max_bars.is_some_and(|m| bars.len() >= m) {
             break;
@@ -248,6 +296,7 @@ mod tests {
                     samples: vec![0.25, -1.5, 3.0],
                     stretch_ratio: 1.01,
                     confidence: 1.0,
+                    segment: 0,
                 },
                 Bar {
                     index: 2,
@@ -255,6 +304,7 @@ mod tests {
                     samples: vec![7.0; 5],
                     stretch_ratio: 0.99,
                     confidence: 0.75,
+                    segment: 1,
                 },
             ],
             rhythm: TrackRhythm {
@@ -264,6 +314,7 @@ mod tests {
                 downbeat_confidence: 0.9,
                 drift: 0.01,
                 drifting: false,
+                segments: Vec::new(),
             },
             groove: Some(0.75),
         };

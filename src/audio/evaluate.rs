@@ -17,6 +17,9 @@ pub struct Truth {
     pub beats: Option<Vec<f64>>,
     /// Downbeat times (seconds), if known.
     pub downbeats: Option<Vec<f64>>,
+    /// A mix's stretches (from `synth --mix`'s JSON), to score one by one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<super::synth::TruthSegment>,
 }
 
 /// Read the annotation beside `audio`: `<stem>.json` as written by `eigentechno synth`,
@@ -32,6 +35,7 @@ pub fn find_truth(audio: &Path) -> Option<Truth> {
         truth.bpm = Some(a.bpm);
         truth.beats = Some(a.beats);
         truth.downbeats = Some(a.downbeats);
+        truth.segments = a.segments;
         found = true;
     }
     if let Ok(text) = std::fs::read_to_string(with("bpm"))
@@ -171,6 +175,60 @@ pub struct TrackScore {
     /// Why there is no estimate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Scores per stretch of a mix (empty for a single track).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<SegmentScore>,
+}
+
+/// Scores of one stretch of a mix: the beats and downbeats (estimated and true) that
+/// fall inside it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentScore {
+    /// Start (seconds).
+    pub start: f64,
+    /// End (seconds).
+    pub end: f64,
+    /// Tempo at its start (bpm).
+    pub bpm: f64,
+    /// `steady`, `ramp` or `beatless`.
+    pub status: super::synth::TruthStatus,
+    /// How its track came in (`start`, `cut`, `crossfade`; empty within a track).
+    pub join: String,
+    /// Beat F-measure inside it.
+    pub beat_f: f64,
+    /// Downbeat F-measure inside it.
+    pub downbeat_f: f64,
+}
+
+/// Score estimated beats and downbeats within each stretch of `truth`.
+pub fn segment_scores(truth: &Truth, beats: &[f64], downbeats: &[f64]) -> Vec<SegmentScore> {
+    let inside = |v: &[f64], s: &super::synth::TruthSegment| -> Vec<f64> {
+        v.iter()
+            .copied()
+            .filter(|&t| t >= s.start && t < s.end)
+            .collect()
+    };
+    truth
+        .segments
+        .iter()
+        .map(|s| SegmentScore {
+            start: s.start,
+            end: s.end,
+            bpm: s.bpm,
+            status: s.status,
+            join: s.join.clone(),
+            beat_f: f_measure(
+                &inside(beats, s),
+                &inside(truth.beats.as_deref().unwrap_or(&[]), s),
+                F_WINDOW,
+            ),
+            downbeat_f: f_measure(
+                &inside(downbeats, s),
+                &inside(truth.downbeats.as_deref().unwrap_or(&[]), s),
+                F_WINDOW,
+            ),
+        })
+        .collect()
 }
 
 /// Scores over a set of tracks.
@@ -214,6 +272,7 @@ pub fn evaluate_files(
                 beat_f: None,
                 downbeat_f: None,
                 error: None,
+                segments: Vec::new(),
             };
             match super::rhythm::analyse_file(path, rate, opts) {
                 Ok(Some(r)) => {
@@ -229,6 +288,7 @@ pub fn evaluate_files(
                         .downbeats
                         .as_ref()
                         .map(|d| f_measure(&r.downbeats, d, F_WINDOW));
+                    s.segments = segment_scores(&truth, &r.beats, &r.downbeats);
                 }
                 Ok(None) => s.error = Some("no steady beat found".into()),
                 Err(e) => s.error = Some(e.to_string()),
@@ -309,6 +369,23 @@ impl EvalReport {
                     .map(|e| format!("  ({e})"))
                     .unwrap_or_default()
             );
+            for g in &t.segments {
+                let what = format!(
+                    "  {:>7.1}-{:<7.1} {:<8} {:<9}",
+                    g.start,
+                    g.end,
+                    serde_json::to_value(g.status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    g.join
+                );
+                let _ = writeln!(
+                    s,
+                    "{what:<40} {:>8.2} {:>8} {:>8} {:>5} {:>5} {:>7.3} {:>7.3}",
+                    g.bpm, "", "", "", "", g.beat_f, g.downbeat_f
+                );
+            }
         }
         let _ = writeln!(
             s,

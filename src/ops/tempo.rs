@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::audio::Signal;
 use crate::audio::evaluate::{EvalReport, evaluate_files};
-use crate::audio::rhythm::{Rhythm, RhythmOptions, analyse, analyse_file};
+use crate::audio::rhythm::{Rhythm, RhythmOptions, SegmentSummary, analyse, analyse_file};
 use crate::error::{Error, Result};
 
 /// Tempo settings as given; [`TempoParams::check`] turns them into [`TempoOptions`].
@@ -103,6 +103,9 @@ pub struct TempoReport {
     pub file: String,
     /// The second-best tempo (bpm).
     pub runner_up_bpm: f64,
+    /// Stretches of steady tempo, drift or no pulse (start, end, bpm, drift, status);
+    /// `bpm` is the tempo of the longest steady one.
+    pub segments: Vec<SegmentSummary>,
 }
 
 impl TempoReport {
@@ -115,6 +118,7 @@ impl TempoReport {
             runner_up_bpm: rhythm.runner_up_bpm,
             beats: rhythm.beats.clone(),
             downbeats: rhythm.downbeats.clone(),
+            segments: rhythm.segments.iter().map(SegmentSummary::from).collect(),
         }
     }
 }

@@ -240,7 +240,8 @@ pub struct RhythmItem {
     /// From the beats stage.
     pub grid: Option<BeatGrid>,
     /// (first downbeat index, confidence) from the downbeats stage.
-    pub downbeat: Option<(usize, f64)>,
+    /// Each section's first downbeat (an index into the grid's beats) and confidence.
+    pub downbeat: Option<Vec<(usize, f64)>>,
 }
 
 impl Payload {

@@ -13,7 +13,7 @@
 //! let path = dir.path().join("bars.csv");
 //! let row = BarRow {
 //!     row: 0, track: "a, \"b\"\nc.wav".into(), bar: 3, start_s: 1.5, bpm: 128.0,
-//!     tempo_confidence: 0.9, downbeat_confidence: 0.8, stretch_ratio: 1.0,
+//!     tempo_confidence: 0.9, downbeat_confidence: 0.8, stretch_ratio: 1.0, segment: 0,
 //! };
 //! write_table(&path, std::slice::from_ref(&row)).unwrap();
 //! let back: Vec<BarRow> = read_table(&path).unwrap();
@@ -46,6 +46,7 @@ impl Table for BarRow {
         "tempo_confidence",
         "downbeat_confidence",
         "stretch_ratio",
+        "segment",
     ];
 }
 
@@ -89,6 +90,9 @@ pub struct BarRow {
     /// Output length over input length of the bar's stretch.
     #[serde(serialize_with = "decimals6")]
     pub stretch_ratio: f64,
+    /// The track's segment the bar lies in (0-based; see report.json's `segments`).
+    #[serde(default)]
+    pub segment: usize,
 }
 
 /// One row of `explained_variance.csv`.
@@ -255,6 +259,7 @@ mod tests {
             tempo_confidence: 0.0,
             downbeat_confidence: 0.0,
             stretch_ratio: 0.0,
+            segment: 0,
         });
         header_matches(VarianceRow {
             k: 1,

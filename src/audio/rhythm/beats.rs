@@ -121,6 +121,75 @@ pub struct BeatGrid {
     pub drift: f64,
     /// Whether the drift exceeds the threshold.
     pub drifting: bool,
+    /// Stretches of steady tempo, drift or no beat, in time order; they tile the
+    /// analysed span (see [`GridSegment`]).
+    #[serde(default)]
+    pub segments: Vec<GridSegment>,
+    /// Runs of `beats` on one continuous grid (the bar phase is found per section); a
+    /// section holds one or more segments.
+    #[serde(default)]
+    pub sections: Vec<std::ops::Range<usize>>,
+}
+
+/// What a stretch of a track is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SegmentStatus {
+    /// A steady tempo (the grid is a line or nearly so).
+    Steady,
+    /// The tempo moves (a ramp or a drift): the grid follows the beats.
+    Drifting,
+    /// No pulse (a breakdown, an intro or outro without drums): the section's grid runs
+    /// on through it, but no bars are cut from it.
+    Beatless,
+}
+
+/// One stretch of a track's beat grid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GridSegment {
+    /// Start (seconds).
+    pub start: f64,
+    /// End (seconds).
+    pub end: f64,
+    /// Its beats: indices into [`BeatGrid::beats`].
+    pub beats: std::ops::Range<usize>,
+    /// Tempo (bpm): 60 over the median beat interval.
+    pub bpm: f64,
+    /// Legendre distance (bpm) of its local tempo from constant.
+    pub drift: f64,
+    /// What it is.
+    pub status: SegmentStatus,
+    /// Its section (index into [`BeatGrid::sections`]).
+    pub section: usize,
+}
+
+/// A segment as reports give it (`tempo --json`, `report.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentSummary {
+    /// Start (seconds).
+    pub start: f64,
+    /// End (seconds).
+    pub end: f64,
+    /// Tempo (bpm).
+    pub bpm: f64,
+    /// Legendre distance (bpm) of its local tempo from constant.
+    pub drift: f64,
+    /// `steady`, `drifting` or `beatless`.
+    pub status: SegmentStatus,
+}
+
+impl From<&GridSegment> for SegmentSummary {
+    fn from(s: &GridSegment) -> Self {
+        // Six decimals: microseconds and micro-bpm, as the other reports.
+        let r6 = |x: f64| (x * 1e6).round() / 1e6;
+        SegmentSummary {
+            start: r6(s.start),
+            end: r6(s.end),
+            bpm: r6(s.bpm),
+            drift: r6(s.drift),
+            status: s.status,
+        }
+    }
 }
 
 impl BeatGrid {
@@ -149,8 +218,10 @@ impl BeatGrid {
     }
 }
 
-/// Track beats at the tempo `bpm` and fit the beat grid.
-pub fn beat_grid(f: &Features, bpm: f64, opts: &RhythmOptions) -> Option<BeatGrid> {
+/// Track beats at the tempo `bpm` and fit one grid (a line or a cubic) through them:
+/// the whole track as one piece. [`beat_grid`](super::beat_grid) splits a track into
+/// segments where one grid does not fit.
+pub(super) fn fit_piece(f: &Features, bpm: f64, opts: &RhythmOptions) -> Option<BeatGrid> {
     let period = f.fps * 60.0 / bpm;
     let mut frames = track_beats(f, period);
     if frames.len() < 4 {
@@ -209,6 +280,8 @@ pub fn beat_grid(f: &Features, bpm: f64, opts: &RhythmOptions) -> Option<BeatGri
         local_tempo,
         drift,
         drifting: drift > opts.drift_threshold,
+        segments: Vec::new(),
+        sections: Vec::new(),
     })
 }
 
@@ -418,7 +491,7 @@ fn mode(sorted: &[i64]) -> i64 {
 }
 
 /// Legendre distance (bpm) of a cubic fit of the local tempo from its mean.
-fn drift_of(local: &[(f64, f64)]) -> f64 {
+pub(super) fn drift_of(local: &[(f64, f64)]) -> f64 {
     if local.len() < 8 {
         return 0.0;
     }

@@ -2,9 +2,23 @@
 
 use super::{BeatGrid, Features};
 
-/// Which beat of the bar is "1": (index of the first downbeat, confidence in [0, 1]).
+/// Which beat of the bar is "1" over the whole grid, as if it were one section: (index
+/// of the first downbeat, confidence in [0, 1]). [`bar_phases`] finds it per section.
 pub fn downbeat_phase(f: &Features, grid: &BeatGrid, beats_per_bar: usize) -> (usize, f64) {
     find_downbeat_phase(f, &grid.beats, beats_per_bar)
+}
+
+/// The bar phase of each section of the grid: (index into `grid.beats` of the
+/// section's first downbeat, confidence in [0, 1]). Sections are continuous grids, so
+/// the bar runs on across a breakdown and restarts where the music changes grid.
+pub fn bar_phases(f: &Features, grid: &BeatGrid, beats_per_bar: usize) -> Vec<(usize, f64)> {
+    grid.sections
+        .iter()
+        .map(|s| {
+            let (p, c) = find_downbeat_phase(f, &grid.beats[s.clone()], beats_per_bar);
+            (s.start + p, c)
+        })
+        .collect()
 }
 
 /// Which beat of the bar is "1": the phase whose beats show the most harmonic change

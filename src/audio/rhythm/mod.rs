@@ -20,18 +20,18 @@
 mod beats;
 mod downbeats;
 mod features;
+mod segments;
 mod tempo;
 
 use serde::{Deserialize, Serialize};
 
 use super::signal::Signal;
 
-pub use beats::{BeatGrid, beat_grid, track_beats};
-pub use downbeats::downbeat_phase;
+pub use beats::{BeatGrid, GridSegment, SegmentStatus, SegmentSummary, track_beats};
+pub use downbeats::{bar_phases, downbeat_phase};
 pub use features::{KICK_HZ, features, onset_envelope};
+pub use segments::beat_grid;
 pub use tempo::{TempoEstimate, estimate_tempo};
-
-use downbeats::find_downbeat_phase;
 
 /// Settings of the rhythm analysis.
 #[derive(Clone, Debug, PartialEq)]
@@ -112,6 +112,10 @@ pub struct Rhythm {
     pub drift: f64,
     /// Whether `drift` exceeds the threshold.
     pub drifting: bool,
+    /// Stretches of steady tempo, drift or no pulse, in time order (one for a steady
+    /// track); their `beats` index `beats`.
+    #[serde(default)]
+    pub segments: Vec<GridSegment>,
 }
 
 /// Full analysis: tempo, beats, downbeats, local tempo and drift. `None` when the
@@ -125,33 +129,23 @@ pub fn analyse(signal: &Signal, opts: &RhythmOptions) -> Option<Rhythm> {
 pub fn analyse_features(f: &Features, opts: &RhythmOptions) -> Option<Rhythm> {
     let tempo = estimate_tempo(f, opts).filter(|t| t.periodicity >= opts.min_periodicity)?;
     let grid = beat_grid(f, tempo.bpm, opts)?;
-    let (first_downbeat, downbeat_confidence) =
-        find_downbeat_phase(f, &grid.beats, opts.beats_per_bar);
-    Some(Rhythm::assemble(
-        tempo,
-        grid,
-        first_downbeat,
-        downbeat_confidence,
-        opts.beats_per_bar,
-    ))
+    let phases = bar_phases(f, &grid, opts.beats_per_bar);
+    Some(Rhythm::assemble(tempo, grid, &phases, opts.beats_per_bar))
 }
 
 impl Rhythm {
-    /// Put the three analyses together.
+    /// Put the three analyses together: `phases` holds each section's first downbeat
+    /// (an index into `grid.beats`) and its confidence ([`bar_phases`]).
     pub fn assemble(
         tempo: TempoEstimate,
         grid: BeatGrid,
-        first_downbeat: usize,
-        downbeat_confidence: f64,
+        phases: &[(usize, f64)],
         beats_per_bar: usize,
     ) -> Rhythm {
-        let downbeats = grid
-            .beats
-            .iter()
-            .skip(first_downbeat)
-            .step_by(beats_per_bar.max(1))
-            .copied()
+        let downbeats = downbeat_indices(&grid, phases, beats_per_bar)
+            .map(|k| grid.beats[k])
             .collect();
+        let (first_downbeat, downbeat_confidence) = overall_phase(&grid, phases);
         Rhythm {
             bpm: grid.bpm,
             runner_up_bpm: tempo.runner_up_bpm,
@@ -163,8 +157,33 @@ impl Rhythm {
             local_tempo: grid.local_tempo,
             drift: grid.drift,
             drifting: grid.drifting,
+            segments: grid.segments,
         }
     }
+}
+
+/// Indices (into `grid.beats`) of every downbeat, section by section.
+pub fn downbeat_indices<'a>(
+    grid: &'a BeatGrid,
+    phases: &'a [(usize, f64)],
+    beats_per_bar: usize,
+) -> impl Iterator<Item = usize> + 'a {
+    grid.sections
+        .iter()
+        .zip(phases)
+        .flat_map(move |(s, &(first, _))| (first..s.end).step_by(beats_per_bar.max(1)))
+}
+
+/// The first downbeat of the track, and the downbeat confidence over all its sections
+/// (each weighted by its beats).
+pub fn overall_phase(grid: &BeatGrid, phases: &[(usize, f64)]) -> (usize, f64) {
+    let first = phases.first().map_or(0, |p| p.0);
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for (s, &(_, c)) in grid.sections.iter().zip(phases) {
+        sum += c * s.len() as f64;
+        weight += s.len() as f64;
+    }
+    (first, if weight > 0.0 { sum / weight } else { 0.0 })
 }
 
 /// Decode a file, resample it to `rate` and analyse it.

@@ -40,6 +40,17 @@ pub struct TempoEstimate {
 /// Global tempo, or `None` for a signal with no
 /// onsets (silence).
 pub fn estimate_tempo(f: &Features, opts: &RhythmOptions) -> Option<TempoEstimate> {
+    estimate_tempo_near(f, opts, None)
+}
+
+/// As [`estimate_tempo`], holding on to `prefer` (the tempo of the music just before):
+/// the best tempo within 2.5 % of it wins when it scores at least 0.75 of the best.
+/// Short windows of one track otherwise flip between its metrical relatives (x2, x3/2).
+pub(super) fn estimate_tempo_near(
+    f: &Features,
+    opts: &RhythmOptions,
+    prefer: Option<f64>,
+) -> Option<TempoEstimate> {
     let env = &f.strength;
     let max_period = f.fps * 60.0 / opts.bpm_min;
     let max_lag = ((4.0 * max_period).ceil() as usize + 2).min(env.len().saturating_sub(1));
@@ -62,9 +73,19 @@ pub fn estimate_tempo(f: &Features, opts: &RhythmOptions) -> Option<TempoEstimat
         .map(|i| opts.bpm_min + i as f64 * step)
         .map(|b| (b, score(b)))
         .collect();
-    let (best_bpm, best) = grid.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let (mut best_bpm, mut best) = grid.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
     if best <= 0.0 {
         return None;
+    }
+    if let Some(p) = prefer
+        && let Some(near) = grid
+            .iter()
+            .copied()
+            .filter(|(b, _)| (b / p).ln().abs() <= 0.025)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+        && near.1 >= 0.75 * best
+    {
+        (best_bpm, best) = near;
     }
     // Runner-up: the best local maximum more than 8 % away from the winner.
     let runner = (1..grid.len() - 1)

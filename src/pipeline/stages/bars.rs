@@ -1,6 +1,7 @@
 //! `bars`: one-bar clips cut from downbeat to downbeat.
 
 use crate::audio::bars::{BarOptions, TrackBars, TrackRhythm, cut_bars};
+use crate::audio::rhythm::{SegmentSummary, overall_phase};
 use crate::error::{Error, Result};
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
@@ -46,8 +47,9 @@ const PARAMS: &[ParamSpec] = &[
 
 const INFO: StageInfo = StageInfo {
     name: "bars",
-    about: "Cuts one-bar clips from each downbeat to the next (on the beat grid, so drifting tracks are cut on their own \
-         beats), with options to skip the start/end, cap bars per track, take every k-th bar, drop weak bars.",
+    about: "Cuts one-bar clips from each downbeat to the next within each segment (on the beat grid, so drifting tracks \
+         are cut on their own beats; no bar straddles a segment boundary, none comes from a beatless stretch), \
+         with options to skip the start/end, cap bars per track, take every k-th bar, drop weak bars.",
     mode: Mode::PerTrack,
     consumes: &[Kind::Downbeats],
     produces: Kind::Bars,
@@ -87,9 +89,10 @@ impl PerTrackStage for BarsStage {
             unreachable!("checked by the graph")
         };
         let grid = r.grid.as_ref().expect("beats come before bars");
-        let (first, db_conf) = r.downbeat.expect("downbeats come before bars");
+        let phases = r.downbeat.as_ref().expect("downbeats come before bars");
+        let (_, db_conf) = overall_phase(grid, phases);
         let bpb = r.options.beats_per_bar;
-        let bars = cut_bars(&r.signal, grid, first, bpb, &self.options);
+        let bars = cut_bars(&r.signal, grid, phases, bpb, &self.options);
         if bars.is_empty() {
             return Err(Error::NoRhythm(format!(
                 "no complete bar to take ({:.1} s, {} beats found)",
@@ -108,6 +111,7 @@ impl PerTrackStage for BarsStage {
                 downbeat_confidence: db_conf,
                 drift: grid.drift,
                 drifting: grid.drifting,
+                segments: grid.segments.iter().map(SegmentSummary::from).collect(),
             },
             groove: None,
         })))

@@ -1,6 +1,6 @@
 //! `downbeats`: which beat of the bar is "1".
 
-use crate::audio::rhythm::downbeat_phase;
+use crate::audio::rhythm::bar_phases;
 use crate::error::Result;
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
@@ -55,7 +55,7 @@ impl PerTrackStage for DownbeatsStage {
         };
         r.options.beats_per_bar = self.beats_per_bar;
         let grid = r.grid.as_ref().expect("beats come before downbeats");
-        r.downbeat = Some(downbeat_phase(&r.features, grid, self.beats_per_bar));
+        r.downbeat = Some(bar_phases(&r.features, grid, self.beats_per_bar));
         Ok(Payload::Rhythm(r))
     }
 }

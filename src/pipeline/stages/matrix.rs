@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::audio::bars::groove;
+use crate::audio::rhythm::SegmentSummary;
 use crate::error::{Error, Result};
 use crate::pipeline::TrackStatus;
 use crate::pipeline::config::{ConfigError, ParamSpec, Params};
@@ -22,7 +23,7 @@ const PARAMS: &[ParamSpec] = &[];
 const INFO: StageInfo = StageInfo {
     name: "matrix",
     about: "Stacks every bar into OUT/<stage>/bars.npy (N x d float32, written row by row), with bars.csv (row, track, \
-         bar, start_s, bpm, tempo_confidence, downbeat_confidence, stretch_ratio) and report.json (per track: status, \
+         bar, start_s, bpm, tempo_confidence, downbeat_confidence, stretch_ratio, segment) and report.json (per track: status, \
          bpm, runner-up, confidences, drift, bars taken, groove: median lag-0 correlation of consecutive bars' onset \
          envelopes, error). Rows follow track path, then time.",
     mode: Mode::Collect,
@@ -61,6 +62,9 @@ struct TrackEntry {
     drift: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     drifting: Option<bool>,
+    /// Stretches of steady tempo, drift or no pulse (start, end, bpm, drift, status).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    segments: Vec<SegmentSummary>,
     bars: usize,
     /// Median lag-0 correlation of consecutive bars' onset envelopes ([`groove`]).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,6 +121,7 @@ impl CollectStage for MatrixStage {
                     downbeat_confidence: None,
                     drift: None,
                     drifting: None,
+                    segments: Vec::new(),
                     bars: 0,
                     groove: None,
                     error: report.error.clone(),
@@ -137,6 +142,7 @@ impl CollectStage for MatrixStage {
             downbeat_confidence: Some(r.downbeat_confidence),
             drift: Some(r.drift),
             drifting: Some(r.drifting),
+            segments: r.segments.clone(),
             bars: 0,
             groove: None,
             error: None,
@@ -173,6 +179,7 @@ impl CollectStage for MatrixStage {
                 tempo_confidence: r.confidence,
                 downbeat_confidence: r.downbeat_confidence,
                 stretch_ratio: b.stretch_ratio,
+                segment: b.segment,
             })?;
         }
         entry.bars = bars.bars.len();

@@ -1,0 +1,701 @@
+//! Segments: stretches of one steady (or smoothly moving) beat grid, for music whose
+//! tempo or phase changes (DJ mixes, live sets, edits) and whose pulse stops and starts.
+//!
+//! 1. One grid for the whole track, as for any steady track. When its beats are
+//!    confirmed by the tracked onsets everywhere, that grid stands: a steady track costs
+//!    nothing more and gives the same beats as before segments existed.
+//! 2. Otherwise: the local tempo of 8-s windows (the global estimator on each window),
+//!    grouped into runs of one tempo; a run changes where the tempo jumps by more than
+//!    [`TEMPO_STEP`] from the run's start (a ramp becomes a few runs, rejoined below).
+//! 3. Each run gets its own grid; where a run's grid leaves a long stretch of tracked
+//!    beats unexplained (a phase change at one tempo), the run is split there and both
+//!    parts are fitted again.
+//! 4. The boundary between neighbouring grids moves to where the onsets change from
+//!    one grid to the other (the most onset strength on either side); grids that
+//!    continue each other (a ramp cut into runs, one track's tempo estimated twice)
+//!    join into one section.
+//! 5. Beatless stretches: at least four bars whose beats carry almost no onset strength.
+//!    The section's grid runs on through them (the music comes back on it), no bars are
+//!    cut from them, and they are segments of their own.
+
+use super::beats::{BeatGrid, GridSegment, SegmentStatus, drift_of, fit_piece};
+use super::tempo::estimate_tempo_near;
+use super::{Features, RhythmOptions};
+
+/// Tempo change (relative) that starts a new run of windows.
+const TEMPO_STEP: f64 = 0.012;
+/// Window and hop of the local tempo (seconds).
+const WINDOW_SECONDS: f64 = 8.0;
+const HOP_SECONDS: f64 = 2.0;
+/// An unexplained stretch of this many grid beats or more sends a track to segmenting.
+const UNEXPLAINED_BEATS: usize = 16;
+/// Beatless: a beat's onset strength below this share of the track's median, for
+/// [`BEATLESS_BEATS`] beats in a row or more.
+const BEATLESS_SHARE: f64 = 0.15;
+const BEATLESS_BEATS: usize = 16;
+
+/// The frames `a..b` of `f` (without the chroma, which the grid does not use).
+fn slice(f: &Features, a: usize, b: usize) -> Features {
+    Features {
+        fps: f.fps,
+        flux: f.flux[a..b].to_vec(),
+        low: f.low[a..b].to_vec(),
+        chroma_fps: f.chroma_fps,
+        chroma: Vec::new(),
+        strength: f.strength[a..b].to_vec(),
+        kick: f.kick[a..b].to_vec(),
+    }
+}
+
+/// A grid fitted on frames `a..b`, in the track's time.
+fn fit_frames(
+    f: &Features,
+    a: usize,
+    b: usize,
+    bpm: f64,
+    opts: &RhythmOptions,
+) -> Option<BeatGrid> {
+    if b <= a + (4.0 * f.fps) as usize {
+        return None;
+    }
+    let mut g = fit_piece(&slice(f, a, b), bpm, opts)?;
+    let offset = a as f64 / f.fps;
+    for t in g.beats.iter_mut().chain(g.tracked.iter_mut()) {
+        *t += offset;
+    }
+    Some(g)
+}
+
+/// Whether each grid beat has a tracked beat within a tenth of its period.
+fn confirmed(beats: &[f64], tracked: &[f64]) -> Vec<bool> {
+    (0..beats.len())
+        .map(|k| {
+            let period = if k + 1 < beats.len() {
+                beats[k + 1] - beats[k]
+            } else if k > 0 {
+                beats[k] - beats[k - 1]
+            } else {
+                return false;
+            };
+            let i = tracked.partition_point(|&t| t < beats[k]);
+            let near = |j: usize| {
+                tracked
+                    .get(j)
+                    .map_or(f64::INFINITY, |t| (t - beats[k]).abs())
+            };
+            near(i).min(if i > 0 { near(i - 1) } else { f64::INFINITY }) < 0.1 * period
+        })
+        .collect()
+}
+
+/// The longest run of `false` in `v`: (start, length).
+fn longest_gap(v: &[bool]) -> (usize, usize) {
+    let (mut best, mut start) = ((0, 0), None);
+    for (k, &ok) in v.iter().chain([&true]).enumerate() {
+        match (ok, start) {
+            (false, None) => start = Some(k),
+            (true, Some(s)) => {
+                if k - s > best.1 {
+                    best = (s, k - s);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    best
+}
+
+/// Whether one grid explains the whole track: a smooth grid (not the tracked beats
+/// themselves, which the fit hands back when neither a line nor a cubic fits) that the
+/// tracked beats confirm nearly everywhere.
+fn explains(g: &BeatGrid) -> bool {
+    let ibi: Vec<f64> = g.beats.windows(2).map(|w| w[1] - w[0]).collect();
+    let rough = ibi
+        .windows(2)
+        .filter(|w| (w[1] / w[0] - 1.0).abs() > 0.002)
+        .count();
+    if rough * 10 > ibi.len() {
+        return false;
+    }
+    let ok = confirmed(&g.beats, &g.tracked);
+    let share = ok.iter().filter(|&&b| b).count() as f64 / ok.len().max(1) as f64;
+    longest_gap(&ok).1 < UNEXPLAINED_BEATS && share >= 0.85
+}
+
+/// One grid piece on its frames.
+struct Piece {
+    a: usize,
+    b: usize,
+    grid: BeatGrid,
+}
+
+/// Local tempo per window: (first frame, bpm, or `None` where there is no pulse: too
+/// little periodicity, or under a fifth of the track's typical onset strength).
+fn local_tempi(f: &Features, opts: &RhythmOptions, global: f64) -> Vec<(usize, Option<f64>)> {
+    let n = f.strength.len();
+    let win = (WINDOW_SECONDS * f.fps) as usize;
+    let hop = (HOP_SECONDS * f.fps) as usize;
+    if n < win {
+        return Vec::new();
+    }
+    let starts: Vec<usize> = (0..=(n - win) / hop).map(|w| w * hop).collect();
+    let mean: Vec<f64> = starts
+        .iter()
+        .map(|&a| f.strength[a..a + win].iter().sum::<f64>() / win as f64)
+        .collect();
+    let mut sorted = mean.clone();
+    sorted.sort_by(f64::total_cmp);
+    let typical = sorted[sorted.len() / 2];
+    let mut prefer = global;
+    starts
+        .iter()
+        .zip(&mean)
+        .map(|(&a, &m)| {
+            let t = (m >= 0.2 * typical)
+                .then(|| estimate_tempo_near(&slice(f, a, a + win), opts, Some(prefer)))
+                .flatten()
+                .filter(|t| t.periodicity >= opts.min_periodicity)
+                .map(|t| t.bpm);
+            if let Some(t) = t {
+                prefer = t;
+            }
+            (a, t)
+        })
+        .collect()
+}
+
+/// Runs of windows of one tempo: (first frame, end frame, median bpm).
+fn tempo_runs(f: &Features, wins: &[(usize, Option<f64>)]) -> Vec<(usize, usize, f64)> {
+    let hop = (HOP_SECONDS * f.fps) as usize;
+    let win = (WINDOW_SECONDS * f.fps) as usize;
+    let n = f.strength.len();
+    // Each window stands for the hop around its centre.
+    let centre = |a: usize| a + win / 2;
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    // Smooth each tempo with its neighbours (a median of three).
+    let bpm: Vec<Option<f64>> = (0..wins.len())
+        .map(|i| {
+            let mut v: Vec<f64> = wins[i.saturating_sub(1)..(i + 2).min(wins.len())]
+                .iter()
+                .filter_map(|w| w.1)
+                .collect();
+            wins[i].1.and((!v.is_empty()).then(|| median(&mut v)))
+        })
+        .collect();
+    let mut runs: Vec<(usize, usize, Vec<f64>)> = Vec::new();
+    for (i, &(a, t)) in wins.iter().enumerate() {
+        let Some(t) = bpm[i].or(t) else { continue };
+        let lo = if i == 0 { 0 } else { centre(a) - hop / 2 };
+        let hi = if i + 1 == wins.len() {
+            n
+        } else {
+            centre(a) + hop / 2
+        };
+        match runs.last_mut() {
+            Some((_, end, v))
+                if {
+                    let mut head: Vec<f64> = v.iter().take(3).copied().collect();
+                    (t / median(&mut head)).ln().abs() <= TEMPO_STEP
+                } =>
+            {
+                *end = hi;
+                v.push(t);
+            }
+            _ => runs.push((lo, hi, vec![t])),
+        }
+    }
+    runs.into_iter()
+        .map(|(a, b, mut v)| (a, b, median(&mut v)))
+        .collect()
+}
+
+/// Fit a run, splitting it where its grid leaves a long stretch unexplained.
+fn fit_run(
+    f: &Features,
+    a: usize,
+    b: usize,
+    bpm: f64,
+    opts: &RhythmOptions,
+    depth: usize,
+    out: &mut Vec<Piece>,
+) {
+    let Some(grid) = fit_frames(f, a, b, bpm, opts) else {
+        return;
+    };
+    let ok = confirmed(&grid.beats, &grid.tracked);
+    let (gap, len) = longest_gap(&ok);
+    if depth < 3 && len >= UNEXPLAINED_BEATS {
+        let frame =
+            |k: usize| ((grid.beats[k.min(grid.beats.len() - 1)] * f.fps) as usize).clamp(a, b);
+        let (s, e) = (frame(gap), frame(gap + len));
+        let min = (8.0 * f.fps) as usize;
+        // The unexplained stretch and what is left on either side, each fitted again.
+        let mut cuts = vec![a];
+        if s >= a + min {
+            cuts.push(s);
+        }
+        if e + min <= b && e > *cuts.last().expect("non-empty") + min {
+            cuts.push(e);
+        }
+        cuts.push(b);
+        if cuts.len() > 2 {
+            for w in cuts.windows(2) {
+                let local = estimate_tempo_near(&slice(f, w[0], w[1]), opts, Some(bpm))
+                    .map_or(bpm, |t| t.bpm);
+                let local = if (local / bpm).ln().abs() < 0.1 {
+                    local
+                } else {
+                    bpm
+                };
+                // A part its own grid does not explain either is messy music (a
+                // breakdown tracked loosely), not a change: the run's grid goes on there.
+                match fit_frames(f, w[0], w[1], local, opts) {
+                    Some(part) if share(&part) >= 0.7 => {
+                        fit_run(f, w[0], w[1], local, opts, depth + 1, out)
+                    }
+                    _ => out.push(Piece {
+                        a: w[0],
+                        b: w[1],
+                        grid: grid.clone(),
+                    }),
+                }
+            }
+            return;
+        }
+    }
+    out.push(Piece { a, b, grid });
+}
+
+/// Onset evidence at time `t`: strength plus kick-band rise, each over its mean.
+fn evidence(f: &Features, norm: (f64, f64), t: f64) -> f64 {
+    let c = (t * f.fps).round() as isize;
+    let peak = |v: &dyn Fn(usize) -> f64, len: usize| {
+        (c - 2..=c + 2)
+            .filter(|&i| i >= 0 && (i as usize) < len)
+            .map(|i| v(i as usize))
+            .fold(0.0, f64::max)
+    };
+    peak(&|i| f.strength[i], f.strength.len()) / norm.0
+        + peak(&|i| f.kick[i] as f64, f.kick.len()) / norm.1
+}
+
+/// Beats of `g` extended by whole periods to cover `lo..hi` (seconds) at both ends.
+fn extended(g: &BeatGrid, lo: f64, hi: f64) -> Vec<f64> {
+    let b = &g.beats;
+    let mut out = Vec::new();
+    if b.len() >= 2 {
+        let p0 = b[1] - b[0];
+        let mut t = b[0] - p0;
+        while t >= lo {
+            out.push(t);
+            t -= p0;
+        }
+        out.reverse();
+    }
+    out.extend(b.iter().copied());
+    if b.len() >= 2 {
+        let p1 = b[b.len() - 1] - b[b.len() - 2];
+        let mut t = b[b.len() - 1] + p1;
+        while t < hi {
+            out.push(t);
+            t += p1;
+        }
+    }
+    out
+}
+
+/// The whole track as segments: one grid if it explains the track, else pieces.
+pub fn beat_grid(f: &Features, bpm: f64, opts: &RhythmOptions) -> Option<BeatGrid> {
+    let whole = fit_piece(f, bpm, opts);
+    let pieces = match &whole {
+        Some(g) if explains(g) => None,
+        _ => Some(segment_pieces(f, opts, bpm)),
+    };
+    let duration = f.strength.len() as f64 / f.fps;
+    let mut chosen = match pieces {
+        None => one_section(whole?, duration),
+        // One piece after all: the whole-track fit, as for a steady track.
+        Some(pieces) if pieces.len() <= 1 => one_section(
+            whole.or(pieces.into_iter().next().map(|p| p.grid))?,
+            duration,
+        ),
+        Some(pieces) => {
+            let joined = join(f, pieces);
+            // One continuous grid after all: keep the whole-track fit if it explains as much.
+            match whole {
+                Some(w) if joined.sections.len() == 1 && share(&w) + 0.02 >= share(&joined) => {
+                    one_section(w, duration)
+                }
+                _ => joined,
+            }
+        }
+    };
+    if chosen.beats.len() < 4 {
+        return None;
+    }
+    mark_beatless(f, &mut chosen, opts);
+    if chosen.sections.len() > 1 {
+        // The track's tempo: its longest stretch with a pulse, steady if there is one.
+        let longest = |steady: bool| {
+            chosen
+                .segments
+                .iter()
+                .filter(|s| s.status != SegmentStatus::Beatless)
+                .filter(|s| !steady || s.status == SegmentStatus::Steady)
+                .max_by(|a, b| (a.end - a.start).total_cmp(&(b.end - b.start)))
+                .map(|s| (s.bpm, s.drift))
+        };
+        if let Some((bpm, drift)) = longest(true).or(longest(false)) {
+            chosen.bpm = bpm;
+            chosen.drift = drift;
+            chosen.drifting = drift > opts.drift_threshold;
+        }
+    }
+    Some(chosen)
+}
+
+/// Share of grid beats confirmed by tracked beats.
+fn share(g: &BeatGrid) -> f64 {
+    let ok = confirmed(&g.beats, &g.tracked);
+    ok.iter().filter(|&&b| b).count() as f64 / ok.len().max(1) as f64
+}
+
+/// A single grid as one section of one segment, spanning the track.
+fn one_section(mut g: BeatGrid, duration: f64) -> BeatGrid {
+    let n = g.beats.len();
+    g.segments = vec![GridSegment {
+        start: 0.0,
+        end: duration,
+        beats: 0..n,
+        bpm: g.bpm,
+        drift: g.drift,
+        status: if g.drifting {
+            SegmentStatus::Drifting
+        } else {
+            SegmentStatus::Steady
+        },
+        section: 0,
+    }];
+    g.sections = std::iter::once(0..n).collect();
+    g
+}
+
+/// Pieces of a track whose tempo or phase changes.
+fn segment_pieces(f: &Features, opts: &RhythmOptions, global: f64) -> Vec<Piece> {
+    let wins = local_tempi(f, opts, global);
+    let mut pieces = Vec::new();
+    for (a, b, bpm) in tempo_runs(f, &wins) {
+        fit_run(f, a, b, bpm, opts, 0, &mut pieces);
+    }
+    // A piece under 12 s at its own tempo at either end of the track is a fade, an
+    // outro's fill or a tracker's slip: its neighbour's grid runs over it. (Inside a mix
+    // a short piece can be real: a track brought in just before its breakdown.)
+    let min = (12.0 * f.fps) as usize;
+    let mut pieces = merge_phase_jumps(f, opts, pieces);
+    if pieces.len() > 1 && pieces.last().is_some_and(|p| p.b - p.a < min) {
+        pieces.pop();
+    }
+    if pieces.len() > 1 && pieces.first().is_some_and(|p| p.b - p.a < min) {
+        pieces.remove(0);
+    }
+    merge_phase_jumps(f, opts, pieces)
+}
+
+/// Join fitted pieces: boundaries where the onsets change grid, continuous grids into
+/// sections, and the beats, local tempo and segments of the whole.
+fn join(f: &Features, pieces: Vec<Piece>) -> BeatGrid {
+    let mean =
+        |v: &mut dyn Iterator<Item = f64>, n: usize| (v.sum::<f64>() / n.max(1) as f64).max(1e-12);
+    let norm = (
+        mean(&mut f.strength.iter().copied(), f.strength.len()),
+        mean(&mut f.kick.iter().map(|&v| v as f64), f.kick.len()),
+    );
+    let duration = f.strength.len() as f64 / f.fps;
+    // Each piece's grid over its frames and 8 s either side, to find the boundary.
+    // (Across a gap without pulse, up to the neighbour's start.)
+    let grids: Vec<Vec<f64>> = (0..pieces.len())
+        .map(|i| {
+            let lo = if i == 0 {
+                0
+            } else {
+                pieces[i - 1].b.min(pieces[i].a)
+            };
+            let hi = pieces
+                .get(i + 1)
+                .map_or(f.strength.len(), |q| q.a.max(pieces[i].b));
+            extended(
+                &pieces[i].grid,
+                lo as f64 / f.fps - 8.0,
+                hi as f64 / f.fps + 8.0,
+            )
+        })
+        .collect();
+    let mut bounds = vec![0.0];
+    for i in 1..pieces.len() {
+        let (g0, g1) = (&grids[i - 1], &grids[i]);
+        let junction = pieces[i].a as f64 / f.fps;
+        let (lo, hi) = (
+            (junction - 8.0).max(*bounds.last().expect("non-empty")),
+            (junction + 8.0).min(duration),
+        );
+        // The cut: before it the earlier grid's beats, from it the later one's; the most
+        // evidence wins. Candidates: the later grid's beats (a cut lands on its beat).
+        let left: Vec<f64> = g0.iter().copied().filter(|&t| t >= lo && t < hi).collect();
+        let right: Vec<f64> = g1.iter().copied().filter(|&t| t >= lo && t < hi).collect();
+        let e = |t: f64| evidence(f, norm, t);
+        let mut best = (f64::NEG_INFINITY, junction);
+        for &c in right.iter().chain(std::iter::once(&hi)) {
+            let s: f64 = left.iter().filter(|&&t| t < c).map(|&t| e(t)).sum::<f64>()
+                + right
+                    .iter()
+                    .filter(|&&t| t >= c)
+                    .map(|&t| e(t))
+                    .sum::<f64>();
+            if s > best.0 {
+                best = (s, c);
+            }
+        }
+        bounds.push(best.1);
+    }
+    bounds.push(f64::INFINITY);
+    // Beats, piece by piece, within its bounds.
+    let mut beats = Vec::new();
+    let mut tracked = Vec::new();
+    let mut spans = Vec::new();
+    for (i, p) in pieces.iter().enumerate() {
+        let (lo, hi) = (bounds[i], bounds[i + 1]);
+        let start = beats.len();
+        beats.extend(
+            grids[i]
+                .iter()
+                .copied()
+                .filter(|&t| t >= lo && t < hi && t < duration),
+        );
+        tracked.extend(
+            p.grid
+                .tracked
+                .iter()
+                .copied()
+                .filter(|&t| t >= lo - 0.05 && t < hi - 0.05),
+        );
+        spans.push(start..beats.len());
+    }
+    tracked.sort_by(f64::total_cmp);
+    tracked.dedup();
+    // Sections: a piece continues the previous one when the earlier grid's next beat
+    // falls on the later grid's first (a tenth of a period) at nearly the same tempo.
+    let mut section_of = vec![0usize; pieces.len()];
+    for i in 1..pieces.len() {
+        let (prev, here) = (&spans[i - 1], &spans[i]);
+        let continues = prev.len() >= 2 && here.len() >= 2 && {
+            let p0 = beats[prev.end - 1] - beats[prev.end - 2];
+            let p1 = beats[here.start + 1] - beats[here.start];
+            let next = beats[prev.end - 1] + p0;
+            (p1 / p0).ln().abs() < 0.03 && (beats[here.start] - next).abs() < 0.1 * p0.min(p1)
+        };
+        section_of[i] =
+            section_of[i - 1] + usize::from(!continues || prev.is_empty() || here.is_empty());
+    }
+    let mut sections: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut segments = Vec::new();
+    for (i, span) in spans.iter().enumerate() {
+        if span.is_empty() {
+            continue;
+        }
+        match sections.get_mut(section_of[i]) {
+            Some(s) => s.end = span.end,
+            None => sections.push(span.clone()),
+        }
+        let section = sections.len() - 1;
+        let local = local_tempo(&beats[span.clone()]);
+        let drift = drift_of(&local);
+        // Neighbouring pieces of one section (a ramp cut into runs) are one segment.
+        let same = segments
+            .last()
+            .is_some_and(|s: &GridSegment| s.section == section);
+        if same {
+            let s = segments.last_mut().expect("checked");
+            s.beats.end = span.end;
+            s.end = bounds[i + 1].min(duration);
+        } else {
+            segments.push(GridSegment {
+                start: bounds[i].max(0.0),
+                end: bounds[i + 1].min(duration),
+                beats: span.clone(),
+                bpm: 0.0,
+                drift,
+                status: SegmentStatus::Steady,
+                section,
+            });
+        }
+    }
+    for s in &mut segments {
+        let local = local_tempo(&beats[s.beats.clone()]);
+        s.bpm = median_bpm(&beats[s.beats.clone()]);
+        s.drift = drift_of(&local);
+    }
+    let local_tempo = local_tempo(&beats);
+    let longest = segments
+        .iter()
+        .max_by(|a, b| (a.end - a.start).total_cmp(&(b.end - b.start)))
+        .cloned();
+    let (bpm, drift) = longest.map_or((median_bpm(&beats), 0.0), |s| (s.bpm, s.drift));
+    BeatGrid {
+        beats,
+        tracked,
+        bpm,
+        local_tempo,
+        drift,
+        drifting: false,
+        segments,
+        sections,
+    }
+}
+
+/// Neighbours at one tempo (within 1 %) are one piece of music: a phase jump between
+/// them is the tracker losing the beat (in a breakdown, or onto the off-beat), not a
+/// change in the music, so they are fitted again as one piece. Runs of a ramp differ by
+/// more ([`TEMPO_STEP`] from their start) and stay apart, to be joined as one section.
+fn merge_phase_jumps(f: &Features, opts: &RhythmOptions, pieces: Vec<Piece>) -> Vec<Piece> {
+    let mut out: Vec<Piece> = Vec::with_capacity(pieces.len());
+    for p in pieces {
+        let Some(prev) = out.last() else {
+            out.push(p);
+            continue;
+        };
+        if (p.grid.bpm / prev.grid.bpm).ln().abs() < 0.01 {
+            let prev = out.pop().expect("checked");
+            let bpm = if prev.grid.beats.len() >= p.grid.beats.len() {
+                prev.grid.bpm
+            } else {
+                p.grid.bpm
+            };
+            match fit_frames(f, prev.a, p.b, bpm, opts) {
+                Some(grid) => out.push(Piece {
+                    a: prev.a,
+                    b: p.b,
+                    grid,
+                }),
+                None => {
+                    out.push(prev);
+                    out.push(p);
+                }
+            }
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// (time, bpm) at each beat interval's midpoint.
+fn local_tempo(beats: &[f64]) -> Vec<(f64, f64)> {
+    beats
+        .windows(2)
+        .map(|w| (0.5 * (w[0] + w[1]), 60.0 / (w[1] - w[0])))
+        .collect()
+}
+
+/// 60 over the median beat interval.
+fn median_bpm(beats: &[f64]) -> f64 {
+    let mut d: Vec<f64> = beats.windows(2).map(|w| w[1] - w[0]).collect();
+    if d.is_empty() {
+        return 0.0;
+    }
+    d.sort_by(f64::total_cmp);
+    60.0 / d[d.len() / 2]
+}
+
+/// Split segments at beatless stretches and set each one's status.
+fn mark_beatless(f: &Features, g: &mut BeatGrid, opts: &RhythmOptions) {
+    let mut kick_mean = f.kick.iter().map(|&v| v as f64).sum::<f64>() / f.kick.len().max(1) as f64;
+    kick_mean = kick_mean.max(1e-12);
+    let strength_mean =
+        (f.strength.iter().sum::<f64>() / f.strength.len().max(1) as f64).max(1e-12);
+    let e: Vec<f64> = g
+        .beats
+        .iter()
+        .map(|&t| evidence(f, (strength_mean, kick_mean), t))
+        .collect();
+    // Against the whole track's typical beat: a section can be all breakdown.
+    let mut typical = e.clone();
+    typical.sort_by(f64::total_cmp);
+    let median = typical.get(typical.len() / 2).copied().unwrap_or(0.0);
+    let mut out = Vec::new();
+    for seg in std::mem::take(&mut g.segments) {
+        let range = seg.beats.clone();
+        // A beat is quiet when the most of it and its neighbours (a bar) is quiet.
+        let quiet: Vec<bool> = range
+            .clone()
+            .map(|k| {
+                let (lo, hi) = (
+                    k.saturating_sub(2).max(range.start),
+                    (k + 2).min(range.end - 1),
+                );
+                e[lo..=hi].iter().fold(0.0f64, |m, &v| m.max(v)) < BEATLESS_SHARE * median
+            })
+            .collect();
+        // Runs of quiet beats long enough to be beatless.
+        let mut runs = Vec::new();
+        let mut k = 0;
+        while k < quiet.len() {
+            if quiet[k] {
+                let s = k;
+                while k < quiet.len() && quiet[k] {
+                    k += 1;
+                }
+                if k - s >= BEATLESS_BEATS {
+                    runs.push((range.start + s, range.start + k));
+                }
+            } else {
+                k += 1;
+            }
+        }
+        let mut from = range.start;
+        let mut start = seg.start;
+        let piece = |a: usize, b: usize, start: f64, end: f64, status: Option<SegmentStatus>| {
+            let beats = &g.beats[a..b];
+            let drift = drift_of(&local_tempo(beats));
+            GridSegment {
+                start,
+                end,
+                beats: a..b,
+                bpm: if beats.len() >= 2 {
+                    median_bpm(beats)
+                } else {
+                    seg.bpm
+                },
+                drift,
+                status: status.unwrap_or(if drift > opts.drift_threshold {
+                    SegmentStatus::Drifting
+                } else {
+                    SegmentStatus::Steady
+                }),
+                section: seg.section,
+            }
+        };
+        for (a, b) in runs {
+            if a > from {
+                out.push(piece(from, a, start, g.beats[a], None));
+            }
+            let end = g.beats.get(b).copied().unwrap_or(seg.end);
+            out.push(piece(
+                a,
+                b,
+                g.beats[a].max(start),
+                end,
+                Some(SegmentStatus::Beatless),
+            ));
+            from = b;
+            start = end;
+        }
+        if from < range.end {
+            out.push(piece(from, range.end, start, seg.end, None));
+        }
+    }
+    g.segments = out;
+}
