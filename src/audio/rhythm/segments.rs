@@ -110,17 +110,23 @@ fn longest_gap(v: &[bool]) -> (usize, usize) {
 /// themselves, which the fit hands back when neither a line nor a cubic fits) that the
 /// tracked beats confirm nearly everywhere.
 fn explains(g: &BeatGrid) -> bool {
-    let ibi: Vec<f64> = g.beats.windows(2).map(|w| w[1] - w[0]).collect();
-    let rough = ibi
-        .windows(2)
-        .filter(|w| (w[1] / w[0] - 1.0).abs() > 0.002)
-        .count();
-    if rough * 10 > ibi.len() {
+    if !smooth(g) {
         return false;
     }
     let ok = confirmed(&g.beats, &g.tracked);
     let share = ok.iter().filter(|&&b| b).count() as f64 / ok.len().max(1) as f64;
     longest_gap(&ok).1 < UNEXPLAINED_BEATS && share >= 0.85
+}
+
+/// Whether a grid is a fitted curve, not the tracked beats themselves: nine in ten
+/// beat intervals within 0.2 % of the one before.
+fn smooth(g: &BeatGrid) -> bool {
+    let ibi: Vec<f64> = g.beats.windows(2).map(|w| w[1] - w[0]).collect();
+    let rough = ibi
+        .windows(2)
+        .filter(|w| (w[1] / w[0] - 1.0).abs() > 0.002)
+        .count();
+    rough * 10 <= ibi.len()
 }
 
 /// One grid piece on its frames.
@@ -325,11 +331,23 @@ pub fn beat_grid(f: &Features, bpm: f64, opts: &RhythmOptions) -> Option<BeatGri
         ),
         Some(pieces) => {
             let joined = join(f, pieces);
-            // One continuous grid after all: keep the whole-track fit if it explains as much.
+            // Keep the whole-track grid when the segments are no clear gain: one
+            // continuous grid after all that explains no more tracked beats, or a smooth
+            // whole-track grid whose beats sit on onsets nearly as well (real tracks
+            // whose tracker lost the beat for a while, not music that changed)
+            // (Tracked beats that no curve fits score high on onsets by construction:
+            // against them the segments must not fall far behind.)
+            let keep_whole = |w: &BeatGrid| {
+                let (sw, sj) = (onset_score(f, &w.beats), onset_score(f, &joined.beats));
+                (joined.sections.len() == 1 && share(w) + 0.02 >= share(&joined))
+                    || if smooth(w) {
+                        sw >= 0.97 * sj
+                    } else {
+                        sj < 0.7 * sw
+                    }
+            };
             match whole {
-                Some(w) if joined.sections.len() == 1 && share(&w) + 0.02 >= share(&joined) => {
-                    one_section(w, duration)
-                }
+                Some(w) if keep_whole(&w) => one_section(w, duration),
                 _ => joined,
             }
         }
@@ -356,6 +374,24 @@ pub fn beat_grid(f: &Features, bpm: f64, opts: &RhythmOptions) -> Option<BeatGri
         }
     }
     Some(chosen)
+}
+
+/// How well beats sit on onsets: the sum over beats of the onset evidence at the beat
+/// less its mean over the track (a beat between onsets counts against).
+fn onset_score(f: &Features, beats: &[f64]) -> f64 {
+    let norm = (
+        (f.strength.iter().sum::<f64>() / f.strength.len().max(1) as f64).max(1e-12),
+        (f.kick.iter().map(|&v| v as f64).sum::<f64>() / f.kick.len().max(1) as f64).max(1e-12),
+    );
+    let n = f.strength.len();
+    // The mean evidence at any frame (the same peak-of-five-frames measure).
+    let step = 7;
+    let baseline = (0..n)
+        .step_by(step)
+        .map(|i| evidence(f, norm, i as f64 / f.fps))
+        .sum::<f64>()
+        / n.div_ceil(step).max(1) as f64;
+    beats.iter().map(|&t| evidence(f, norm, t) - baseline).sum()
 }
 
 /// Share of grid beats confirmed by tracked beats.
@@ -389,6 +425,11 @@ fn segment_pieces(f: &Features, opts: &RhythmOptions, global: f64) -> Vec<Piece>
     let wins = local_tempi(f, opts, global);
     let mut pieces = Vec::new();
     for (a, b, bpm) in tempo_runs(f, &wins) {
+        // The run's tempo from all of it, as for a track of its own: more evidence
+        // against the metrical relatives (3:4, 1:2) than its windows had one by one.
+        let bpm = estimate_tempo_near(&slice(f, a, b), opts, None)
+            .filter(|t| t.periodicity >= opts.min_periodicity)
+            .map_or(bpm, |t| t.bpm);
         fit_run(f, a, b, bpm, opts, 0, &mut pieces);
     }
     // A piece under 12 s at its own tempo at either end of the track is a fade, an
