@@ -478,9 +478,12 @@ fn join(f: &Features, pieces: Vec<Piece>) -> BeatGrid {
     let mut bounds = vec![0.0];
     for i in 1..pieces.len() {
         let (g0, g1) = (&grids[i - 1], &grids[i]);
+        // From 8 s before the earlier piece ends (across any gap without pulse between
+        // them: a track brought in just before its breakdown) to 8 s into the later one.
         let junction = pieces[i].a as f64 / f.fps;
+        let end_before = pieces[i - 1].b.min(pieces[i].a) as f64 / f.fps;
         let (lo, hi) = (
-            (junction - 8.0).max(*bounds.last().expect("non-empty")),
+            (end_before - 8.0).max(*bounds.last().expect("non-empty")),
             (junction + 8.0).min(duration),
         );
         // The cut: before it the earlier grid's beats, from it the later one's; the most

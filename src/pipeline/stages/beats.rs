@@ -29,7 +29,9 @@ const PARAMS: &[ParamSpec] = &[
 const INFO: StageInfo = StageInfo {
     name: "beats",
     about: "Beat times: a dynamic-programming tracker (Ellis 2007) at the track's tempo, then a fitted grid (a line for \
-         steady tracks, a cubic for drifting ones); also the local-tempo curve and its Legendre drift.",
+         steady tracks, a cubic for drifting ones); a track one grid does not explain (a DJ mix, a tempo change) is cut \
+         into segments of one local tempo, each with its own grid, and beatless stretches are marked; also the \
+         local-tempo curve and its Legendre drift.",
     mode: Mode::PerTrack,
     consumes: &[Kind::Tempo],
     produces: Kind::Beats,
