@@ -21,9 +21,11 @@ def cli_tempo(cli):
 def test_beat_track_equals_cli_tempo_json(track, cli_tempo):
     want = cli_tempo[str(track.relative_to(ROOT))]
     got = et.beat_track(path=track)
-    assert set(got) == {"bpm", "confidence", "runner_up_bpm", "beats", "downbeats", "drift"}
+    assert set(got) == {"bpm", "confidence", "runner_up_bpm", "beats", "downbeats", "drift", "segments"}
     for key in ("bpm", "confidence", "runner_up_bpm"):
         assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9), key
+    assert got["segments"] == want["segments"] and got["segments"], "the same segments"
+    assert got["segments"][0]["status"] in ("steady", "drifting", "beatless")
     for key in ("beats", "downbeats"):
         assert got[key].dtype == np.float64
         np.testing.assert_allclose(got[key], want[key], rtol=0, atol=1e-9, err_msg=key)
