@@ -46,6 +46,41 @@ fn loud_off_beats_do_not_pull_the_beats_onto_the_and() {
     }
 }
 
+/// `synth --loud-offbeat`: off-beat hats, bass or claps louder than the kick. Tracks 25
+/// and 29 of this corpus have a loud off-beat bass whose notes fall in the kick band,
+/// where the kick-band check alone picked the wrong phase (beat F 0); the harmony (chords
+/// change on the bar line) decides there. The others cover the three variants.
+#[test]
+fn louder_off_beat_hats_bass_or_claps_than_kicks_leave_the_beats_on_the_kicks() {
+    let params = SynthParams {
+        bpm_min: 100.0,
+        bpm_max: 150.0,
+        seconds: 60.0,
+        rate: 22_050,
+        channels: 1,
+        swing_share: 0.0,
+        drift_share: 0.0,
+        loud_offbeat_share: 1.0,
+    };
+    let mut kinds = std::collections::BTreeSet::new();
+    for index in [0, 1, 2, 3, 4, 25, 29] {
+        let track = synth_track(9, index, &params);
+        kinds.insert(format!(
+            "{:?}",
+            track.annotation.loud_offbeat.expect("loud")
+        ));
+        let signal = resample(Signal::new(22_050, track.samples), 8_820).unwrap();
+        let rhythm = analyse(&signal, &RhythmOptions::default()).expect("a beat");
+        let f = f_measure(&rhythm.beats, &track.annotation.beats, 0.07);
+        assert!(
+            f >= 0.97,
+            "track {index} ({:?}): beat F {f:.3}",
+            track.annotation.loud_offbeat
+        );
+    }
+    assert_eq!(kinds.len(), 3, "hats, bass and claps: {kinds:?}");
+}
+
 /// Onset times (samples) in `y`: the first sample of each burst above `threshold`
 /// after at least `gap` quiet samples.
 fn onsets(y: &[f32], threshold: f32, gap: usize) -> Vec<usize> {

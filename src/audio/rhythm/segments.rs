@@ -34,14 +34,17 @@ const UNEXPLAINED_BEATS: usize = 16;
 const BEATLESS_SHARE: f64 = 0.15;
 const BEATLESS_BEATS: usize = 16;
 
-/// The frames `a..b` of `f` (without the chroma, which the grid does not use).
+/// The frames `a..b` of `f` (and the chroma frames of the same span).
 fn slice(f: &Features, a: usize, b: usize) -> Features {
     Features {
         fps: f.fps,
         flux: f.flux[a..b].to_vec(),
         low: f.low[a..b].to_vec(),
         chroma_fps: f.chroma_fps,
-        chroma: Vec::new(),
+        chroma: {
+            let at = |fr: usize| ((fr as f64 / f.fps * f.chroma_fps) as usize).min(f.chroma.len());
+            f.chroma[at(a)..at(b)].to_vec()
+        },
         strength: f.strength[a..b].to_vec(),
         kick: f.kick[a..b].to_vec(),
     }
