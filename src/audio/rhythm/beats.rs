@@ -328,13 +328,8 @@ pub(super) fn fit_piece(f: &Features, bpm: f64, opts: &RhythmOptions) -> Option<
     if beats.len() < 4 {
         return None;
     }
-    let mut ibis: Vec<f64> = beats.windows(2).map(|w| w[1] - w[0]).collect();
-    ibis.sort_by(f64::total_cmp);
-    let bpm = 60.0 / ibis[ibis.len() / 2];
-    let local_tempo: Vec<(f64, f64)> = beats
-        .windows(2)
-        .map(|w| (0.5 * (w[0] + w[1]), 60.0 / (w[1] - w[0])))
-        .collect();
+    let bpm = median_bpm(&beats);
+    let local_tempo = local_tempo(&beats);
     let drift = drift_of(&local_tempo);
     Some(BeatGrid {
         beats,
@@ -551,6 +546,24 @@ fn mode(sorted: &[i64]) -> i64 {
         i = j;
     }
     best
+}
+
+/// (time, bpm) at each beat interval's midpoint.
+pub(super) fn local_tempo(beats: &[f64]) -> Vec<(f64, f64)> {
+    beats
+        .windows(2)
+        .map(|w| (0.5 * (w[0] + w[1]), 60.0 / (w[1] - w[0])))
+        .collect()
+}
+
+/// 60 over the median beat interval (0 with fewer than two beats).
+pub(super) fn median_bpm(beats: &[f64]) -> f64 {
+    let mut d: Vec<f64> = beats.windows(2).map(|w| w[1] - w[0]).collect();
+    if d.is_empty() {
+        return 0.0;
+    }
+    d.sort_by(f64::total_cmp);
+    60.0 / d[d.len() / 2]
 }
 
 /// Legendre distance (bpm) of a cubic fit of the local tempo from its mean.

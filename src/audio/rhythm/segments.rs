@@ -18,7 +18,9 @@
 //!    The section's grid runs on through them (the music comes back on it), no bars are
 //!    cut from them, and they are segments of their own.
 
-use super::beats::{BeatGrid, GridSegment, SegmentStatus, drift_of, fit_piece};
+use super::beats::{
+    BeatGrid, GridSegment, SegmentStatus, drift_of, fit_piece, local_tempo, median_bpm,
+};
 use super::tempo::estimate_tempo_near;
 use super::{Features, RhythmOptions};
 
@@ -279,6 +281,16 @@ fn fit_run(
     out.push(Piece { a, b, grid });
 }
 
+/// The means of the strength and of the kick-band rise over the track, which
+/// [`evidence`] divides by.
+fn evidence_norm(f: &Features) -> (f64, f64) {
+    let mean = |sum: f64, n: usize| (sum / n.max(1) as f64).max(1e-12);
+    (
+        mean(f.strength.iter().sum(), f.strength.len()),
+        mean(f.kick.iter().map(|&v| v as f64).sum(), f.kick.len()),
+    )
+}
+
 /// Onset evidence at time `t`: strength plus kick-band rise, each over its mean.
 fn evidence(f: &Features, norm: (f64, f64), t: f64) -> f64 {
     let c = (t * f.fps).round() as isize;
@@ -382,10 +394,7 @@ pub fn beat_grid(f: &Features, bpm: f64, opts: &RhythmOptions) -> Option<BeatGri
 /// How well beats sit on onsets: the sum over beats of the onset evidence at the beat
 /// less its mean over the track (a beat between onsets counts against).
 fn onset_score(f: &Features, beats: &[f64]) -> f64 {
-    let norm = (
-        (f.strength.iter().sum::<f64>() / f.strength.len().max(1) as f64).max(1e-12),
-        (f.kick.iter().map(|&v| v as f64).sum::<f64>() / f.kick.len().max(1) as f64).max(1e-12),
-    );
+    let norm = evidence_norm(f);
     let n = f.strength.len();
     // The mean evidence at any frame (the same peak-of-five-frames measure).
     let step = 7;
@@ -452,12 +461,7 @@ fn segment_pieces(f: &Features, opts: &RhythmOptions, global: f64) -> Vec<Piece>
 /// Join fitted pieces: boundaries where the onsets change grid, continuous grids into
 /// sections, and the beats, local tempo and segments of the whole.
 fn join(f: &Features, pieces: Vec<Piece>) -> BeatGrid {
-    let mean =
-        |v: &mut dyn Iterator<Item = f64>, n: usize| (v.sum::<f64>() / n.max(1) as f64).max(1e-12);
-    let norm = (
-        mean(&mut f.strength.iter().copied(), f.strength.len()),
-        mean(&mut f.kick.iter().map(|&v| v as f64), f.kick.len()),
-    );
+    let norm = evidence_norm(f);
     let duration = f.strength.len() as f64 / f.fps;
     // Each piece's grid over its frames and 8 s either side, to find the boundary.
     // (Across a gap without pulse, up to the neighbour's start.)
@@ -558,8 +562,6 @@ fn join(f: &Features, pieces: Vec<Piece>) -> BeatGrid {
             None => sections.push(span.clone()),
         }
         let section = sections.len() - 1;
-        let local = local_tempo(&beats[span.clone()]);
-        let drift = drift_of(&local);
         // Neighbouring pieces of one section (a ramp cut into runs) are one segment.
         let same = segments
             .last()
@@ -573,8 +575,9 @@ fn join(f: &Features, pieces: Vec<Piece>) -> BeatGrid {
                 start: bounds[i].max(0.0),
                 end: bounds[i + 1].min(duration),
                 beats: span.clone(),
+                // Tempo and drift below, once the segment has all its beats.
                 bpm: 0.0,
-                drift,
+                drift: 0.0,
                 status: SegmentStatus::Steady,
                 section,
             });
@@ -639,35 +642,10 @@ fn merge_phase_jumps(f: &Features, opts: &RhythmOptions, pieces: Vec<Piece>) -> 
     out
 }
 
-/// (time, bpm) at each beat interval's midpoint.
-fn local_tempo(beats: &[f64]) -> Vec<(f64, f64)> {
-    beats
-        .windows(2)
-        .map(|w| (0.5 * (w[0] + w[1]), 60.0 / (w[1] - w[0])))
-        .collect()
-}
-
-/// 60 over the median beat interval.
-fn median_bpm(beats: &[f64]) -> f64 {
-    let mut d: Vec<f64> = beats.windows(2).map(|w| w[1] - w[0]).collect();
-    if d.is_empty() {
-        return 0.0;
-    }
-    d.sort_by(f64::total_cmp);
-    60.0 / d[d.len() / 2]
-}
-
 /// Split segments at beatless stretches and set each one's status.
 fn mark_beatless(f: &Features, g: &mut BeatGrid, opts: &RhythmOptions) {
-    let mut kick_mean = f.kick.iter().map(|&v| v as f64).sum::<f64>() / f.kick.len().max(1) as f64;
-    kick_mean = kick_mean.max(1e-12);
-    let strength_mean =
-        (f.strength.iter().sum::<f64>() / f.strength.len().max(1) as f64).max(1e-12);
-    let e: Vec<f64> = g
-        .beats
-        .iter()
-        .map(|&t| evidence(f, (strength_mean, kick_mean), t))
-        .collect();
+    let norm = evidence_norm(f);
+    let e: Vec<f64> = g.beats.iter().map(|&t| evidence(f, norm, t)).collect();
     // Against the whole track's typical beat: a section can be all breakdown.
     let mut typical = e.clone();
     typical.sort_by(f64::total_cmp);

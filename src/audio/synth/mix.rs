@@ -18,7 +18,7 @@
 
 use super::{
     Annotation, Clock, Mix, Rendered, Style, SynthParams, SynthTrack, TruthSegment, TruthStatus,
-    master, render, round6,
+    downbeats_of, master, render, round6,
 };
 use crate::engine::Rng;
 
@@ -242,12 +242,7 @@ pub fn synth_mix(seed: u64, index: u64, p: &SynthParams, tracks: (u32, u32)) -> 
         }
     }
     let samples = master(&left, &right, p.channels);
-    let downbeats = beats
-        .iter()
-        .zip(&positions)
-        .filter(|(_, q)| **q == 1)
-        .map(|(t, _)| round6(*t))
-        .collect();
+    let downbeats = downbeats_of(&beats, &positions);
     // The nominal tempo: the longest steady stretch's, as the beat tracker reports it.
     let longest = segments
         .iter()

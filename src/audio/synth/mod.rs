@@ -680,6 +680,16 @@ pub(super) fn master(left: &[f64], right: &[f64], channels: u16) -> Vec<f32> {
     }
 }
 
+/// The beats at position 1 (rounded as the annotations are).
+pub(super) fn downbeats_of(beats: &[f64], positions: &[u32]) -> Vec<f64> {
+    beats
+        .iter()
+        .zip(positions)
+        .filter(|(_, p)| **p == 1)
+        .map(|(t, _)| round6(*t))
+        .collect()
+}
+
 /// Six decimals: the annotations' precision.
 pub(super) fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
@@ -704,13 +714,7 @@ pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
     let mut mix = Mix::new(n, rate, 0.0, false);
     let r = render(&style, seed, index, &clock, duration, &|_| false, &mut mix);
     let samples = master(&mix.left, &mix.right, p.channels);
-    let downbeats = r
-        .beats
-        .iter()
-        .zip(&r.positions)
-        .filter(|(_, p)| **p == 1)
-        .map(|(t, _)| round6(*t))
-        .collect();
+    let downbeats = downbeats_of(&r.beats, &r.positions);
     let mid = duration / 2.0;
     let annotation = Annotation {
         generator: "eigentechno synth".into(),
