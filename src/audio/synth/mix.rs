@@ -8,8 +8,8 @@
 //!   outgoing track's highs fade out over the second half.
 //!
 //! Within a track, a DJ's tempo ramp (2-4 % up or down over 16-32 bars) and a beatless
-//! breakdown (8-16 bars of pad: no drums, no bass) each happen once per mix, on tracks
-//! drawn at random. Every mix of three tracks or more has a cut and a crossfade.
+//! breakdown (8-16 bars of pad: no drums, no bass, and no longer the outgoing track's
+//! highs) each happen once per mix, on tracks drawn at random. Every mix of three tracks or more has a cut and a crossfade.
 //!
 //! The truth: each moment belongs to the track whose kick plays (across a crossfade,
 //! the outgoing track's beats until the swap, then the incoming one's). Beats run on
@@ -162,6 +162,11 @@ pub fn synth_mix(seed: u64, index: u64, p: &SynthParams, tracks: (u32, u32)) -> 
         }
         if i == breakdown_track {
             let bars = 8 + rng.below(9);
+            // Not before the outgoing track's highs have faded out: a breakdown under
+            // another track's hats would not be beatless.
+            if let Some((start, fade)) = crossfade_end {
+                bar = bar.max(part.bar_from(start + fade * 4.0 * period));
+            }
             part.breakdown = Some((bar, bars));
             bar += bars + 8;
         }
