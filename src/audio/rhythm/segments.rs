@@ -9,9 +9,12 @@
 //!    [`TEMPO_STEP`] from the run's start (a ramp becomes a few runs, rejoined below).
 //! 3. Each run gets its own grid; where a run's grid leaves a long stretch of tracked
 //!    beats unexplained (a phase change at one tempo), the run is split there and both
-//!    parts are fitted again.
+//!    parts are fitted again. A piece that is mostly beatless is dropped (its
+//!    neighbours' grids run over it), and neighbours at one tempo are fitted again as
+//!    one when one grid explains them.
 //! 4. The boundary between neighbouring grids moves to where the onsets change from
-//!    one grid to the other (the most onset strength on either side); grids that
+//!    one grid to the other (the most onset strength on either side); each piece is
+//!    fitted again between its boundaries, and the boundaries found again. Grids that
 //!    continue each other (a ramp cut into runs, one track's tempo estimated twice)
 //!    join into one section.
 //! 5. Beatless stretches: at least four bars whose beats carry almost no onset strength.
@@ -35,6 +38,11 @@ const UNEXPLAINED_BEATS: usize = 16;
 /// [`BEATLESS_BEATS`] beats in a row or more.
 const BEATLESS_SHARE: f64 = 0.15;
 const BEATLESS_BEATS: usize = 16;
+/// Neighbouring pieces within this tempo ratio (log) are one track's: always merged.
+/// Up to 1 %, only when one grid explains nearly as many tracked beats
+/// ([`MERGE_KEEPS`] of the two grids' share).
+const SAME_TEMPO: f64 = 0.004;
+const MERGE_KEEPS: f64 = 0.9;
 
 /// The frames `a..b` of `f` (and the chroma frames of the same span).
 fn slice(f: &Features, a: usize, b: usize) -> Features {
@@ -444,6 +452,7 @@ fn segment_pieces(f: &Features, opts: &RhythmOptions, global: f64) -> Vec<Piece>
             .map_or(bpm, |t| t.bpm);
         fit_run(f, a, b, bpm, opts, 0, &mut pieces);
     }
+    drop_beatless(f, &mut pieces);
     // A piece under 12 s at its own tempo at either end of the track is a fade, an
     // outro's fill or a tracker's slip: its neighbour's grid runs over it. (Inside a mix
     // a short piece can be real: a track brought in just before its breakdown.)
@@ -455,12 +464,55 @@ fn segment_pieces(f: &Features, opts: &RhythmOptions, global: f64) -> Vec<Piece>
     if pieces.len() > 1 && pieces.first().is_some_and(|p| p.b - p.a < min) {
         pieces.remove(0);
     }
-    merge_phase_jumps(f, opts, pieces)
+    let pieces = merge_phase_jumps(f, opts, pieces);
+    if pieces.len() > 1 {
+        refit_within_bounds(f, opts, pieces)
+    } else {
+        pieces
+    }
 }
 
-/// Join fitted pieces: boundaries where the onsets change grid, continuous grids into
-/// sections, and the beats, local tempo and segments of the whole.
-fn join(f: &Features, pieces: Vec<Piece>) -> BeatGrid {
+/// Drop pieces that are mostly beatless (a breakdown whose pads the windows found a
+/// tempo in): the grids of the music on either side run over them, as through any
+/// breakdown, rather than a grid fitted to the tracker's wandering there.
+fn drop_beatless(f: &Features, pieces: &mut Vec<Piece>) {
+    let norm = evidence_norm(f);
+    let e: Vec<Vec<f64>> = pieces
+        .iter()
+        .map(|p| p.grid.beats.iter().map(|&t| evidence(f, norm, t)).collect())
+        .collect();
+    let mut all: Vec<f64> = e.iter().flatten().copied().collect();
+    if all.is_empty() {
+        return;
+    }
+    all.sort_by(f64::total_cmp);
+    let floor = BEATLESS_SHARE * all[all.len() / 2];
+    let beatless: Vec<bool> = e
+        .iter()
+        .map(|v| {
+            // Quiet as in [`mark_beatless`]: the most of a beat and its neighbours.
+            let quiet = (0..v.len())
+                .filter(|&k| {
+                    v[k.saturating_sub(2)..(k + 3).min(v.len())]
+                        .iter()
+                        .fold(0.0f64, |m, &x| m.max(x))
+                        < floor
+                })
+                .count();
+            2 * quiet > v.len()
+        })
+        .collect();
+    if beatless.iter().all(|&b| b) {
+        return;
+    }
+    let mut keep = beatless.iter().map(|&b| !b);
+    pieces.retain(|_| keep.next().expect("one flag per piece"));
+}
+
+/// Where the onsets change from each piece's grid to the next one's: each piece's grid
+/// extended over its neighbourhood, and the boundaries (the first at 0, the last at
+/// infinity).
+fn boundaries(f: &Features, pieces: &[Piece]) -> (Vec<Vec<f64>>, Vec<f64>) {
     let norm = evidence_norm(f);
     let duration = f.strength.len() as f64 / f.fps;
     // Each piece's grid over its frames and 8 s either side, to find the boundary.
@@ -513,6 +565,35 @@ fn join(f: &Features, pieces: Vec<Piece>) -> BeatGrid {
         bounds.push(best.1);
     }
     bounds.push(f64::INFINITY);
+    (grids, bounds)
+}
+
+/// Each piece fitted again on the stretch between its boundaries, where its music is
+/// alone: a piece found by its windows can hold a few seconds of its neighbour (a
+/// crossfade's highs, the next track past a cut), which pull its line away from its
+/// beats at its far end.
+fn refit_within_bounds(f: &Features, opts: &RhythmOptions, pieces: Vec<Piece>) -> Vec<Piece> {
+    let (_, bounds) = boundaries(f, &pieces);
+    let n = f.strength.len();
+    pieces
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let frame = |t: f64| ((t * f.fps).round().max(0.0) as usize).min(n);
+            let (a, b) = (frame(bounds[i]), frame(bounds[i + 1].min(n as f64 / f.fps)));
+            match fit_frames(f, a, b, p.grid.bpm, opts) {
+                Some(grid) if (a, b) != (p.a, p.b) && smooth(&grid) => Piece { a, b, grid },
+                _ => p,
+            }
+        })
+        .collect()
+}
+
+/// Join fitted pieces: boundaries where the onsets change grid, continuous grids into
+/// sections, and the beats, local tempo and segments of the whole.
+fn join(f: &Features, pieces: Vec<Piece>) -> BeatGrid {
+    let duration = f.strength.len() as f64 / f.fps;
+    let (grids, bounds) = boundaries(f, &pieces);
     // Beats, piece by piece, within its bounds.
     let mut beats = Vec::new();
     let mut tracked = Vec::new();
@@ -606,10 +687,11 @@ fn join(f: &Features, pieces: Vec<Piece>) -> BeatGrid {
     }
 }
 
-/// Neighbours at one tempo (within 1 %) are one piece of music: a phase jump between
-/// them is the tracker losing the beat (in a breakdown, or onto the off-beat), not a
-/// change in the music, so they are fitted again as one piece. Runs of a ramp differ by
-/// more ([`TEMPO_STEP`] from their start) and stay apart, to be joined as one section.
+/// Neighbours at one tempo are one piece of music: a phase jump between them is the
+/// tracker losing the beat (in a breakdown, or onto the off-beat), not a change in the
+/// music, so they are fitted again as one piece ([`SAME_TEMPO`], [`MERGE_KEEPS`]). Runs
+/// of a ramp differ by more ([`TEMPO_STEP`] from their start) and stay apart, to be
+/// joined as one section.
 fn merge_phase_jumps(f: &Features, opts: &RhythmOptions, pieces: Vec<Piece>) -> Vec<Piece> {
     let mut out: Vec<Piece> = Vec::with_capacity(pieces.len());
     for p in pieces {
@@ -617,20 +699,31 @@ fn merge_phase_jumps(f: &Features, opts: &RhythmOptions, pieces: Vec<Piece>) -> 
             out.push(p);
             continue;
         };
-        if (p.grid.bpm / prev.grid.bpm).ln().abs() < 0.01 {
+        let apart = (p.grid.bpm / prev.grid.bpm).ln().abs();
+        if apart < 0.01 {
             let prev = out.pop().expect("checked");
             let bpm = if prev.grid.beats.len() >= p.grid.beats.len() {
                 prev.grid.bpm
             } else {
                 p.grid.bpm
             };
+            // Beyond a hair's difference in tempo, merged only when one grid explains
+            // about as many tracked beats as the two did: two tracks at nearly one tempo
+            // (not beat-matched) keep their own grids. (Not on onset strength: a real
+            // track's stretch whose loudest onsets fall off the beat would win there.)
+            let parts = {
+                let n = |g: &BeatGrid| g.beats.len() as f64;
+                (share(&prev.grid) * n(&prev.grid) + share(&p.grid) * n(&p.grid))
+                    / (n(&prev.grid) + n(&p.grid)).max(1.0)
+            };
             match fit_frames(f, prev.a, p.b, bpm, opts) {
-                Some(grid) => out.push(Piece {
-                    a: prev.a,
-                    b: p.b,
-                    grid,
-                }),
-                None => {
+                Some(grid) if apart < SAME_TEMPO || share(&grid) >= MERGE_KEEPS * parts => out
+                    .push(Piece {
+                        a: prev.a,
+                        b: p.b,
+                        grid,
+                    }),
+                _ => {
                     out.push(prev);
                     out.push(p);
                 }
