@@ -255,12 +255,7 @@ fn rhythm_dict<'py>(
         e.set_item("end", s.end)?;
         e.set_item("bpm", s.bpm)?;
         e.set_item("drift", s.drift)?;
-        e.set_item(
-            "status",
-            serde_json::to_value(s.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned)),
-        )?;
+        e.set_item("status", s.status.as_str())?;
         segments.append(e)?;
     }
     d.set_item("segments", segments)?;

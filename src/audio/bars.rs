@@ -171,7 +171,7 @@ pub fn bar_spans(
             let end = k + bpb;
             let t1 = if end < seg.beats.end {
                 beats[end]
-            } else if end >= 2 && end - 1 > k {
+            } else if end - 1 > k {
                 // The bar closes on the segment's end: one period after its last beat.
                 let p = beats[end - 1] - beats[end - 2];
                 let t = beats[end - 1] + p;
@@ -206,11 +206,10 @@ pub fn cut_bars(
         .into_iter()
         .enumerate()
     {
-        let this = index;
         if t0 < opts.skip_start || t1 > duration - opts.skip_end {
             continue;
         }
-        if this % opts.every.max(1) != 0 {
+        if index % opts.every.max(1) != 0 {
             continue;
         }
         let confidence = grid.support(k_here, beats_per_bar);
@@ -225,7 +224,7 @@ pub fn cut_bars(
             continue;
         }
         bars.push(Bar {
-            index: this,
+            index,
             start: t0,
             samples: signal.samples[a..b].to_vec(),
             stretch_ratio: 1.0,

@@ -374,10 +374,7 @@ impl EvalReport {
                     "  {:>7.1}-{:<7.1} {:<8} {:<9}",
                     g.start,
                     g.end,
-                    serde_json::to_value(g.status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
+                    g.status.as_str(),
                     g.join
                 );
                 let _ = writeln!(

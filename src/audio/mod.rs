@@ -18,3 +18,8 @@ pub use decode::{DecodeOptions, DecodeStream, MixDown, SourceInfo, decode_file};
 pub use resample::{ResampleStream, resample};
 pub use signal::{SampleStream, Signal, SignalStream};
 pub use wav::{WavFormat, WavWritten, write_wav_interleaved, write_wav_stream};
+
+/// Six decimals (microseconds, micro-bpm): the precision of annotations and reports.
+pub(crate) fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}

@@ -239,7 +239,6 @@ pub struct RhythmItem {
     pub tempo: TempoEstimate,
     /// From the beats stage.
     pub grid: Option<BeatGrid>,
-    /// (first downbeat index, confidence) from the downbeats stage.
     /// Each section's first downbeat (an index into the grid's beats) and confidence.
     pub downbeat: Option<Vec<(usize, f64)>>,
 }

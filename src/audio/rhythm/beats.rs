@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::downbeats::{chroma_sum, cos_dist};
 use super::{Features, RhythmOptions};
+use crate::audio::round6;
 use crate::engine::legendre::{legendre_distance, legendre_eval, legendre_fit};
 
 /// Kick-band evidence that the tracked beats sit on the off-beat ("and"): the log ratio
@@ -48,27 +50,8 @@ fn harmonic_off_beat_evidence(f: &Features, frames: &[usize]) -> Option<f64> {
     if f.chroma.is_empty() || frames.len() < 16 {
         return None;
     }
-    let chroma_at = |t: f64| ((t * f.chroma_fps).round().max(0.0) as usize).min(f.chroma.len());
-    let mean = |a: f64, b: f64| -> [f32; 12] {
-        let (i, j) = (chroma_at(a), chroma_at(b));
-        let mut m = [0.0f32; 12];
-        for c in &f.chroma[i..j.max(i)] {
-            for (x, y) in m.iter_mut().zip(c) {
-                *x += y;
-            }
-        }
-        m
-    };
     let change = |t: f64, period: f64| -> f64 {
-        let (a, b) = (mean(t - period, t), mean(t, t + period));
-        let dot: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-        let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if na == 0.0 || nb == 0.0 {
-            0.0
-        } else {
-            1.0 - (dot / (na * nb)) as f64
-        }
+        cos_dist(&chroma_sum(f, t - period, t), &chroma_sum(f, t, t + period))
     };
     let times: Vec<f64> = frames.iter().map(|&fr| fr as f64 / f.fps).collect();
     let best_phase = |points: &[f64]| -> f64 {
@@ -199,6 +182,17 @@ pub enum SegmentStatus {
     Beatless,
 }
 
+impl SegmentStatus {
+    /// Its name in the reports: `steady`, `drifting` or `beatless`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SegmentStatus::Steady => "steady",
+            SegmentStatus::Drifting => "drifting",
+            SegmentStatus::Beatless => "beatless",
+        }
+    }
+}
+
 /// One stretch of a track's beat grid.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GridSegment {
@@ -236,12 +230,11 @@ pub struct SegmentSummary {
 impl From<&GridSegment> for SegmentSummary {
     fn from(s: &GridSegment) -> Self {
         // Six decimals: microseconds and micro-bpm, as the other reports.
-        let r6 = |x: f64| (x * 1e6).round() / 1e6;
         SegmentSummary {
-            start: r6(s.start),
-            end: r6(s.end),
-            bpm: r6(s.bpm),
-            drift: r6(s.drift),
+            start: round6(s.start),
+            end: round6(s.end),
+            bpm: round6(s.bpm),
+            drift: round6(s.drift),
             status: s.status,
         }
     }
@@ -586,6 +579,17 @@ pub(super) fn drift_of(local: &[(f64, f64)]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segment_status_names_are_the_json_names() {
+        for s in [
+            SegmentStatus::Steady,
+            SegmentStatus::Drifting,
+            SegmentStatus::Beatless,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
 
     /// Largest distance (s) from a true beat to the nearest grid beat.
     fn worst_miss(grid: &[f64], truth: &[f64]) -> f64 {

@@ -28,33 +28,6 @@ pub(super) fn find_downbeat_phase(f: &Features, beats: &[f64], bpb: usize) -> (u
     if n < 2 * bpb || bpb < 2 {
         return (0, 0.0);
     }
-    let chroma_mean = |t0: f64, t1: f64| -> [f32; 12] {
-        let (a, b) = (
-            (t0 * f.chroma_fps).round().max(0.0) as usize,
-            (t1 * f.chroma_fps).round().max(0.0) as usize,
-        );
-        let b = b.min(f.chroma.len());
-        let mut m = [0.0f32; 12];
-        if a >= b {
-            return m;
-        }
-        for c in &f.chroma[a..b] {
-            for (x, y) in m.iter_mut().zip(c) {
-                *x += y;
-            }
-        }
-        m
-    };
-    let cos_dist = |a: &[f32; 12], b: &[f32; 12]| -> f64 {
-        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-        let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-        let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if na == 0.0 || nb == 0.0 {
-            0.0
-        } else {
-            1.0 - (dot / (na * nb)) as f64
-        }
-    };
     let at = |v: &[f32], t: f64| -> f64 {
         let c = (t * f.fps).round() as isize;
         (c - 2..=c + 2)
@@ -68,8 +41,8 @@ pub(super) fn find_downbeat_phase(f: &Features, beats: &[f64], bpb: usize) -> (u
     for k in 0..n {
         if k >= 2 && k + 2 < n {
             novelty[k] = cos_dist(
-                &chroma_mean(beats[k - 2], beats[k]),
-                &chroma_mean(beats[k], beats[k + 2]),
+                &chroma_sum(f, beats[k - 2], beats[k]),
+                &chroma_sum(f, beats[k], beats[k + 2]),
             );
         }
         low[k] = at(&f.low, beats[k]);
@@ -97,4 +70,35 @@ pub(super) fn find_downbeat_phase(f: &Features, beats: &[f64], bpb: usize) -> (u
     scores.sort_by(|a, b| b.1.total_cmp(&a.1));
     let margin = scores[0].1 - scores[1].1;
     (scores[0].0, (1.0 - (-2.0 * margin).exp()).clamp(0.0, 1.0))
+}
+
+/// The chroma frames from `t0` to `t1` (seconds) summed: zeros for an empty span.
+pub(super) fn chroma_sum(f: &Features, t0: f64, t1: f64) -> [f32; 12] {
+    let (a, b) = (
+        (t0 * f.chroma_fps).round().max(0.0) as usize,
+        (t1 * f.chroma_fps).round().max(0.0) as usize,
+    );
+    let b = b.min(f.chroma.len());
+    let mut m = [0.0f32; 12];
+    if a >= b {
+        return m;
+    }
+    for c in &f.chroma[a..b] {
+        for (x, y) in m.iter_mut().zip(c) {
+            *x += y;
+        }
+    }
+    m
+}
+
+/// Cosine distance of two chroma vectors (0 when either is all zeros).
+pub(super) fn cos_dist(a: &[f32; 12], b: &[f32; 12]) -> f64 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        1.0 - (dot / (na * nb)) as f64
+    }
 }

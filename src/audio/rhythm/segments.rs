@@ -481,32 +481,38 @@ fn drop_beatless(f: &Features, pieces: &mut Vec<Piece>) {
         .iter()
         .map(|p| p.grid.beats.iter().map(|&t| evidence(f, norm, t)).collect())
         .collect();
-    let mut all: Vec<f64> = e.iter().flatten().copied().collect();
-    if all.is_empty() {
+    let Some(floor) = quiet_floor(e.iter().flatten().copied().collect()) else {
         return;
-    }
-    all.sort_by(f64::total_cmp);
-    let floor = BEATLESS_SHARE * all[all.len() / 2];
+    };
     let beatless: Vec<bool> = e
         .iter()
-        .map(|v| {
-            // Quiet as in [`mark_beatless`]: the most of a beat and its neighbours.
-            let quiet = (0..v.len())
-                .filter(|&k| {
-                    v[k.saturating_sub(2)..(k + 3).min(v.len())]
-                        .iter()
-                        .fold(0.0f64, |m, &x| m.max(x))
-                        < floor
-                })
-                .count();
-            2 * quiet > v.len()
-        })
+        .map(|v| 2 * quiet_beats(v, floor).iter().filter(|&&q| q).count() > v.len())
         .collect();
     if beatless.iter().all(|&b| b) {
         return;
     }
     let mut keep = beatless.iter().map(|&b| !b);
     pieces.retain(|_| keep.next().expect("one flag per piece"));
+}
+
+/// The onset evidence under which a beat is quiet: [`BEATLESS_SHARE`] of the median of
+/// the beats' evidence `e` (`None` without beats).
+fn quiet_floor(mut e: Vec<f64>) -> Option<f64> {
+    e.sort_by(f64::total_cmp);
+    e.get(e.len() / 2).map(|m| BEATLESS_SHARE * m)
+}
+
+/// Whether each beat of `e` (onset evidence, beat by beat) is quiet: the most of it and
+/// its neighbours (a bar, two beats either side) is under `floor`.
+fn quiet_beats(e: &[f64], floor: f64) -> Vec<bool> {
+    (0..e.len())
+        .map(|k| {
+            e[k.saturating_sub(2)..(k + 3).min(e.len())]
+                .iter()
+                .fold(0.0f64, |m, &v| m.max(v))
+                < floor
+        })
+        .collect()
 }
 
 /// Where the onsets change from each piece's grid to the next one's: each piece's grid
@@ -575,11 +581,11 @@ fn boundaries(f: &Features, pieces: &[Piece]) -> (Vec<Vec<f64>>, Vec<f64>) {
 fn refit_within_bounds(f: &Features, opts: &RhythmOptions, pieces: Vec<Piece>) -> Vec<Piece> {
     let (_, bounds) = boundaries(f, &pieces);
     let n = f.strength.len();
+    let frame = |t: f64| ((t * f.fps).round().max(0.0) as usize).min(n);
     pieces
         .into_iter()
         .enumerate()
         .map(|(i, p)| {
-            let frame = |t: f64| ((t * f.fps).round().max(0.0) as usize).min(n);
             let (a, b) = (frame(bounds[i]), frame(bounds[i + 1].min(n as f64 / f.fps)));
             match fit_frames(f, a, b, p.grid.bpm, opts) {
                 Some(grid) if (a, b) != (p.a, p.b) && smooth(&grid) => Piece { a, b, grid },
@@ -711,13 +717,13 @@ fn merge_phase_jumps(f: &Features, opts: &RhythmOptions, pieces: Vec<Piece>) -> 
             // about as many tracked beats as the two did: two tracks at nearly one tempo
             // (not beat-matched) keep their own grids. (Not on onset strength: a real
             // track's stretch whose loudest onsets fall off the beat would win there.)
-            let parts = {
+            let parts = || {
                 let n = |g: &BeatGrid| g.beats.len() as f64;
                 (share(&prev.grid) * n(&prev.grid) + share(&p.grid) * n(&p.grid))
                     / (n(&prev.grid) + n(&p.grid)).max(1.0)
             };
             match fit_frames(f, prev.a, p.b, bpm, opts) {
-                Some(grid) if apart < SAME_TEMPO || share(&grid) >= MERGE_KEEPS * parts => out
+                Some(grid) if apart < SAME_TEMPO || share(&grid) >= MERGE_KEEPS * parts() => out
                     .push(Piece {
                         a: prev.a,
                         b: p.b,
@@ -740,23 +746,11 @@ fn mark_beatless(f: &Features, g: &mut BeatGrid, opts: &RhythmOptions) {
     let norm = evidence_norm(f);
     let e: Vec<f64> = g.beats.iter().map(|&t| evidence(f, norm, t)).collect();
     // Against the whole track's typical beat: a section can be all breakdown.
-    let mut typical = e.clone();
-    typical.sort_by(f64::total_cmp);
-    let median = typical.get(typical.len() / 2).copied().unwrap_or(0.0);
+    let floor = quiet_floor(e.clone()).unwrap_or(0.0);
     let mut out = Vec::new();
     for seg in std::mem::take(&mut g.segments) {
         let range = seg.beats.clone();
-        // A beat is quiet when the most of it and its neighbours (a bar) is quiet.
-        let quiet: Vec<bool> = range
-            .clone()
-            .map(|k| {
-                let (lo, hi) = (
-                    k.saturating_sub(2).max(range.start),
-                    (k + 2).min(range.end - 1),
-                );
-                e[lo..=hi].iter().fold(0.0f64, |m, &v| m.max(v)) < BEATLESS_SHARE * median
-            })
-            .collect();
+        let quiet = quiet_beats(&e[range.clone()], floor);
         // Runs of quiet beats long enough to be beatless.
         let mut runs = Vec::new();
         let mut k = 0;

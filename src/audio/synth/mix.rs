@@ -137,6 +137,8 @@ pub fn synth_mix(seed: u64, index: u64, p: &SynthParams, tracks: (u32, u32)) -> 
             fade_in,
             fade_out: (0.0, 0.0),
         };
+        // Where the outgoing track's highs have faded out.
+        let mut faded = None;
         if let Some((start, bars)) = crossfade_end {
             // The low end swaps on the incoming track's first downbeat past half the fade.
             let swap = part.downbeat(part.bar_from(start + bars / 2.0 * 4.0 * period));
@@ -146,6 +148,7 @@ pub fn synth_mix(seed: u64, index: u64, p: &SynthParams, tracks: (u32, u32)) -> 
             let prev = parts.last_mut().expect("a crossfade follows a track");
             prev.own.1 = swap;
             prev.fade_out = (swap, end);
+            faded = Some(end);
         }
         // The body: 24-40 bars from the first full bar of its own, plus its events.
         let b0 = part.bar_from(part.own.0);
@@ -164,8 +167,8 @@ pub fn synth_mix(seed: u64, index: u64, p: &SynthParams, tracks: (u32, u32)) -> 
             let bars = 8 + rng.below(9);
             // Not before the outgoing track's highs have faded out: a breakdown under
             // another track's hats would not be beatless.
-            if let Some((start, fade)) = crossfade_end {
-                bar = bar.max(part.bar_from(start + fade * 4.0 * period));
+            if let Some(faded) = faded {
+                bar = bar.max(part.bar_from(faded));
             }
             part.breakdown = Some((bar, bars));
             bar += bars + 8;

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::round6;
 use super::wav::{WavFormat, write_wav_interleaved};
 use crate::engine::Rng;
 use crate::error::{Error, Result};
@@ -146,6 +147,17 @@ pub enum TruthStatus {
     Ramp,
     /// A breakdown: no drums, the bar grid runs on.
     Beatless,
+}
+
+impl TruthStatus {
+    /// Its name in the annotations: `steady`, `ramp` or `beatless`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TruthStatus::Steady => "steady",
+            TruthStatus::Ramp => "ramp",
+            TruthStatus::Beatless => "beatless",
+        }
+    }
 }
 
 /// One stretch of a mix's ground truth.
@@ -690,11 +702,6 @@ pub(super) fn downbeats_of(beats: &[f64], positions: &[u32]) -> Vec<f64> {
         .collect()
 }
 
-/// Six decimals: the annotations' precision.
-pub(super) fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
-}
-
 /// Generate track `index` of the corpus `seed`. Deterministic: the same arguments give
 /// the same samples, whatever else is generated and in which order.
 pub fn synth_track(seed: u64, index: u64, p: &SynthParams) -> SynthTrack {
@@ -838,6 +845,17 @@ pub fn encode_flac16(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn truth_status_names_are_the_json_names() {
+        for s in [
+            TruthStatus::Steady,
+            TruthStatus::Ramp,
+            TruthStatus::Beatless,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
 
     fn params() -> SynthParams {
         SynthParams {
