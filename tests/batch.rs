@@ -115,7 +115,8 @@ fn bad_files_are_reported_and_skipped_and_strict_fails() {
         out.to_str().unwrap(),
     ]);
     let (stdout, stderr) = text(&o);
-    assert!(o.status.success(), "{stdout}{stderr}");
+    // Finished without some tracks: exit 3, the skipped files on stderr.
+    assert_eq!(o.status.code(), Some(3), "{stdout}{stderr}");
     assert!(out.join("wavs/good-a.wav").exists() && out.join("wavs/good-b.wav").exists());
     assert_eq!(std::fs::read_dir(out.join("wavs")).unwrap().count(), 2);
     assert!(
@@ -130,10 +131,10 @@ fn bad_files_are_reported_and_skipped_and_strict_fails() {
         ("empty.flac", "empty file (0 bytes)"),
         ("notes.ogg", "not an audio file: the content is text"),
     ] {
-        let line = stdout
+        let line = stderr
             .lines()
             .find(|l| l.contains(file))
-            .unwrap_or_else(|| panic!("{file} not in summary: {stdout}"));
+            .unwrap_or_else(|| panic!("{file} not among the skipped files: {stderr}"));
         assert!(line.contains(reason), "{file}: {line}");
     }
     assert!(!stdout.contains("README.txt"));
@@ -456,8 +457,9 @@ fn the_main_pipeline_writes_the_pca_listening_outputs_and_figures() {
         serde_json::from_slice(&std::fs::read(out.join("select_k/select_k.json")).unwrap())
             .unwrap();
     assert!(sk["best_k"].as_u64().unwrap() >= 1);
-    // Correlation heatmaps of the band energies and of the scores, with their JSON.
-    for (stage, features) in [("band_correlation", 24), ("score_correlation", 32)] {
+    // Correlation heatmaps of the band energies, and of the first 8 components' scores
+    // beside the bars' 6 metadata columns and 24 band energies, with their JSON.
+    for (stage, features) in [("band_correlation", 24), ("score_correlation", 38)] {
         let png = std::fs::read(out.join(stage).join(format!("{stage}.png"))).unwrap();
         assert_eq!(&png[1..4], b"PNG", "{stage}");
         let j: serde_json::Value = serde_json::from_slice(

@@ -539,13 +539,14 @@ fn explore_rewrites_the_page_of_an_earlier_output() {
             .starts_with("exact")
     );
 
-    // Not an output folder, and no folder at all: clear errors, exit 1.
+    // Not an output folder (exit 1), and no folder at all (exit 2, bad usage): clear
+    // errors.
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    for bad in [empty.clone(), dir.path().join("missing")] {
+    for (bad, code) in [(empty.clone(), 1), (dir.path().join("missing"), 2)] {
         let o = eigentechno(&["explore", bad.to_str().unwrap()]);
         let e = text(&o).1;
-        assert_eq!(o.status.code(), Some(1), "{e}");
+        assert_eq!(o.status.code(), Some(code), "{e}");
         assert!(
             e.contains(&bad.display().to_string()) && !e.contains("panicked"),
             "{e}"

@@ -297,7 +297,7 @@ fn bad_inputs_get_a_status_and_the_run_goes_on() {
         out.to_str().unwrap(),
     ]);
     let (stdout, stderr) = text(&o);
-    assert!(o.status.success(), "{stdout}{stderr}");
+    assert_eq!(o.status.code(), Some(3), "{stdout}{stderr}");
     assert!(!stderr.contains("panick"), "{stderr}");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("matrix/report.json")).unwrap()).unwrap();

@@ -56,7 +56,8 @@ fn summary_json_keeps_its_track_keys_and_values_and_times_each_stage() {
     ];
     let o = eigentechno(&args);
     let (stdout, stderr) = text(&o);
-    assert!(o.status.success(), "{stdout}{stderr}");
+    // empty.flac is left out: exit 3.
+    assert_eq!(o.status.code(), Some(3), "{stdout}{stderr}");
     assert!(stdout.contains("slowest stages: "), "{stdout}");
     let statuses = |v: &serde_json::Value| -> Vec<(String, String)> {
         v["tracks"]
@@ -211,6 +212,7 @@ fn a_rerun_skips_every_stage_and_a_change_redoes_only_what_it_touches() {
             "figures",
             "outliers",
             "sample",
+            "features",
             "score_correlation",
             "explorer"
         ],

@@ -35,10 +35,20 @@ pub fn corrmatrix(input: &Path, out: &Path, order: Ordering, clip: f64, steps: b
             report.constant_columns
         );
     }
-    println!(
-        "{} features from {} rows, {} order, limits +-{:.3}",
-        report.features, report.rows, report.ordering, report.limits[1]
-    );
+    if report.nothing_to_show {
+        println!(
+            "{} features from {} rows: nothing to show, every correlation off the diagonal is under {:e} (largest {:.1e})",
+            report.features,
+            report.rows,
+            ops::NOISE_CORRELATION,
+            report.largest_off_diagonal
+        );
+    } else {
+        println!(
+            "{} features from {} rows, {} order, limits +-{:.3}",
+            report.features, report.rows, report.ordering, report.limits[1]
+        );
+    }
     for f in files {
         println!("  {}", f.display());
     }

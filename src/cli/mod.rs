@@ -12,6 +12,9 @@ use std::process::ExitCode;
 const EXIT_FAILED: u8 = 1;
 /// Exit code for a rejected pipeline or bad arguments.
 const EXIT_CONFIG: u8 = 2;
+/// Exit code for a run that finished without some of its tracks (they failed or timed
+/// out, and `--strict` was not given): the outputs are usable, but not whole.
+const EXIT_PARTLY: u8 = 3;
 /// Exit code after Ctrl-C (128 + SIGINT, as a shell reports it).
 const EXIT_INTERRUPTED: u8 = 130;
 
@@ -23,6 +26,8 @@ pub enum Failure {
     Failed(String),
     /// The work is reported already; exit 1 without another message.
     Reported,
+    /// The run finished, its failures reported already, without some tracks (exit 3).
+    PartlyFailed,
     /// Stopped by Ctrl-C: what was finished is on disk, a re-run resumes (exit 130).
     Interrupted,
 }
@@ -31,6 +36,7 @@ impl From<eigentechno::Error> for Failure {
     fn from(e: eigentechno::Error) -> Self {
         match e {
             eigentechno::Error::Config(c) => Failure::Usage(c.to_string()),
+            e @ eigentechno::Error::InvalidArgument { .. } => Failure::Usage(e.to_string()),
             e if e.is_interrupted() => Failure::Interrupted,
             e => Failure::Failed(e.to_string()),
         }
@@ -58,6 +64,7 @@ pub fn exit(outcome: Outcome) -> ExitCode {
             ExitCode::from(EXIT_FAILED)
         }
         Err(Failure::Reported) => ExitCode::from(EXIT_FAILED),
+        Err(Failure::PartlyFailed) => ExitCode::from(EXIT_PARTLY),
         Err(Failure::Interrupted) => {
             eprintln!(
                 "interrupted: finished tracks are kept; run the same command again to resume"

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::{Failure, Outcome, usage};
 use eigentechno::ops::{self, IngestParams, RunOutcome, RunSettings, TrackInput};
-use eigentechno::pipeline::{PIPELINE_PARAMS, Registry};
+use eigentechno::pipeline::{PIPELINE_PARAMS, Registry, RunStatus};
 
 pub fn run(file: &Path, overrides: &[String], settings: RunSettings) -> Outcome {
     let pipeline = ops::load_pipeline(file, overrides).map_err(usage)?;
@@ -23,18 +23,20 @@ pub fn ingest(dir: &Path, out: &Path, params: &IngestParams, quiet: bool) -> Out
     summarise(&outcome, quiet)
 }
 
-/// Print the run's summary (only its failures under `--quiet`).
+/// Print the run's summary on stdout (nothing under `--quiet`) and what went wrong on
+/// stderr; the exit code follows [`eigentechno::pipeline::RunReport::status`]: 1 when a
+/// stage failed or no track gave a result (or a track failed under `--strict`), 3 when
+/// the run finished without some tracks.
 fn summarise(done: &RunOutcome, quiet: bool) -> Outcome {
-    let text = done.report.summary_text(&done.out_dir);
     if !quiet {
-        print!("{text}");
-    } else if done.report.has_failures() {
-        eprint!("{text}");
+        print!("{}", done.report.summary_text(&done.out_dir));
     }
-    if done.failed() {
-        Err(Failure::Reported)
-    } else {
-        Ok(())
+    eprint!("{}", done.report.problems_text());
+    match done.report.status() {
+        RunStatus::Failed => Err(Failure::Reported),
+        _ if done.failed() => Err(Failure::Reported),
+        RunStatus::PartlyFailed => Err(Failure::PartlyFailed),
+        RunStatus::Complete => Ok(()),
     }
 }
 
@@ -78,6 +80,17 @@ fn stages_text(registry: &Registry, json: bool) -> String {
             .collect();
         return serde_json::to_string_pretty(&list).expect("json") + "\n";
     }
+    // One column width for every table, from the longest entry, so long names align.
+    let all_params = registry
+        .iter()
+        .flat_map(|t| t.params().iter())
+        .chain(PIPELINE_PARAMS.iter());
+    let (mut wn, mut wt, mut wd) = (0, 0, 0);
+    for p in all_params {
+        wn = wn.max(p.name.len());
+        wt = wt.max(p.ty.to_string().len());
+        wd = wd.max(default_word(p.default).len());
+    }
     let mut s = String::new();
     for t in registry.iter() {
         let consumes = if t.consumes().is_empty() {
@@ -98,16 +111,12 @@ fn stages_text(registry: &Registry, json: bool) -> String {
         );
         let _ = writeln!(s, "    {}", t.about());
         for p in t.params() {
-            let default = p
-                .default
-                .map(|d| format!("default {d}"))
-                .unwrap_or_else(|| "required".into());
             let _ = writeln!(
                 s,
-                "    {:<12} {:<24} {:<18} {}",
+                "    {:<wn$}  {:<wt$}  {:<wd$}  {}",
                 p.name,
                 p.ty.to_string(),
-                default,
+                default_word(p.default),
                 p.help
             );
         }
@@ -117,12 +126,18 @@ fn stages_text(registry: &Registry, json: bool) -> String {
     for p in PIPELINE_PARAMS {
         let _ = writeln!(
             s,
-            "    {:<12} {:<24} default {:<10} {}",
+            "    {:<wn$}  {:<wt$}  {:<wd$}  {}",
             p.name,
             p.ty.to_string(),
-            p.default.unwrap_or(""),
+            default_word(p.default),
             p.help
         );
     }
     s
+}
+
+fn default_word(default: Option<&str>) -> String {
+    default
+        .map(|d| format!("default {d}"))
+        .unwrap_or_else(|| "required".into())
 }

@@ -53,6 +53,10 @@ impl CorrParams {
 /// What was drawn (also written as JSON beside the PNG).
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct CorrReport {
+    /// Every off-diagonal |r| is under [`NOISE_CORRELATION`]: the figure says so.
+    pub nothing_to_show: bool,
+    /// The largest off-diagonal |r|.
+    pub largest_off_diagonal: f64,
     /// Input column indices in drawing order.
     pub order: Vec<usize>,
     /// Colour limits `[-m, m]`.
@@ -112,8 +116,28 @@ impl RowSource for FirstColumns<'_> {
     }
 }
 
+/// Off-diagonal correlations all under this are numerical noise: there is nothing to
+/// draw. (float32 data correlates at 1e-7 to 1e-5 by rounding alone; no sample of
+/// fewer than 10^8 rows can show a true correlation this small either.)
+pub const NOISE_CORRELATION: f64 = 1e-4;
+
+/// `x` with `digits` significant digits, written plainly (0.25, 0.0031, 2.5e-7).
+fn round_to_digits(x: f64, digits: i32) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let mag = x.abs().log10().floor() as i32;
+    if !(-4..6).contains(&mag) {
+        return format!("{:.*e}", (digits - 1).max(0) as usize, x);
+    }
+    let decimals = (digits - 1 - mag).max(0) as usize;
+    format!("{x:.decimals$}")
+}
+
 /// Correlate the columns of `source`, order them, and draw `out` (PNG) with `out`'s
-/// `.json` beside it.
+/// `.json` beside it. When every off-diagonal correlation is under
+/// [`NOISE_CORRELATION`], the figure says there is nothing to show (columns in their
+/// own order, colour limits at +-1) and the report's `nothing_to_show` is set.
 ///
 /// ```
 /// # fn main() -> eigentechno::Result<()> {
@@ -148,25 +172,51 @@ pub fn corrmatrix_to_file(
         reason: e.to_string(),
     })?;
     let labels = labels.map(|l| l.into_iter().take(c.d).collect::<Vec<_>>());
-    let ord = order(&c, opts.order);
-    let limits = symmetric_limits(&c.off_diagonal(), opts.clip);
+    let off = c.off_diagonal();
+    let largest = off
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    // Nothing to show (PCA scores, say: uncorrelated by construction). Stretching noise
+    // over the colour range and clustering it would draw structure that is not there:
+    // keep the columns' order and the full range, and say so in the title.
+    let nothing = largest < NOISE_CORRELATION;
+    let ord = if nothing {
+        (0..c.d).collect()
+    } else {
+        order(&c, opts.order)
+    };
+    let limits = if nothing {
+        (-1.0, 1.0)
+    } else {
+        symmetric_limits(&off, opts.clip)
+    };
     let permuted = c.permuted(&ord);
+    let title = if nothing {
+        format!(
+            "Nothing to show: |r| < {NOISE_CORRELATION:e} off the diagonal (largest {}), {} features",
+            round_to_digits(largest, 2),
+            c.d
+        )
+    } else {
+        format!(
+            "Pearson correlation, {} features ({} order), limits +-{}",
+            c.d,
+            ordering_name(opts.order),
+            round_to_digits(limits.1, 2)
+        )
+    };
     let style = HeatmapStyle {
         map: ColorMap::DarkDiverging,
         limits,
         labels: labels
             .as_ref()
             .map(|l| ord.iter().map(|&i| l[i].clone()).collect()),
-        title: format!(
-            "Pearson correlation, {} features ({} order), limits +-{:.2}",
-            c.d,
-            ordering_name(opts.order),
-            limits.1
-        ),
+        title,
     };
     let (img, _) = render(&permuted.values, c.d, &style);
     let mut files = vec![img.write_png(out)?];
-    if opts.steps {
+    if opts.steps && !nothing {
         files.push(steps(&c, &ord, opts.clip, labels.as_deref())?.write_png(
             &out.with_file_name(format!(
             "{}_steps.png",
@@ -175,6 +225,8 @@ pub fn corrmatrix_to_file(
         )?);
     }
     let report = CorrReport {
+        nothing_to_show: nothing,
+        largest_off_diagonal: largest,
         order: ord,
         limits: [limits.0, limits.1],
         clip_percent: opts.clip,

@@ -115,7 +115,7 @@ impl TrackSource for ListSource {
         Ok(self.0.clone())
     }
     fn describe(&self) -> String {
-        format!("{} files", self.0.len())
+        format!("the {} files given", self.0.len())
     }
 }
 
@@ -170,6 +170,25 @@ impl IngestOptions {
 /// # Ok(()) }
 /// ```
 pub fn ingest_to_dir(input: &TrackInput, out: &Path, opts: &IngestOptions) -> Result<RunReport> {
+    // Said in the user's words: the built-in pipeline they never wrote stays out of it.
+    let expanded;
+    let input = match input {
+        TrackInput::Folder(p) => {
+            expanded = TrackInput::Folder(crate::pipeline::config::expand_home(p));
+            &expanded
+        }
+        files => files,
+    };
+    let out = &crate::pipeline::config::expand_home(out);
+    if let TrackInput::Folder(p) = input
+        && !p.exists()
+    {
+        return Err(Error::InvalidArgument {
+            name: "input",
+            expected: "a folder or an audio file".into(),
+            actual: format!("'{}', which does not exist", p.display()),
+        });
+    }
     let settings = super::RunSettings {
         out: Some(out.to_path_buf()),
         threads: Some(opts.params.threads),

@@ -17,7 +17,7 @@
 //! | listening and figures | [`listen_to_dir`] ([`ListenParams`]), [`audition`], [`figures_to_dir`] ([`FigureParams`]) |
 //! | probabilistic PCA | [`PpcaModel`], [`score_to_npy`], [`outliers_to_dir`], [`sample_bars`], [`samples_to_dir`], [`select_k_to_dir`] |
 //! | correlation, convolution | [`correlate`], [`convolve`], [`apply_arrays`], [`apply_files`] |
-//! | correlation matrices | [`corrmatrix_of_file`], [`corrmatrix_of_rows`], [`corrmatrix_to_file`], [`band_energies`] ([`CorrParams`]) |
+//! | correlation matrices | [`corrmatrix_of_file`], [`corrmatrix_of_rows`], [`corrmatrix_to_file`], [`band_energies`], [`bar_features_to_dir`] ([`CorrParams`]) |
 //! | CNN kernels | [`kernels_of_file`], [`kernels_to_dir`] ([`KernelParams`]) |
 //! | explorer | [`explore`], [`open_in_browser`] |
 //! | pipelines | [`load_pipeline`], [`run_pipeline`], [`run_file`] |
@@ -28,6 +28,7 @@
 //! pipelines or the CLI. Every named choice (methods, modes, orders) parses with
 //! [`FromStr`](std::str::FromStr) and is a clap `ValueEnum` ([`choice`]).
 
+mod bar_features;
 pub mod choice;
 mod conv;
 mod corrmatrix;
@@ -47,11 +48,12 @@ mod tracks;
 
 use std::path::Path;
 
+pub use bar_features::{BAR_METADATA, bar_features_to_dir};
 pub use choice::{Choice, UnknownChoice, parse_choice};
 pub use conv::{apply_arrays, apply_files, convolve, correlate};
 pub use corrmatrix::{
-    CorrOptions, CorrParams, CorrReport, CsvMatrix, band_energies, corrmatrix_of_file,
-    corrmatrix_of_rows, corrmatrix_to_file, labels_beside, read_csv_matrix,
+    CorrOptions, CorrParams, CorrReport, CsvMatrix, NOISE_CORRELATION, band_energies,
+    corrmatrix_of_file, corrmatrix_of_rows, corrmatrix_to_file, labels_beside, read_csv_matrix,
 };
 pub use explore::{explore, explore_end_of_run, open_in_browser};
 pub use figures::{FigureOptions, FigureParams, figures_to_dir};

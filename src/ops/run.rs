@@ -80,7 +80,8 @@ pub fn run_pipeline(
         .unwrap_or_else(|| "pipeline".into());
     let out_dir = settings
         .out
-        .clone()
+        .as_deref()
+        .map(crate::pipeline::config::expand_home)
         .or_else(|| pipeline.settings.out.clone())
         .unwrap_or_else(|| PathBuf::from("out").join(stem));
     let threads = settings.threads.unwrap_or(pipeline.settings.threads);

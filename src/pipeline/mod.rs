@@ -39,7 +39,9 @@ pub mod stages;
 pub use config::{ConfigError, Location, ParamSpec, ParamType, Params, RawPipeline};
 pub use graph::{Node, PIPELINE_PARAMS, Pipeline, Settings};
 pub use registry::Registry;
-pub use runner::{RunOptions, RunReport, StageReport, TrackReport, TrackStatus, run};
+pub use runner::{
+    NOT_RUN, RunOptions, RunReport, RunStatus, StageReport, TrackReport, TrackStatus, run,
+};
 pub use stage::{
     Audio, BuildContext, CollectStage, Item, Kind, Mode, Payload, PerTrackStage, Stage,
     StageContext, StageInfo, StageType, StoredPayload, Track, TrackSource, WholeStage,

@@ -251,7 +251,7 @@ impl DecodeStream {
                 &params,
                 &AudioDecoderOptions::default().gapless(options.gapless),
             )
-            .map_err(|e| problem(path, DecodeProblem::Unsupported(format!("codec: {e}"))))?;
+            .map_err(|e| problem(path, unsupported_codec(&params, &format, &e)))?;
         let frames_left = options
             .max_seconds
             .filter(|s| *s > 0.0)
@@ -613,3 +613,41 @@ impl SampleStream for DecodeStream {
         }
     }
 }
+
+/// The problem for a codec no decoder here reads: named, with how to convert the file.
+/// A bare "unsupported audio codec" leaves a user guessing whether the file is broken.
+fn unsupported_codec(
+    params: &symphonia::core::codecs::audio::AudioCodecParameters,
+    container: &str,
+    e: &SymError,
+) -> DecodeProblem {
+    use symphonia::core::codecs::audio::well_known::*;
+    let name = match params.codec {
+        CODEC_ID_OPUS => "Opus",
+        CODEC_ID_SPEEX => "Speex",
+        CODEC_ID_MUSEPACK => "Musepack",
+        CODEC_ID_AC3 => "AC-3 (Dolby Digital)",
+        CODEC_ID_EAC3 => "E-AC-3 (Dolby Digital Plus)",
+        CODEC_ID_AC4 => "AC-4",
+        CODEC_ID_DCA => "DTS",
+        CODEC_ID_WMA => "Windows Media Audio",
+        CODEC_ID_WAVPACK => "WavPack",
+        CODEC_ID_MONKEYS_AUDIO => "Monkey's Audio",
+        CODEC_ID_TTA => "True Audio (TTA)",
+        CODEC_ID_ATRAC1 | CODEC_ID_ATRAC3 | CODEC_ID_ATRAC3PLUS | CODEC_ID_ATRAC9 => "ATRAC",
+        _ => {
+            return DecodeProblem::Unsupported(format!(
+                "audio codec {} (container: {container}) is not decoded here ({e}); supported: {SUPPORTED_CODECS}",
+                params.codec
+            ));
+        }
+    };
+    DecodeProblem::Unsupported(format!(
+        "{name} audio (container: {container}) is not decoded here; supported: {SUPPORTED_CODECS}. \
+         Convert it first, for example: ffmpeg -i IN -c:a flac OUT.flac"
+    ))
+}
+
+/// What the decoder reads, for messages (README lists the same).
+pub const SUPPORTED_CODECS: &str =
+    "PCM (WAV, AIFF, CAF), FLAC, MP1, MP2, MP3, Vorbis, AAC-LC, ALAC, ADPCM";

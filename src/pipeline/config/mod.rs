@@ -18,7 +18,7 @@ mod params;
 mod raw;
 
 pub use crate::error::{ConfigError, Location};
-pub use params::Params;
+pub use params::{Params, expand_home};
 pub use raw::{RawPipeline, RawStage, RawValue};
 
 use std::fmt;

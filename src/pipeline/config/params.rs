@@ -157,7 +157,7 @@ impl<'a> Params<'a> {
     pub fn int_in(&self, key: &str, lo: i64, hi: i64) -> Result<i64, ConfigError> {
         let v = self.int(key)?;
         if v < lo || v > hi {
-            return Err(self.error(key, format!("expected {lo} to {hi}, got {v}")));
+            return Err(self.error(key, format!("expected {}, got {v}", int_range(lo, hi))));
         }
         Ok(v)
     }
@@ -219,7 +219,7 @@ impl<'a> Params<'a> {
         let (v, base) = self.raw(key);
         match v {
             toml::Value::String(s) if !s.is_empty() => {
-                let p = PathBuf::from(&s);
+                let p = expand_home(Path::new(&s));
                 Ok(if p.is_absolute() {
                     p
                 } else {
@@ -260,9 +260,10 @@ impl<'a> Params<'a> {
                 .iter()
                 .map(|x| match x.as_integer() {
                     Some(i) if (lo..=hi).contains(&i) => Ok(i),
-                    Some(i) => {
-                        Err(self.error(key, format!("expected values {lo} to {hi}, got {i}")))
-                    }
+                    Some(i) => Err(self.error(
+                        key,
+                        format!("expected values {}, got {i}", int_range(lo, hi)),
+                    )),
                     None => Err(self.mistyped(key, x)),
                 })
                 .collect(),
@@ -277,5 +278,34 @@ impl<'a> Params<'a> {
             .map(|s| format!("{}={}", s.name, self.raw(s.name).0))
             .collect::<Vec<_>>()
             .join(";")
+    }
+}
+
+/// `lo..=hi` in words; an open end (the type's limit) is not spelled out.
+pub(crate) fn int_range(lo: i64, hi: i64) -> String {
+    match (lo == i64::MIN, hi == i64::MAX) {
+        (true, true) => "a whole number".into(),
+        (false, true) => format!("a whole number of at least {lo}"),
+        (true, false) => format!("a whole number of at most {hi}"),
+        (false, false) => format!("{lo} to {hi}"),
+    }
+}
+
+/// `~` or `~/...` at the start of a path, as a shell would expand it (from `HOME`): a
+/// shell leaves `--set tracks.path=~/Music` alone, since the `~` follows an `=`. Other
+/// paths, and `~user` forms, are returned as they are.
+pub fn expand_home(path: &Path) -> PathBuf {
+    let mut parts = path.components();
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty());
+    match (parts.next(), home) {
+        (Some(std::path::Component::Normal(first)), Some(home)) if first == "~" => {
+            let rest = parts.as_path();
+            if rest.as_os_str().is_empty() {
+                PathBuf::from(home)
+            } else {
+                PathBuf::from(home).join(rest)
+            }
+        }
+        _ => path.to_path_buf(),
     }
 }

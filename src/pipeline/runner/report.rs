@@ -174,7 +174,7 @@ impl RunReport {
                 let _ = write!(s, ", {timed_out} timed out");
             }
         } else {
-            s.push_str("done");
+            s.push_str("no tracks");
         }
         let memory = match self.peak_memory {
             Some(b) if !self.quiet => format!(", peak memory {} MB", b / 1_000_000),
@@ -196,8 +196,10 @@ impl RunReport {
             } else {
                 ""
             };
-            if let Some(e) = &st.error {
-                let _ = writeln!(s, "  stage {} ({}) failed: {e}", st.name, st.type_name);
+            if st.error.as_deref().is_some_and(|e| e.starts_with(NOT_RUN)) {
+                continue;
+            } else if st.error.is_some() {
+                let _ = writeln!(s, "  {} ({}): failed (see below)", st.name, st.type_name);
             } else if st.files.is_empty() && st.already_done {
                 let _ = writeln!(s, "  {} ({}): already done", st.name, st.type_name);
             } else if !st.files.is_empty() {
@@ -235,9 +237,40 @@ impl RunReport {
             let _ = writeln!(s, "  slowest stages: {}", list.join(", "));
         }
         let _ = writeln!(s, "  summary: {}", out_dir.join("summary.json").display());
-        if failed > 0 {
+        s
+    }
+
+    /// What went wrong, for stderr: failed stages (the first cause in full; stages that
+    /// did not run because an input failed, in one line), skipped files and warnings.
+    /// Empty when nothing did.
+    pub fn problems_text(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let mut not_run = Vec::new();
+        for st in &self.stages {
+            match &st.error {
+                Some(e) if e.starts_with(NOT_RUN) => not_run.push(st.name.as_str()),
+                Some(e) => {
+                    let _ = writeln!(
+                        s,
+                        "error: stage '{}' ({}) failed: {e}",
+                        st.name, st.type_name
+                    );
+                }
+                None => {}
+            }
+        }
+        if !not_run.is_empty() {
+            let _ = writeln!(
+                s,
+                "error: not run, as an input failed: {}",
+                not_run.join(", ")
+            );
+        }
+        let failed: Vec<&TrackReport> = self.failures().collect();
+        if !failed.is_empty() {
             let _ = writeln!(s, "Skipped files:");
-            for t in self.failures() {
+            for t in failed {
                 let _ = writeln!(
                     s,
                     "  {}: {}",
@@ -261,4 +294,44 @@ impl RunReport {
         }
         s
     }
+
+    /// How the run ended, for an exit code: a stage failed (or no track gave a
+    /// result), some tracks failed, or everything ran.
+    pub fn status(&self) -> RunStatus {
+        let tracks: Vec<&TrackReport> = self
+            .tracks
+            .iter()
+            .filter(|t| !t.path.starts_with("(stage"))
+            .collect();
+        let gave = tracks.iter().any(|t| !t.status.is_failure());
+        if self.stages.iter().any(|s| s.error.is_some()) || (!tracks.is_empty() && !gave) {
+            RunStatus::Failed
+        } else if tracks.iter().any(|t| t.status.is_failure()) || self.stopped_early {
+            RunStatus::PartlyFailed
+        } else {
+            RunStatus::Complete
+        }
+    }
+}
+
+/// The start of a stage's error when it was not run because an input failed.
+pub const NOT_RUN: &str = "not run: input";
+
+/// How a run ended ([`RunReport::status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Every stage ran, and every track gave its result.
+    Complete,
+    /// Every stage ran, but some tracks failed or timed out and were left out.
+    PartlyFailed,
+    /// A stage failed, or no track gave a result: the run produced nothing usable.
+    Failed,
+}
+
+/// `path` relative to `base` (the output folder), as reports and records name files.
+pub(super) fn rel(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }

@@ -10,74 +10,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
 
-use super::resume;
-use super::resume::{check_cache, check_marker, write_cache, write_marker};
-use super::{RunOptions, RunState, TrackReport, TrackStatus, catch, rel, stage_context};
+use super::journal::{self, Journal, Resumed};
+use super::plan::StreamPlan;
+use super::report::{NOT_RUN, TrackReport, TrackStatus, rel};
+use super::state::{RunOptions, RunState, catch, stage_context};
 use crate::error::{Result, Warnings};
 use crate::pipeline::graph::Pipeline;
-use crate::pipeline::stage::{
-    CollectStage, Item, Mode, Payload, Stage, StageContext, Track, WholeStage,
-};
-use crate::store::fingerprint::Fingerprint;
-
-/// The per-track part of the graph fed by one source.
-pub(super) struct StreamPlan {
-    pub(super) source: usize,
-    /// Per-track stages reachable from the source, in topological order.
-    pub(super) per_track: Vec<usize>,
-    /// Collecting stages fed by the stream.
-    pub(super) collectors: Vec<usize>,
-    /// How many stream consumers read each node's output.
-    pub(super) consumer_count: HashMap<usize, usize>,
-    /// Fingerprint of the whole per-track chain (for resume markers).
-    pub(super) chain: String,
-}
-
-impl StreamPlan {
-    pub(super) fn new(p: &Pipeline, source: usize) -> Self {
-        let mut in_stream = vec![false; p.nodes.len()];
-        in_stream[source] = true;
-        let mut per_track = Vec::new();
-        let mut collectors = Vec::new();
-        for (i, node) in p.nodes.iter().enumerate() {
-            if i == source || node.inputs.is_empty() || !node.inputs.iter().all(|&j| in_stream[j]) {
-                continue;
-            }
-            match node.mode {
-                Mode::PerTrack => {
-                    in_stream[i] = true;
-                    per_track.push(i);
-                }
-                Mode::Collect => collectors.push(i),
-                _ => {}
-            }
-        }
-        let mut consumer_count = HashMap::new();
-        for &i in per_track.iter().chain(&collectors) {
-            for &j in &p.nodes[i].inputs {
-                *consumer_count.entry(j).or_insert(0) += 1;
-            }
-        }
-        let mut fp = Fingerprint::new();
-        fp.add_str(env!("CARGO_PKG_VERSION"));
-        for &i in std::iter::once(&source).chain(&per_track) {
-            fp.add_str(&p.nodes[i].fingerprint);
-        }
-        StreamPlan {
-            source,
-            per_track,
-            collectors,
-            consumer_count,
-            chain: fp.hex(),
-        }
-    }
-
-    /// Resume markers only make sense when nothing collects the tracks: a collecting
-    /// stage needs every track's data again.
-    fn resumable(&self) -> bool {
-        self.collectors.is_empty()
-    }
-}
+use crate::pipeline::stage::{CollectStage, Item, Payload, Stage, StageContext, Track, WholeStage};
 
 enum Outcome {
     Ok,
@@ -116,39 +55,39 @@ fn is_output_failure(e: &crate::Error, opts: &RunOptions) -> bool {
 
 /// Push one track through the per-track stages (runs on a worker thread), within its
 /// time budget.
-fn process_track(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, track: Track) -> TrackResult {
+fn process_track(
+    p: &Pipeline,
+    plan: &StreamPlan,
+    opts: &RunOptions,
+    journal: &Journal,
+    track: Track,
+) -> TrackResult {
     let budget = opts.track_budget(track.size);
-    crate::interrupt::with_budget(budget, || process_track_timed(p, plan, opts, track))
+    crate::interrupt::with_budget(budget, || {
+        process_track_timed(p, plan, opts, journal, track)
+    })
 }
 
 fn process_track_timed(
     p: &Pipeline,
     plan: &StreamPlan,
     opts: &RunOptions,
+    journal: &Journal,
     track: Track,
 ) -> TrackResult {
     let warnings = Warnings::new();
-    if plan.resumable()
-        && let Some(files) = check_marker(p, plan, opts, &track)
-    {
-        return TrackResult {
-            track: Arc::new(track),
-            status: Outcome::DoneBefore,
-            warnings: Vec::new(),
-            times: Vec::new(),
-            collected: Vec::new(),
-            files,
-            fatal: None,
+    if let Some(resumed) = journal.resume_track(p, plan, &track) {
+        let (files, collected) = match resumed {
+            Resumed::Files(files) => (files, Vec::new()),
+            Resumed::Collected(collected) => (BTreeMap::new(), collected),
         };
-    }
-    if let Some(collected) = check_cache(p, plan, opts, &track) {
         return TrackResult {
             track: Arc::new(track),
             status: Outcome::DoneBefore,
             warnings: Vec::new(),
             times: Vec::new(),
             collected,
-            files: BTreeMap::new(),
+            files,
             fatal: None,
         };
     }
@@ -240,17 +179,9 @@ fn process_track_timed(
     }
     // The resume files are outputs too: failing to write them means the folder is
     // full or unwritable, and the run stops (what is on disk stays valid).
-    let mut fatal = None;
-    if plan.resumable()
-        && let Err(e) = write_marker(p, plan, opts, &track, &files)
-    {
-        fatal = Some(e);
-    }
-    if fatal.is_none()
-        && let Err(e) = write_cache(p, plan, opts, &track, &collected)
-    {
-        fatal = Some(e);
-    }
+    let fatal = journal
+        .record_track(p, plan, &track, &files, &collected)
+        .err();
     TrackResult {
         track,
         status: Outcome::Ok,
@@ -280,7 +211,7 @@ fn progress_bar(opts: &RunOptions, len: u64, what: &str) -> indicatif::ProgressB
 /// matching record, and nothing per-track writes files of its own, no track needs to
 /// be read again. The tracks are reported as that run reported them, the ok ones as
 /// done before.
-fn replay_stream(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, st: &mut RunState) -> bool {
+fn replay_stream(p: &Pipeline, plan: &StreamPlan, st: &mut RunState) -> bool {
     let leaf_outputs = plan
         .per_track
         .iter()
@@ -291,13 +222,13 @@ fn replay_stream(p: &Pipeline, plan: &StreamPlan, opts: &RunOptions, st: &mut Ru
     let Some(fp) = st.fps[plan.source].clone() else {
         return false;
     };
-    let Some(record) = resume::read_record(opts, &p.nodes[plan.source].name, &fp) else {
+    let Some(record) = st.journal.read_record(&p.nodes[plan.source].name, &fp) else {
         return false;
     };
     let mut resumed = Vec::new();
     for &c in &plan.collectors {
         let fp = st.fps[c].clone().expect("set from the source's");
-        if !st.resume(opts, c, &fp) {
+        if !st.resume(c, &fp) {
             // Put back what was taken, so the stream runs as if nothing was.
             for c in resumed {
                 st.results.remove(&c);
@@ -330,7 +261,7 @@ pub(super) fn run_stream(
 ) -> Result<bool> {
     let first_track = st.report.tracks.len();
     let source_name = p.nodes[plan.source].name.clone();
-    let tracks = {
+    let (tracks, described) = {
         let Stage::Source(source) = &mut p.nodes[plan.source].stage else {
             unreachable!("mode checked")
         };
@@ -341,21 +272,26 @@ pub(super) fn run_stream(
         for (i, t) in tracks.iter_mut().enumerate() {
             t.index = i;
         }
-        tracks
+        (tracks, source.describe())
     };
     let total = tracks.len();
+    if total == 0 {
+        // Said once, at the source, rather than as every downstream stage's failure.
+        st.report.stages[plan.source].error = Some(format!("no audio files found in {described}"));
+    }
 
     // Resume fingerprints: the source's covers its tracks' names, sizes and times.
-    st.fps[plan.source] = Some(resume::source_fingerprint(p, plan.source, &tracks));
+    st.fps[plan.source] = Some(journal::source_fingerprint(p, plan.source, &tracks));
     for &i in plan.per_track.iter().chain(&plan.collectors) {
-        st.fps[i] = resume::fingerprint(p, i, &st.fps);
+        st.fps[i] = journal::fingerprint(p, i, &st.fps);
     }
-    if replay_stream(p, plan, opts, st) {
+    if replay_stream(p, plan, st) {
         return Ok(false);
     }
     for &i in std::iter::once(&plan.source).chain(&plan.collectors) {
-        resume::forget(opts, &p.nodes[i].name);
+        st.journal.forget(&p.nodes[i].name);
     }
+    let journal = &st.journal;
     let report = &mut st.report;
     // Collecting stages are moved out for the stream and put back after.
     let mut collectors: Vec<(usize, Box<dyn CollectStage>)> = Vec::new();
@@ -404,7 +340,7 @@ pub(super) fn run_stream(
             let res_tx = res_tx.clone();
             scope.spawn(move || {
                 for track in job_rx {
-                    let r = process_track(pipeline, plan, opts, track);
+                    let r = process_track(pipeline, plan, opts, journal, track);
                     if res_tx.send(r).is_err() {
                         break;
                     }
@@ -527,6 +463,7 @@ pub(super) fn run_stream(
         let outcome = match collector_failed[k].take() {
             Some(e) => Err(e),
             None if stopped => Err("the run stopped early".to_string()),
+            None if total == 0 => Err(format!("{NOT_RUN} '{source_name}' failed")),
             None => catch(&p.nodes[c].name, || stage.finish(ctx)).map_err(|e| e.to_string()),
         };
         st.report.stages[c].seconds += started.elapsed().as_secs_f64();
@@ -534,6 +471,7 @@ pub(super) fn run_stream(
             Ok(payload) => {
                 let fp = st.fps[c].clone();
                 st.finished(opts, c, fp, payload);
+                st.journal.drop_cache(&p.nodes[c].name);
             }
             Err(e) => {
                 st.report.stages[c].error = Some(e);
@@ -553,7 +491,7 @@ pub(super) fn run_stream(
     {
         let name = p.nodes[plan.source].name.clone();
         let tracks = st.report.tracks[first_track..].to_vec();
-        if let Err(e) = resume::write_record(opts, &name, &fp, None, &[], tracks) {
+        if let Err(e) = st.journal.write_record(&name, &fp, None, &[], tracks) {
             st.warn(&name, format!("could not write the resume record: {e}"));
         }
     }

@@ -3,7 +3,9 @@
 
 use crate::engine::pca::RowSource;
 use crate::error::{Error, Result};
-use crate::ops::{CorrOptions, CorrParams, band_energies, corrmatrix_to_file, labels_beside};
+use crate::ops::{
+    CorrOptions, CorrParams, band_energies, bar_features_to_dir, corrmatrix_to_file, labels_beside,
+};
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
     BuildContext, Kind, MatrixFile, Mode, Payload, Stage, StageContext, StageInfo, StageType,
@@ -15,6 +17,8 @@ use crate::store::NpyMatrix;
 pub struct CorrMatrixType;
 /// The `band-energies` stage type.
 pub struct BandEnergiesType;
+/// The `bar-features` stage type.
+pub struct BarFeaturesType;
 
 const CORR_PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -70,6 +74,73 @@ const BANDS_INFO: StageInfo = StageInfo {
     arity: Some((1, 1)),
     params: BANDS_PARAMS,
 };
+
+const FEATURES_PARAMS: &[ParamSpec] = &[ParamSpec {
+    name: "components",
+    ty: ParamType::Int,
+    default: Some("8"),
+    help: "the first N components' scores (all when the model has fewer)",
+}];
+
+const FEATURES_INFO: StageInfo = StageInfo {
+    name: "bar-features",
+    about: "Per bar, side by side: the first components' scores (PC1, ...), bars.csv's bpm, tempo and downbeat \
+            confidence, stretch ratio, time and position in the track, and the columns of any other matrix given \
+            (band energies): OUT/<stage>/features.npy, features.labels.txt. Inputs: a model, the bar matrix, and \
+            optionally per-bar matrices.",
+    mode: Mode::Whole,
+    consumes: &[Kind::Model, Kind::Matrix],
+    produces: Kind::Matrix,
+    arity: Some((2, 4)),
+    params: FEATURES_PARAMS,
+};
+
+impl StageType for BarFeaturesType {
+    fn info(&self) -> &'static StageInfo {
+        &FEATURES_INFO
+    }
+    fn build(
+        &self,
+        p: &Params<'_>,
+        _ctx: &BuildContext<'_>,
+    ) -> std::result::Result<Stage, ConfigError> {
+        Ok(Stage::Whole(Box::new(FeaturesStage(
+            p.int_in("components", 1, 4096)? as usize,
+        ))))
+    }
+}
+
+struct FeaturesStage(usize);
+
+impl WholeStage for FeaturesStage {
+    fn run(&self, inputs: Vec<Payload>, ctx: &StageContext) -> Result<Payload> {
+        let (mut scores, mut csv, mut extra) = (None, None, Vec::new());
+        for input in inputs {
+            match input {
+                Payload::Model(dir) => scores = Some(dir.join("scores.npy")),
+                // The bar matrix is known by its table; other matrices give columns.
+                Payload::Matrix(m) if m.csv.is_some() && csv.is_none() => csv = m.csv,
+                Payload::Matrix(m) => extra.push(m.npy),
+                _ => unreachable!("the graph checker gives this stage models and matrices"),
+            }
+        }
+        let missing = |what: &str| Error::InvalidArgument {
+            name: "bar-features inputs",
+            expected: format!(
+                "a PCA model and the bar matrix (with its bars.csv); {what} is missing"
+            ),
+            actual: format!("{} matrices of columns", extra.len()),
+        };
+        let scores = scores.ok_or_else(|| missing("the model"))?;
+        let csv = csv.ok_or_else(|| missing("the bar matrix"))?;
+        let extra: Vec<&std::path::Path> = extra.iter().map(|p| p.as_path()).collect();
+        Ok(Payload::Matrix(MatrixFile {
+            npy: bar_features_to_dir(&csv, &scores, self.0, &extra, &ctx.stage_dir())?,
+            csv: None,
+            rate: None,
+        }))
+    }
+}
 
 impl StageType for CorrMatrixType {
     fn info(&self) -> &'static StageInfo {
@@ -138,6 +209,14 @@ impl WholeStage for CorrStage {
         };
         let m = NpyMatrix::open(&npy)?;
         let (report, files) = corrmatrix_to_file(&m, &npy, labels, &out, &self.0)?;
+        if report.nothing_to_show {
+            ctx.warnings.push(format!(
+                "{}: nothing to show: every correlation off the diagonal is under {:e} (largest {:.1e})",
+                npy.display(),
+                crate::ops::NOISE_CORRELATION,
+                report.largest_off_diagonal
+            ));
+        }
         if !report.constant_columns.is_empty() {
             ctx.warnings.push(format!(
                 "{}: columns {:?} are constant; their correlations are undefined (drawn grey)",

@@ -17,7 +17,7 @@ const PARAMS: &[ParamSpec] = &[
         name: "path",
         ty: ParamType::Path,
         default: None,
-        help: "folder to walk (or one audio file); relative to the pipeline file",
+        help: "folder to walk (or one audio file); written in a pipeline file, relative to that file; given with --set, to the current folder; ~ is your home",
     },
     ParamSpec {
         name: "recursive",

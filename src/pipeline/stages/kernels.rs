@@ -18,7 +18,7 @@ const PARAMS: &[ParamSpec] = &[
         name: "path",
         ty: ParamType::Path,
         default: None,
-        help: "weights: .npy, .npz, .safetensors or .onnx (pickles are refused); relative to the pipeline file",
+        help: "weights: .npy, .npz, .safetensors or .onnx (pickles are refused); relative as for folder.path",
     },
     ParamSpec {
         name: "layout",

@@ -21,7 +21,7 @@ mod write_wav;
 pub use bars::BarsType;
 pub use beats::BeatsType;
 pub use correlate::ConvType;
-pub use corrmatrix::{BandEnergiesType, CorrMatrixType};
+pub use corrmatrix::{BandEnergiesType, BarFeaturesType, CorrMatrixType};
 pub use decode::DecodeType;
 pub use downbeats::DownbeatsType;
 pub use explore::ExploreType;
@@ -69,6 +69,7 @@ pub fn builtin() -> Vec<Box<dyn StageType>> {
         Box::new(SampleType),
         Box::new(SelectKType),
         Box::new(BandEnergiesType),
+        Box::new(BarFeaturesType),
         Box::new(CorrMatrixType),
         Box::new(KernelsType),
         Box::new(ExploreType),

@@ -16,7 +16,7 @@ const PARAMS: &[ParamSpec] = &[ParamSpec {
     name: "path",
     ty: ParamType::Path,
     default: None,
-    help: "a float32 or float64 .npy file; relative to the pipeline file",
+    help: "a float32 or float64 .npy file; written in a pipeline file, relative to that file; given with --set, to the current folder; ~ is your home",
 }];
 
 const INFO: StageInfo = StageInfo {
