@@ -16,10 +16,13 @@
 //! through a breakdown, since the track comes back on its grid; the breakdown is a
 //! `beatless` stretch of [`Annotation::segments`].
 
-use super::{
-    Annotation, Clock, Mix, Rendered, Style, SynthParams, SynthTrack, TruthSegment, TruthStatus,
-    downbeats_of, master, render, round6,
-};
+use super::annotation::{Annotation, TruthSegment, TruthStatus};
+use super::clock::Clock;
+use super::params::SynthParams;
+use super::render::{Mix, Rendered, downbeats_of, master, render};
+use super::style::Style;
+use super::track::SynthTrack;
+use crate::audio::round6;
 use crate::engine::Rng;
 
 /// How a track comes in.
