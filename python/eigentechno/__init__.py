@@ -14,12 +14,12 @@ bad arrays and options also ``ValueError`` (``InvalidInputError``).
 
 from __future__ import annotations
 
-import json
-import os
-import warnings
+import json as _json
+import os as _os
+import warnings as _warnings
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-import numpy as np
+import numpy as _np
 
 from . import _eigentechno as _native
 from ._errors import (
@@ -55,33 +55,33 @@ __all__ = [
     "NotFittedError",
 ]
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, "_os.PathLike[str]"]
 
 
-def _float_array(a: Any, name: str, ndims: Sequence[int], finite: bool = True) -> np.ndarray:
+def _float_array(a: Any, name: str, ndims: Sequence[int], finite: bool = True) -> _np.ndarray:
     """``a`` as a C-contiguous float32 or float64 array with one of ``ndims`` dimensions."""
-    arr = np.asarray(a)
+    arr = _np.asarray(a)
     if arr.dtype.kind != "f" or arr.dtype.itemsize not in (4, 8):
         raise InvalidInputError(
             f"{name} must be a float32 or float64 array, got dtype {arr.dtype}"
-            f" (convert it with {name}.astype(np.float64))"
+            f" (convert it with {name}.astype(_np.float64))"
         )
     if arr.ndim not in ndims:
         want = " or ".join(f"{n}-D" for n in ndims)
         raise InvalidInputError(f"{name} must be {want}, got a {arr.ndim}-D array of shape {arr.shape}")
     if arr.size == 0:
         raise InvalidInputError(f"{name} is empty (shape {arr.shape})")
-    if finite and not np.isfinite(arr).all():
+    if finite and not _np.isfinite(arr).all():
         raise InvalidInputError(f"{name} holds NaN or infinity")
     # C order and aligned: what the native layer reads in place.
-    return np.require(arr, requirements=["C", "A"])
+    return _np.require(arr, requirements=["C", "A"])
 
 
 def _count(value: Any, name: str, low: int = 0) -> int:
     """``value`` as an int >= ``low`` (an ``InvalidInputError`` otherwise, never an
     ``OverflowError`` from the native layer)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+    if isinstance(value, bool) or not isinstance(value, (int, _np.integer)):
+        if isinstance(value, (float, _np.floating)) and float(value).is_integer():
             value = int(value)
         else:
             raise InvalidInputError(f"{name} must be a whole number, got {value!r}")
@@ -96,12 +96,12 @@ def _number(value: Any, name: str) -> float:
         v = float(value)
     except (TypeError, ValueError):
         raise InvalidInputError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(v):
+    if not _np.isfinite(v):
         raise InvalidInputError(f"{name} must be finite, got {value!r}")
     return v
 
 
-def load(path: PathLike, sr: Optional[int] = 8820, mono: bool = True) -> Tuple[np.ndarray, int]:
+def load(path: PathLike, sr: Optional[int] = 8820, mono: bool = True) -> Tuple[_np.ndarray, int]:
     """Decode an audio file (WAV, FLAC, MP3, Ogg Vorbis, AAC/M4A, AIFF) and resample it.
 
     Returns ``(y, sr)`` as ``librosa.load`` does: ``y`` is float32, shape ``(n,)`` when
@@ -115,11 +115,11 @@ def load(path: PathLike, sr: Optional[int] = 8820, mono: bool = True) -> Tuple[n
     >>> y.dtype, sr
     (dtype('float32'), 8820)
     """
-    return _native.load(os.fspath(path), None if sr is None else _count(sr, "sr", 1), bool(mono))
+    return _native.load(_os.fspath(path), None if sr is None else _count(sr, "sr", 1), bool(mono))
 
 
 def beat_track(
-    y: Optional[np.ndarray] = None,
+    y: Optional[_np.ndarray] = None,
     sr: Optional[int] = None,
     *,
     path: Optional[PathLike] = None,
@@ -147,13 +147,13 @@ def beat_track(
         raise InvalidInputError("give either y (with sr) or path, not both")
     tempo = (_number(bpm_min, "bpm_min"), _number(bpm_max, "bpm_max"), _count(beats_per_bar, "beats_per_bar", 1))
     if path is not None:
-        return _native.beat_track_file(os.fspath(path), *tempo)
+        return _native.beat_track_file(_os.fspath(path), *tempo)
     if sr is None:
         raise InvalidInputError("sr is needed with y (the samples' rate in Hz)")
     arr = _float_array(y, "y", (1, 2))
     if arr.ndim == 2:
         arr = arr.mean(axis=0)
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    arr = _np.ascontiguousarray(arr, dtype=_np.float32)
     return _native.beat_track_samples(arr, _count(sr, "sr", 1), *tempo)
 
 
@@ -167,7 +167,7 @@ def ingest(
     threads: int = 0,
     progress: bool = True,
     max_track_seconds: float = 0,
-) -> Tuple[np.ndarray, List[Dict[str, Any]]]:
+) -> Tuple[_np.ndarray, List[Dict[str, Any]]]:
     """Decode, beat-track, cut into bars and time-normalise every track: the matrix of
     ``eigentechno ingest``, in memory.
 
@@ -185,10 +185,10 @@ def ingest(
     >>> bars.shape, meta[0]["track"]
     ((20, 16538), 'fixtures/corpus/flac-0000.flac')
     """
-    if isinstance(paths_or_folder, (str, bytes, os.PathLike)):
-        paths, folder = [os.fspath(paths_or_folder)], True
+    if isinstance(paths_or_folder, (str, bytes, _os.PathLike)):
+        paths, folder = [_os.fspath(paths_or_folder)], True
     else:
-        paths, folder = [os.fspath(p) for p in paths_or_folder], False
+        paths, folder = [_os.fspath(p) for p in paths_or_folder], False
         if not paths:
             raise InvalidInputError("no files given")
     bars, meta, failures = _native.ingest(
@@ -203,46 +203,46 @@ def ingest(
         _number(max_track_seconds, "max_track_seconds"),
     )
     for track, why in failures:
-        warnings.warn(f"{track}: {why}", UserWarning, stacklevel=2)
+        _warnings.warn(f"{track}: {why}", UserWarning, stacklevel=2)
     return bars, meta
 
 
-def _conv(op: str, a: Any, b: Any, mode: str, method: str) -> np.ndarray:
+def _conv(op: str, a: Any, b: Any, mode: str, method: str) -> _np.ndarray:
     a = _float_array(a, "a", (1, 2), finite=False)
     b = _float_array(b, "b", (1, 2), finite=False)
     if a.ndim != b.ndim:
         raise InvalidInputError(f"a and b must have the same number of dimensions, got {a.ndim} and {b.ndim}")
     if a.dtype != b.dtype:
-        a, b = a.astype(np.float64), b.astype(np.float64)
+        a, b = a.astype(_np.float64), b.astype(_np.float64)
     return _native.apply(a, b, op, str(mode), str(method))
 
 
-def correlate(a: np.ndarray, b: np.ndarray, mode: str = "full", method: str = "auto") -> np.ndarray:
+def correlate(a: _np.ndarray, b: _np.ndarray, mode: str = "full", method: str = "auto") -> _np.ndarray:
     """Cross-correlation of two 1-D or two 2-D arrays, as ``scipy.signal.correlate``.
 
     ``mode`` is ``'full'``, ``'same'`` or ``'valid'``; ``method`` ``'auto'`` (by cost),
     ``'direct'`` or ``'fft'``. float32 in both gives float32, else float64.
 
-    >>> eigentechno.correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5]))
+    >>> eigentechno.correlate(_np.array([1.0, 2.0, 3.0]), _np.array([0.0, 1.0, 0.5]))
     array([0.5, 2. , 3.5, 3. , 0. ])
     """
     return _conv("correlate", a, b, mode, method)
 
 
-def convolve(a: np.ndarray, b: np.ndarray, mode: str = "full", method: str = "auto") -> np.ndarray:
+def convolve(a: _np.ndarray, b: _np.ndarray, mode: str = "full", method: str = "auto") -> _np.ndarray:
     """Convolution of two 1-D or two 2-D arrays, as ``scipy.signal.convolve``.
 
     Modes and methods as in :func:`correlate`.
 
-    >>> eigentechno.convolve(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5]))
+    >>> eigentechno.convolve(_np.array([1.0, 2.0, 3.0]), _np.array([0.0, 1.0, 0.5]))
     array([0. , 1. , 2.5, 4. , 1.5])
     """
     return _conv("convolve", a, b, mode, method)
 
 
 def corrmatrix(
-    X: np.ndarray, *, order: str = "cluster", out: Optional[PathLike] = None
-) -> Tuple[np.ndarray, np.ndarray]:
+    X: _np.ndarray, *, order: str = "cluster", out: Optional[PathLike] = None
+) -> Tuple[_np.ndarray, _np.ndarray]:
     """Pearson correlation of the columns of ``X`` (samples x features) and an order of
     the features for a heatmap: ``(C, order)``.
 
@@ -252,12 +252,12 @@ def corrmatrix(
     eigenvector) or ``'none'``. With ``out``, the heatmap PNG of
     ``eigentechno corrmatrix`` is drawn there, with its JSON beside it.
 
-    >>> X = np.random.default_rng(0).normal(size=(200, 6))
+    >>> X = _np.random.default_rng(0).normal(size=(200, 6))
     >>> C, order = eigentechno.corrmatrix(X, out="corr.png")              # doctest: +SKIP
     """
     arr = _float_array(X, "X", (2,))
-    c, order_ = _native.corrmatrix(arr, str(order), None if out is None else os.fspath(out))
-    return c, np.asarray(order_, dtype=np.int64)
+    c, order_ = _native.corrmatrix(arr, str(order), None if out is None else _os.fspath(out))
+    return c, _np.asarray(order_, dtype=_np.int64)
 
 
 def kernels(path: PathLike, out: PathLike) -> Dict[str, Any]:
@@ -269,7 +269,7 @@ def kernels(path: PathLike, out: PathLike) -> Dict[str, Any]:
     >>> [layer["name"] for layer in report["layers"]][:1]
     ['conv1.weight']
     """
-    return json.loads(_native.kernels(os.fspath(path), os.fspath(out)))
+    return _json.loads(_native.kernels(_os.fspath(path), _os.fspath(out)))
 
 
 def listen(model: PathLike, out: PathLike) -> List[str]:
@@ -279,7 +279,7 @@ def listen(model: PathLike, out: PathLike) -> List[str]:
     >>> eigentechno.listen("out/pca", "out/listen")                    # doctest: +SKIP
     ['out/listen/mean.wav', 'out/listen/component_001.wav', ...]
     """
-    return [os.fspath(p) for p in _native.listen(os.fspath(model), os.fspath(out))]
+    return [_os.fspath(p) for p in _native.listen(_os.fspath(model), _os.fspath(out))]
 
 
 def explore(dir: PathLike) -> str:
@@ -288,7 +288,7 @@ def explore(dir: PathLike) -> str:
     >>> eigentechno.explore("out")                                     # doctest: +SKIP
     'out/index.html'
     """
-    return os.fspath(_native.explore(os.fspath(dir)))
+    return _os.fspath(_native.explore(_os.fspath(dir)))
 
 
 def run(
@@ -320,13 +320,13 @@ def run(
             set = [set]
         overrides = [str(s) for s in set]
     text, _ = _native.run(
-        os.fspath(pipeline_toml),
-        None if out is None else os.fspath(out),
+        _os.fspath(pipeline_toml),
+        None if out is None else _os.fspath(out),
         overrides,
         bool(progress),
         _count(threads, "threads"),
     )
-    return json.loads(text)
+    return _json.loads(text)
 
 
 def _toml_value(v: Any) -> str:
@@ -336,4 +336,9 @@ def _toml_value(v: Any) -> str:
         return repr(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return json.dumps(str(v))
+    return _json.dumps(str(v))
+
+
+def __dir__() -> List[str]:
+    # dir(eigentechno) shows the API, not the modules and typing names it uses.
+    return sorted(__all__)

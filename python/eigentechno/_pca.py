@@ -44,7 +44,18 @@ class PCA:
     Attributes have scikit-learn's meanings and dtypes (float32 for float32 input,
     float64 otherwise): ``components_``, ``explained_variance_``,
     ``explained_variance_ratio_``, ``singular_values_``, ``mean_``, ``noise_variance_``,
-    ``n_components_``, ``n_samples_``, ``n_features_in_``.
+    ``n_components_``, ``n_samples_``, ``n_features_in_``; and ``method_`` (``'exact'``
+    or ``'randomized'``: what ``'auto'`` chose) with ``method_reason_`` (why), as
+    ``pca.json`` records them.
+
+    Why the spectra's dtypes differ from the model folder's: :meth:`save` (and
+    ``eigentechno pca``) store ``singular_values.npy``, ``explained_variance.npy`` and
+    ``explained_variance_ratio.npy`` as float64 whatever the data, because they are
+    computed in float64 and a folder is read by other tools (ratios of tail components
+    and their cumulative sums lose digits in float32). The attributes here follow
+    scikit-learn's rule instead (float32 in, float32 out), so code written for
+    ``sklearn.decomposition.PCA`` sees the dtypes it expects. :meth:`load` gives float64
+    attributes when the folder's components are float64.
 
     Examples
     --------
@@ -157,6 +168,10 @@ class PCA:
     def _set_model(self, model: Any, dtype: np.dtype) -> None:
         self._model = model
         self._dtype = np.dtype(dtype)
+        meta = json.loads(model.meta_json)
+        # What 'auto' chose, and why, as the CLI prints and pca.json records.
+        self.method_ = str(meta.get("method", self.method))
+        self.method_reason_ = str(meta.get("method_reason", ""))
         ev, ratio, sv = model.spectrum()
         t = self._dtype.type
         self.components_ = model.components().astype(t)

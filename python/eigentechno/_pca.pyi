@@ -21,6 +21,8 @@ class PCA:
     n_components_: int
     n_samples_: int
     n_features_in_: int
+    method_: str
+    method_reason_: str
     def __init__(
         self,
         n_components: Optional[Union[int, float]] = None,

@@ -53,3 +53,45 @@ def test_every_public_function_documents_itself_with_an_example():
 def test_errors_are_python_exceptions():
     assert issubclass(et.FileError, OSError) and issubclass(et.FileError, et.Error)
     assert issubclass(et.InvalidInputError, ValueError) and issubclass(et.NoRhythmError, ValueError)
+
+
+def test_dir_shows_the_api_and_not_the_helpers():
+    # A newcomer's dir(eigentechno) is the API: no numpy, os, json, typing names.
+    shown = {n for n in dir(et) if not n.startswith("__")}
+    assert shown == set(et.__all__) - {"__version__"}, shown ^ (set(et.__all__) - {"__version__"})
+    for name in ("np", "os", "json", "warnings", "Dict", "List", "Any"):
+        assert name not in dir(et), name
+    for name in et.__all__:
+        assert hasattr(et, name), name
+    star = {}
+    exec("from eigentechno import *", star)
+    assert set(star) - {"__builtins__"} == set(et.__all__)
+
+
+def test_pca_says_which_method_auto_chose():
+    import json
+
+    import numpy as np
+
+    X = np.random.default_rng(0).normal(size=(200, 30)).astype(np.float32)
+    pca = et.PCA(5).fit(X)
+    assert pca.method_ in ("exact", "randomized")
+    assert pca.method_reason_
+    assert et.PCA(5, method="randomized").fit(X).method_ == "randomized"
+    assert et.PCA(5, method="exact").fit(X).method_ == "exact"
+
+
+def test_saved_spectra_are_float64_and_attributes_follow_the_input(tmp_path):
+    # The one place this is decided: the folder keeps float64 spectra, the attributes
+    # follow scikit-learn's dtype rule (see PCA's docstring).
+    import numpy as np
+
+    X = np.random.default_rng(1).normal(size=(100, 12)).astype(np.float32)
+    pca = et.PCA(4).fit(X)
+    assert pca.explained_variance_.dtype == np.float32
+    pca.save(tmp_path / "m")
+    assert np.load(tmp_path / "m" / "explained_variance.npy").dtype == np.float64
+    np.testing.assert_allclose(np.load(tmp_path / "m" / "explained_variance.npy"), pca.explained_variance_, rtol=1e-6)
+    back = et.PCA.load(tmp_path / "m")
+    assert back.method_ == pca.method_
+    assert "dtype" in et.PCA.__doc__ and "float64" in et.PCA.__doc__
