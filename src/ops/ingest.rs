@@ -11,9 +11,12 @@ use ndarray::Array2;
 use crate::audio::stretch::StretchMethod;
 use crate::error::{Error, Result};
 use crate::pipeline::stage::{Stage, Track, TrackSource};
-use crate::pipeline::{INGEST_PIPELINE, Pipeline, RawPipeline, Registry, RunReport};
+use crate::pipeline::{Pipeline, RawPipeline, Registry, RunReport};
 use crate::store::tables::{BarRow, read_table};
 use crate::store::{NdArray, read_npy};
+
+/// `pipelines/ingest.toml`, built in: what `eigentechno ingest` runs.
+pub const INGEST_PIPELINE: &str = include_str!("../../pipelines/ingest.toml");
 
 /// The name the built-in ingest pipeline goes by (in errors, and `out/ingest` by default).
 const INGEST_FILE: &str = "pipelines/ingest.toml";

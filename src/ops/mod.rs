@@ -31,6 +31,7 @@
 mod bar_features;
 pub mod choice;
 mod conv;
+pub mod stages;
 mod corrmatrix;
 mod explore;
 mod figures;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
-use crate::pipeline::{self, Pipeline, RunOptions, RunReport};
+use crate::pipeline::{self, Pipeline, RawPipeline, Registry, RunOptions, RunReport};
 
 /// How to run a pipeline; `None` takes the pipeline's own `[pipeline]` setting.
 #[derive(Clone, Debug, Default)]
@@ -50,7 +50,11 @@ impl RunOutcome {
 /// # Ok(()) }
 /// ```
 pub fn load_pipeline(file: &Path, overrides: &[String]) -> Result<Pipeline> {
-    Ok(Pipeline::load(file, overrides)?)
+    let mut raw = RawPipeline::load(file)?;
+    for o in overrides {
+        raw.apply_override(o)?;
+    }
+    Ok(Pipeline::build(raw, &Registry::builtin())?)
 }
 
 /// Run the checked `pipeline` (loaded from `file`) with `settings`.

@@ -3,7 +3,7 @@
 //! nothing is written, until this has passed.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::config::{
     ConfigError, Location, ParamSpec, ParamType, Params, RawPipeline, did_you_mean,
@@ -86,15 +86,6 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Read, check and build a pipeline file with the built-in stage types.
-    pub fn load(file: &Path, overrides: &[String]) -> Result<Pipeline, ConfigError> {
-        let mut raw = RawPipeline::load(file)?;
-        for o in overrides {
-            raw.apply_override(o)?;
-        }
-        Pipeline::build(raw, &Registry::builtin())
-    }
-
     /// Check and build a parsed pipeline against a registry.
     pub fn build(raw: RawPipeline, registry: &Registry) -> Result<Pipeline, ConfigError> {
         let file = raw.file.clone();

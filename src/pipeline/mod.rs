@@ -26,15 +26,11 @@
 //! assert!(err.to_string().starts_with("bad.toml:2:1: stage 'a', key 'type'"));
 //! ```
 
-/// `pipelines/ingest.toml`, built in: what `eigentechno ingest` runs.
-pub const INGEST_PIPELINE: &str = include_str!("../../pipelines/ingest.toml");
-
 pub mod config;
 pub mod graph;
 pub mod registry;
 pub mod runner;
 pub mod stage;
-pub mod stages;
 
 pub use config::{ConfigError, Location, ParamSpec, ParamType, Params, RawPipeline};
 pub use graph::{Node, PIPELINE_PARAMS, Pipeline, Settings};

@@ -1,5 +1,7 @@
-//! The registry: stage types by name. The built-in set lives in [`super::stages`];
-//! a program using the library can register its own types next to them.
+//! The registry: stage types by name. The runner knows no stage type of its own: the
+//! built-in set is [`Registry::builtin`], defined with the types in
+//! [`crate::ops::stages`]; a program using the library can register its own types next
+//! to them.
 
 use super::stage::StageType;
 
@@ -12,15 +14,6 @@ impl Registry {
     /// A registry with no types.
     pub fn empty() -> Self {
         Registry { types: Vec::new() }
-    }
-
-    /// Every built-in stage type.
-    pub fn builtin() -> Self {
-        let mut r = Registry::empty();
-        for t in super::stages::builtin() {
-            r.register(t);
-        }
-        r
     }
 
     /// Add a type; a type of the same name is replaced.
@@ -45,11 +38,5 @@ impl Registry {
     /// All type names.
     pub fn names(&self) -> Vec<&'static str> {
         self.types.iter().map(|t| t.name()).collect()
-    }
-}
-
-impl Default for Registry {
-    fn default() -> Self {
-        Registry::builtin()
     }
 }

@@ -1,4 +1,7 @@
-//! The built-in stage types, one file each.
+//! The built-in stage types, one file each: parameters checked into options, then one
+//! call into the operations of [`crate::ops`]. They live here, beside the operations,
+//! so that the runner ([`crate::pipeline`]) takes a plan that ops builds and never
+//! imports ops.
 
 mod bars;
 mod beats;
@@ -38,7 +41,8 @@ pub use write_wav::WriteWavType;
 
 use std::path::PathBuf;
 
-use super::stage::{Payload, StageType};
+use crate::pipeline::Registry;
+use crate::pipeline::stage::{Payload, StageType};
 
 /// The model folder a model-consuming stage was given.
 pub(crate) fn model_dir(inputs: Vec<Payload>) -> PathBuf {
@@ -48,6 +52,25 @@ pub(crate) fn model_dir(inputs: Vec<Payload>) -> PathBuf {
     }
 }
 use crate::engine::conv::Op;
+
+// The registry's constructor lives with the types it lists: the runner (crate::pipeline)
+// stays ignorant of every stage type, so it never calls back into ops.
+impl Registry {
+    /// Every built-in stage type ([`builtin`]).
+    pub fn builtin() -> Self {
+        let mut r = Registry::empty();
+        for t in builtin() {
+            r.register(t);
+        }
+        r
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::builtin()
+    }
+}
 
 /// Every built-in stage type, in the order `eigentechno stages` lists them.
 pub fn builtin() -> Vec<Box<dyn StageType>> {
