@@ -5,7 +5,7 @@ use std::path::Path;
 
 use eigentechno::engine::Rng;
 use eigentechno::engine::pca::{MemoryRows, PcaModel, PcaParams};
-use eigentechno::engine::ppca::Ppca;
+use eigentechno::engine::ppca::{Ppca, mean_log_likelihoods};
 use eigentechno::store::{NdArray, NpyMatrix, read_npy};
 
 fn fixture(name: &str) -> Vec<f64> {
@@ -51,6 +51,29 @@ fn log_likelihoods_match_scikit_learn() {
         let want_mean = want.iter().sum::<f64>() / want.len() as f64;
         assert!((mean - want_mean).abs() <= 1e-9 * want_mean.abs());
     }
+}
+
+/// select-k's fast path: one projection onto the top 39 components gives scikit-learn's
+/// mean `score` for every k at once.
+#[test]
+fn every_k_from_one_projection_matches_scikit_learn() {
+    let (m, model) = fitted();
+    let ks = [1usize, 5, 6, 20, 39];
+    let z = Ppca::new(&model, 39).unwrap().project(&m).unwrap();
+    let got = mean_log_likelihoods(&model, &ks, &z);
+    for (k, g) in ks.iter().zip(&got) {
+        let want = fixture(&format!("ll_k{k}.npy"));
+        let want = want.iter().sum::<f64>() / want.len() as f64;
+        let g = g.expect("a model for every k < d");
+        assert!(
+            (g - want).abs() <= 1e-9 * want.abs(),
+            "k {k}: {g} vs scikit-learn {want}"
+        );
+    }
+    // k = d has no model; a k beyond the projection is not guessed at.
+    assert_eq!(mean_log_likelihoods(&model, &[40], &z), vec![None]);
+    let z5 = Ppca::new(&model, 5).unwrap().project(&m).unwrap();
+    assert_eq!(mean_log_likelihoods(&model, &[6], &z5), vec![None]);
 }
 
 #[test]

@@ -5,11 +5,12 @@ use std::path::Path;
 
 use eigentechno::audio::synth::{SynthParams, synth_track};
 use eigentechno::engine::Rng;
-use eigentechno::engine::pca::PcaParams;
+use eigentechno::engine::pca::{Method, PcaParams, RowSource, SubsetRows};
+use eigentechno::engine::ppca::Ppca;
 use eigentechno::ops::{
     OutlierParams, PcaJobParams, SelectKParams, fit_to_dir, outliers_to_dir, select_k_to_dir,
 };
-use eigentechno::store::NpyRowWriter;
+use eigentechno::store::{NpyMatrix, NpyRowWriter};
 
 const RATE: u32 = 8_820;
 const D: usize = 16_538;
@@ -147,4 +148,83 @@ fn select_k_finds_the_rank_of_a_low_rank_plus_noise_model() {
     assert_eq!(r.best_k, 10, "{:?}", r.curve);
     assert_eq!(files.len(), 3);
     assert!(r.test_rows > 300 && r.test_rows < 500, "{}", r.test_rows);
+}
+
+/// select-k scores every k from one decomposition and one pass over the rows; each
+/// point of its curve must equal a separate exact fit with that k on the same split,
+/// scored row by row. Fewer rows than features, so the largest candidates sit at the
+/// training rows' rank.
+#[test]
+fn select_k_equals_a_separate_fit_per_k() {
+    let dir = tempfile::tempdir().unwrap();
+    let (n, d) = (60, 90);
+    let mut rng = Rng::new(5);
+    let path = dir.path().join("x.npy");
+    let mut w = NpyRowWriter::create(&path, d).unwrap();
+    for _ in 0..n {
+        let z: Vec<f64> = (0..4).map(|j| rng.normal() * (4.0 - j as f64)).collect();
+        let row: Vec<f32> = (0..d)
+            .map(|c| {
+                (z.iter()
+                    .enumerate()
+                    .map(|(j, zj)| zj * ((c * (j + 1)) as f64 * 0.1).sin())
+                    .sum::<f64>()
+                    + 0.5 * rng.normal()) as f32
+            })
+            .collect();
+        w.push(&row).unwrap();
+    }
+    w.finish().unwrap();
+    let (seed, fraction) = (3, 0.25);
+    // Every k select-k accepts (it drops those beyond the training rows' rank - 1).
+    let opts = SelectKParams {
+        ks: (1..=n).collect(),
+        test_fraction: fraction,
+        seed,
+        equalize: false,
+        rate: RATE,
+    }
+    .check()
+    .unwrap();
+    let (r, _) = select_k_to_dir(&path, &dir.path().join("sk"), &opts).unwrap();
+    // The same split as select-k's.
+    let test: Vec<bool> = (0..n)
+        .map(|i| Rng::for_item(seed, i as u64).uniform() < fraction)
+        .collect();
+    let m = NpyMatrix::open(&path).unwrap();
+    let train = SubsetRows::new(&m, test.iter().map(|t| !t).collect()).unwrap();
+    let held = SubsetRows::new(&m, test).unwrap();
+    assert_eq!((r.train_rows, r.test_rows), (train.nrows(), held.nrows()));
+    let ks: Vec<usize> = r.curve.iter().map(|c| c.0).collect();
+    assert_eq!(
+        ks,
+        (1..=train.nrows() - 2).collect::<Vec<_>>(),
+        "1..=rows-2"
+    );
+    for &(k, h, t) in &r.curve {
+        let fit = PcaParams {
+            k: Some(k),
+            method: Method::Exact,
+            ..Default::default()
+        }
+        .check(&train)
+        .unwrap()
+        .fit(&train)
+        .unwrap();
+        let p = Ppca::new(&fit.model, k).unwrap();
+        let (wh, wt) = (
+            p.mean_log_likelihood(&held).unwrap(),
+            p.mean_log_likelihood(&train).unwrap(),
+        );
+        assert!(
+            (h - wh).abs() <= 1e-7 * wh.abs(),
+            "k {k} held out: {h} vs {wh}"
+        );
+        assert!(
+            (t - wt).abs() <= 1e-7 * wt.abs(),
+            "k {k} train: {t} vs {wt}"
+        );
+    }
+    let best = r.curve.iter().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+    assert_eq!(r.best_k, best.0);
 }

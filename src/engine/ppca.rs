@@ -56,18 +56,106 @@ pub struct Score {
     pub residual: f64,
 }
 
+/// Rows projected onto the first components of a fit ([`Ppca::project`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Projections {
+    /// Components projected onto.
+    pub k: usize,
+    /// Projections, row-major, `k` per row.
+    pub z: Vec<f64>,
+    /// Each row's squared distance from the mean (not finite for a row holding NaN or
+    /// infinity).
+    pub norm2: Vec<f64>,
+}
+
+/// The mean log-likelihood of the projected rows under the model of [`Ppca::new`] with
+/// each k of `ks` components of `model` (None where that model does not exist: k too
+/// large, or no variance left outside the subspace). Equal to
+/// `Ppca::new(model, k)?.mean_log_likelihood(rows)` for every k, from one projection
+/// onto the largest k (Tipping & Bishop: every k's maximum-likelihood model comes from
+/// the same eigenpairs), so the cost over all k is one pass over the rows, then sums over the
+/// projections (no further pass, no refit).
+///
+/// ```
+/// use eigentechno::engine::pca::{MemoryRows, PcaParams};
+/// use eigentechno::engine::ppca::{Ppca, mean_log_likelihoods};
+/// use eigentechno::engine::Rng;
+///
+/// let mut rng = Rng::new(3);
+/// let x: Vec<f32> = (0..200 * 6).map(|i| (rng.normal() * (1.0 + (i % 6) as f64)) as f32).collect();
+/// let rows = MemoryRows::f32(&x, 200, 6).unwrap();
+/// let fit = PcaParams::default().check(&rows).unwrap().fit(&rows).unwrap();
+/// let z = Ppca::new(&fit.model, 4).unwrap().project(&rows).unwrap();
+/// let all = mean_log_likelihoods(&fit.model, &[1, 2, 4], &z);
+/// let one = Ppca::new(&fit.model, 2).unwrap().mean_log_likelihood(&rows).unwrap();
+/// assert!((all[1].unwrap() - one).abs() < 1e-9 * one.abs());
+/// ```
+pub fn mean_log_likelihoods(
+    model: &PcaModel,
+    ks: &[usize],
+    rows: &Projections,
+) -> Vec<Option<f64>> {
+    let parts: Vec<Option<(Vec<f64>, f64, f64)>> = ks
+        .iter()
+        .map(|&k| {
+            let s2 = Ppca::default_noise_variance(model, k);
+            (k <= rows.k)
+                .then(|| Ppca::parts(model, k, s2).ok())
+                .flatten()
+                .map(|(l, norm)| (l, norm, s2))
+        })
+        .collect();
+    let kk = rows.k;
+    // Per row: the log-likelihood under every k, accumulated in one sweep of its
+    // projections (the same sums, in the same order, as Ppca::score_from).
+    let (sums, counts) = rows
+        .norm2
+        .par_iter()
+        .enumerate()
+        .filter(|(_, n2)| n2.is_finite())
+        .map(|(i, &n2)| {
+            let z = &rows.z[i * kk..(i + 1) * kk];
+            parts
+                .iter()
+                .map(|p| {
+                    let Some((l, log_norm, s2)) = p else {
+                        return (0.0, 0);
+                    };
+                    let (mut maha, mut inside) = (0.0, 0.0);
+                    for (zi, li) in z.iter().zip(l) {
+                        maha += zi * zi / li;
+                        inside += zi * zi;
+                    }
+                    let ll = log_norm - 0.5 * (maha + (n2 - inside).max(0.0) / s2);
+                    if ll.is_finite() {
+                        (ll, 1usize)
+                    } else {
+                        (0.0, 0)
+                    }
+                })
+                .unzip::<f64, usize, Vec<f64>, Vec<usize>>()
+        })
+        .reduce(
+            || (vec![0.0; ks.len()], vec![0usize; ks.len()]),
+            |(mut a, mut an), (b, bn)| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                an.iter_mut().zip(&bn).for_each(|(x, y)| *x += y);
+                (a, an)
+            },
+        );
+    parts
+        .iter()
+        .zip(sums.iter().zip(&counts))
+        .map(|(p, (&s, &n))| p.as_ref().map(|_| s / n.max(1) as f64))
+        .collect()
+}
+
 impl Ppca {
     /// From a fitted PCA, keeping its first `k` components. The noise variance is
     /// `(total variance - sum of the k kept variances) / (d - k)`, so a randomized fit
     /// (which knows only its top components) works too.
     pub fn new(model: &PcaModel, k: usize) -> Result<Ppca, PcaError> {
-        let d = model.n_features;
-        let kept: f64 = model.explained_variance[..k.min(model.k())].iter().sum();
-        Ppca::with_noise_variance(
-            model,
-            k,
-            (model.total_variance - kept) / d.saturating_sub(k).max(1) as f64,
-        )
+        Ppca::with_noise_variance(model, k, Ppca::default_noise_variance(model, k))
     }
 
     /// As [`Ppca::new`] with the noise variance given: scikit-learn's PCA takes the
@@ -79,6 +167,22 @@ impl Ppca {
         k: usize,
         noise_variance: f64,
     ) -> Result<Ppca, PcaError> {
+        let (variances, log_norm) = Ppca::parts(model, k, noise_variance)?;
+        Ok(Ppca {
+            // Float64 when the model has them (a float64 fit): rounding the mean and the
+            // components to float32 moves the log-likelihoods by ~1e-6 relative.
+            mean: model.mean_f64(),
+            components: model.components_f64(k),
+            variances,
+            noise_variance,
+            d: model.n_features,
+            log_norm,
+        })
+    }
+
+    /// The variances kept and the constant part of every log-likelihood of the model with
+    /// `k` components and noise variance `noise_variance` (an error when it has none).
+    fn parts(model: &PcaModel, k: usize, noise_variance: f64) -> Result<(Vec<f64>, f64), PcaError> {
         let d = model.n_features;
         if k == 0 || k >= d || k > model.k() {
             return Err(PcaError::Parameter {
@@ -107,16 +211,15 @@ impl Ppca {
             * (variances.iter().map(|l| l.ln()).sum::<f64>()
                 + (d - k) as f64 * noise_variance.ln()
                 + d as f64 * (2.0 * std::f64::consts::PI).ln());
-        Ok(Ppca {
-            // Float64 when the model has them (a float64 fit): rounding the mean and the
-            // components to float32 moves the log-likelihoods by ~1e-6 relative.
-            mean: model.mean_f64(),
-            components: model.components_f64(k),
-            variances,
-            noise_variance,
-            d,
-            log_norm,
-        })
+        Ok((variances, log_norm))
+    }
+
+    /// The noise variance of [`Ppca::new`]: the variance outside the first `k`
+    /// components, per remaining feature.
+    fn default_noise_variance(model: &PcaModel, k: usize) -> f64 {
+        let d = model.n_features;
+        let kept: f64 = model.explained_variance[..k.min(model.k())].iter().sum();
+        (model.total_variance - kept) / d.saturating_sub(k).max(1) as f64
     }
 
     /// Components kept.
@@ -163,6 +266,35 @@ impl Ppca {
         source: &dyn RowSource,
         f: &mut ScoreSink<'_>,
     ) -> Result<(), PcaError> {
+        let k = self.k();
+        self.for_each_projected(source, &mut |start, z, norm2| {
+            let scores: Vec<Score> = norm2
+                .par_iter()
+                .enumerate()
+                .map(|(i, &n2)| {
+                    if !n2.is_finite() {
+                        // A row holding NaN or infinity has no likelihood.
+                        return Score {
+                            log_likelihood: f64::NAN,
+                            mahalanobis: f64::NAN,
+                            residual: f64::NAN,
+                        };
+                    }
+                    self.score_from(z[i * k..(i + 1) * k].iter().copied(), n2)
+                })
+                .collect();
+            f(start, &scores)
+        })
+    }
+
+    /// Stream the rows of `source` block by block: `f(first_row, z, norm2)` with `z` the
+    /// block's projections onto the components (row-major, k per row) and `norm2` each
+    /// row's squared distance from the mean.
+    fn for_each_projected(
+        &self,
+        source: &dyn RowSource,
+        f: &mut dyn FnMut(usize, &[f64], &[f64]) -> Result<(), PcaError>,
+    ) -> Result<(), PcaError> {
         if source.ncols() != self.d {
             return Err(PcaError::Shape {
                 expected: format!("{} columns (the model's)", self.d),
@@ -180,32 +312,44 @@ impl Ppca {
         };
         for_each_centred::<f64>(source, &stats, block, &mut |start, x| {
             let r = x.nrows();
-            let mut z = Mat::<f64>::zeros(r, k);
+            let mut zm = Mat::<f64>::zeros(r, k);
             faer::linalg::matmul::matmul(
-                z.as_mut(),
+                zm.as_mut(),
                 Accum::Replace,
                 x,
                 v.transpose(),
                 1.0,
                 faer::get_global_parallelism(),
             );
-            let scores: Vec<Score> = (0..r)
+            let norm2: Vec<f64> = (0..r)
                 .into_par_iter()
-                .map(|i| {
-                    let norm2: f64 = (0..d).map(|j| x[(i, j)] * x[(i, j)]).sum();
-                    if !norm2.is_finite() {
-                        // A row holding NaN or infinity has no likelihood.
-                        return Score {
-                            log_likelihood: f64::NAN,
-                            mahalanobis: f64::NAN,
-                            residual: f64::NAN,
-                        };
-                    }
-                    self.score_from((0..k).map(|j| z[(i, j)]), norm2)
-                })
+                .map(|i| (0..d).map(|j| x[(i, j)] * x[(i, j)]).sum())
                 .collect();
-            f(start, &scores)
+            let z: Vec<f64> = (0..r)
+                .flat_map(|i| (0..k).map(move |j| (i, j)))
+                .map(|(i, j)| zm[(i, j)])
+                .collect();
+            f(start, &z, &norm2)
         })
+    }
+
+    /// The rows of `source` projected onto this model's components, with their squared
+    /// distances from the mean: one pass over the rows, from which the log-likelihood under
+    /// every smaller model (the first k components of the same fit) follows by prefix
+    /// sums, with no further pass (see [`mean_log_likelihoods`]).
+    pub fn project(&self, source: &dyn RowSource) -> Result<Projections, PcaError> {
+        let k = self.k();
+        let mut out = Projections {
+            k,
+            z: Vec::with_capacity(source.nrows() * k),
+            norm2: Vec::with_capacity(source.nrows()),
+        };
+        self.for_each_projected(source, &mut |_, z, norm2| {
+            out.z.extend_from_slice(z);
+            out.norm2.extend_from_slice(norm2);
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// Average log-likelihood of the rows of `source` (non-finite rows skipped).
