@@ -42,6 +42,9 @@ pub struct Ppca {
     log_norm: f64,
 }
 
+/// Receives (first row, projections of a block of rows, their squared norms).
+type ProjectedSink<'a> = dyn FnMut(usize, &[f64], &[f64]) -> Result<(), PcaError> + 'a;
+
 /// Receives (first row, scores of a block of rows).
 pub type ScoreSink<'a> = dyn FnMut(usize, &[Score]) -> Result<(), PcaError> + 'a;
 
@@ -293,7 +296,7 @@ impl Ppca {
     fn for_each_projected(
         &self,
         source: &dyn RowSource,
-        f: &mut dyn FnMut(usize, &[f64], &[f64]) -> Result<(), PcaError>,
+        f: &mut ProjectedSink<'_>,
     ) -> Result<(), PcaError> {
         if source.ncols() != self.d {
             return Err(PcaError::Shape {

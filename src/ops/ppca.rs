@@ -549,18 +549,10 @@ pub fn select_k_to_dir(
         test_rows,
     };
     let mut files = vec![write_atomic(&out.join("select_k.csv"), csv.as_bytes())?];
-    let pts: Vec<(f64, f64)> = result.curve.iter().map(|c| (c.0 as f64, c.1)).collect();
-    let best = result
-        .curve
-        .iter()
-        .find(|c| c.0 == best_k)
-        .map(|c| (c.0 as f64, c.1));
-    files.push(plots::curve(
+    files.push(plots::likelihood_over_k(
         &out.join("select_k.png"),
-        &format!("Held-out log-likelihood per bar (best k = {best_k})"),
-        ("components k", "mean log-likelihood of held-out rows"),
-        &pts,
-        best,
+        &result.curve,
+        best_k,
     )?);
     let json = serde_json::to_vec_pretty(&result).expect("serialises");
     files.push(write_atomic(&out.join("select_k.json"), &json)?);
