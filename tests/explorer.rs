@@ -373,7 +373,7 @@ fn the_main_jobs_page_works_in_a_real_browser() {
         let v = driver.script(
             "var a = document.getElementById('component-audio'); return [a.paused, a.getAttribute('src')];",
         );
-        if v[0] == false && v[1].as_str().unwrap().ends_with("component_002.wav") {
+        if v[0] == false && v[1].as_str().unwrap().ends_with("component_003.wav") {
             Ok(())
         } else {
             Err(v.to_string())
@@ -518,7 +518,7 @@ fn explore_rewrites_the_page_of_an_earlier_output() {
         5 * 28,
         "one waveform per component, stacked"
     );
-    for i in 0..5 {
+    for i in 1..=5 {
         assert!(html.contains(&format!(
             "data-src=\"listen/components/component_{i:03}.wav\""
         )));

@@ -66,7 +66,7 @@ fn equalised_pca_undoes_the_equalisation_for_listening() {
     // The mean and a component, as sound.
     for args in [
         vec!["--mean"],
-        vec!["--component", "0"],
+        vec!["--component", "1"],
         vec!["--morph", "3"],
     ] {
         let mut a = vec!["audition", out.to_str().unwrap()];
@@ -77,6 +77,16 @@ fn equalised_pca_undoes_the_equalisation_for_listening() {
     }
     let o = eigentechno(&["audition", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "nothing asked for");
+    // Components are numbered from 1: the first is component_001.wav, 0 is refused.
+    let o = eigentechno(&["audition", out.to_str().unwrap(), "--component", "1"]);
+    assert!(
+        text(&o).0.trim().ends_with("component_001.wav"),
+        "{:?}",
+        text(&o)
+    );
+    let o = eigentechno(&["audition", out.to_str().unwrap(), "--component", "0"]);
+    assert!(!o.status.success(), "--component 0 refused");
+    assert!(text(&o).1.contains("numbered from 1"), "{:?}", text(&o));
 }
 
 #[test]

@@ -246,7 +246,9 @@ impl<'a> Listener<'a> {
             .map(|i| {
                 let c = self.component(i)?;
                 self.write(
-                    &dir.join(format!("components/component_{i:03}.wav")),
+                    // Numbered from 1, as a person counts them (component_001.wav is
+                    // the first).
+                    &dir.join(format!("components/component_{:03}.wav", i + 1)),
                     &looped(&c, opts.loops),
                 )
             })

@@ -57,7 +57,8 @@ pub fn listen_to_dir(model_dir: &Path, out: &Path, opts: &ListenOptions) -> Resu
 /// One thing to hear from a fitted model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Audition {
-    /// Component `i` (0-based), peak-normalised.
+    /// Component `n`, numbered from 1 as everywhere a person reads them (the first is
+    /// 1; 0 is an error), peak-normalised.
     Component(usize),
     /// Row `row` of the matrix rebuilt from its first `k` components (`k` above the
     /// model's: all of them).
@@ -89,18 +90,31 @@ pub enum Audition {
 ///     ndarray::Array2::from_shape_vec((40, 64), x).unwrap().into_dyn()))?;
 /// let model = dir.path().join("pca");
 /// ops::fit_to_dir(&matrix, None, &model, &PcaJob::default())?;
-/// let wav = ops::audition(&model, Audition::Component(0), 2)?;
-/// assert!(wav.ends_with("audition/component_000.wav"));
+/// let wav = ops::audition(&model, Audition::Component(1), 2)?;
+/// assert!(wav.ends_with("audition/component_001.wav"), "the first component");
+/// assert!(ops::audition(&model, Audition::Component(0), 2).is_err(), "numbered from 1");
 /// # Ok(()) }
 /// ```
 pub fn audition(model_dir: &Path, what: Audition, loops: usize) -> Result<PathBuf> {
     let (model, meta) = load_model(model_dir)?;
     let l = Listener::new(&model, &meta, model_dir)?;
     let (name, samples) = match what {
-        Audition::Component(i) => (
-            format!("component_{i:03}.wav"),
-            looped(&l.component(i)?, loops),
-        ),
+        Audition::Component(n) => {
+            if n == 0 {
+                return Err(Error::InvalidArgument {
+                    name: "component",
+                    expected: format!(
+                        "a component number from 1 to {} (components are numbered from 1)",
+                        model.k()
+                    ),
+                    actual: "0".into(),
+                });
+            }
+            (
+                format!("component_{n:03}.wav"),
+                looped(&l.component(n - 1)?, loops),
+            )
+        }
         Audition::Reconstruct { row, k } => {
             let k = k.min(model.k());
             (

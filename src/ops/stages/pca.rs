@@ -184,7 +184,7 @@ const LISTEN_PARAMS: &[ParamSpec] = &[
 const LISTEN_INFO: StageInfo = StageInfo {
     name: "listen",
     about: "Isik's listening outputs of a PCA of bars, 16-bit WAV at the bars' rate: mean.wav, \
-            components/component_NNN.wav (peak-normalised, looped), reconstructions/row_R_k_K.wav, morph.wav.",
+            components/component_NNN.wav (NNN from 001, the first component; peak-normalised, looped), reconstructions/row_R_k_K.wav, morph.wav.",
     mode: Mode::Whole,
     consumes: &[Kind::Model],
     produces: Kind::Files,
