@@ -65,7 +65,8 @@ pub fn ppca_score(matrix: &Path, model: &Path, out: &Path, k: usize) -> Outcome 
 pub struct AuditionArgs {
     /// The model folder (`eigentechno pca --out DIR`, or OUT/pca of a pipeline run).
     dir: PathBuf,
-    /// Component I (0-based), peak-normalised.
+    /// Component N, numbered from 1 as in every file name and figure (1 is the
+    /// first, the one explaining the most variance), peak-normalised.
     #[arg(long, group = "what")]
     component: Option<usize>,
     /// Row of the matrix to reconstruct (with --k).
@@ -104,7 +105,7 @@ pub fn audition(a: AuditionArgs) -> Outcome {
         (.., Some(n)) => Audition::Sample(n),
         _ => {
             return Err(usage(
-                "say what to hear: --component I, --reconstruct ROW --k K, --morph ROW, --mean or --sample N",
+                "say what to hear: --component N (from 1), --reconstruct ROW --k K, --morph ROW, --mean or --sample N",
             ));
         }
     };

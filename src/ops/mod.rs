@@ -31,7 +31,6 @@
 mod bar_features;
 pub mod choice;
 mod conv;
-pub mod stages;
 mod corrmatrix;
 mod explore;
 mod figures;
@@ -43,6 +42,7 @@ mod pca;
 mod pca_memory;
 mod ppca;
 mod run;
+pub mod stages;
 mod synth;
 mod tempo;
 mod tracks;
