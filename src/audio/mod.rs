@@ -6,6 +6,7 @@ pub mod decode;
 pub mod equalize;
 pub mod evaluate;
 pub mod listen;
+pub mod open;
 pub mod resample;
 pub mod rhythm;
 pub mod signal;

@@ -46,7 +46,7 @@ pub fn sniff_bytes(head: &[u8]) -> Option<&'static str> {
 /// Read the first bytes of a file and sniff them. I/O errors, and anything that is not
 /// a regular file (a FIFO would block the read forever), count as "not audio".
 pub fn sniff_file(path: &Path) -> Option<&'static str> {
-    let (f, _) = crate::audio::decode::open_regular(path).ok()?;
+    let (f, _) = crate::audio::open::open_regular(path).ok()?;
     sniff_reader(f)
 }
 

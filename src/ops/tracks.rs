@@ -33,7 +33,7 @@ fn is_listed(path: &Path, file_type: std::fs::FileType) -> bool {
     if !file_type.is_file() || sniff::has_audio_extension(path) {
         return true;
     }
-    match crate::audio::decode::open_regular(path) {
+    match crate::audio::open::open_regular(path) {
         Ok((f, _)) => sniff::sniff_reader(f).is_some(),
         // Unreadable: it may well be audio; say so rather than skip it.
         Err(_) => true,

@@ -18,7 +18,6 @@ use std::path::Path;
 
 use crate::error::{DecodeProblem, Error, Result, Warnings};
 
-pub(crate) use stream::open_regular;
 pub use stream::{
     DecodeStream, MAX_BITS, MAX_CHANNELS, MAX_DURATION_SECONDS, MAX_RATE, MAX_SAMPLE, MIN_RATE,
 };
@@ -93,7 +92,7 @@ fn problem(path: &Path, problem: DecodeProblem) -> Error {
 
 fn read_head(path: &Path) -> Vec<u8> {
     let mut head = vec![0u8; 512];
-    let n = stream::open_regular(path)
+    let n = crate::audio::open::open_regular(path)
         .ok()
         .and_then(|(mut f, _)| f.read(&mut head).ok())
         .unwrap_or(0);
