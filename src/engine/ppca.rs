@@ -23,7 +23,9 @@ use faer::{Accum, Mat, MatRef};
 use rayon::prelude::*;
 
 use super::Rng;
-use super::pca::{ColumnStats, PcaError, PcaModel, RowSource, for_each_centred};
+use super::pca::{
+    ColumnStats, PcaConfig, PcaError, PcaModel, Precision, RowSource, Spectrum, for_each_centred,
+};
 
 /// A probabilistic PCA model with k components.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,12 +100,22 @@ pub fn mean_log_likelihoods(
     ks: &[usize],
     rows: &Projections,
 ) -> Vec<Option<f64>> {
+    spectrum_mean_log_likelihoods(&model.spectrum(), ks, rows)
+}
+
+/// As [`mean_log_likelihoods`], from the fit's spectrum alone (the components are not
+/// needed once the rows are projected).
+pub fn spectrum_mean_log_likelihoods(
+    spectrum: &Spectrum,
+    ks: &[usize],
+    rows: &Projections,
+) -> Vec<Option<f64>> {
     let parts: Vec<Option<(Vec<f64>, f64, f64)>> = ks
         .iter()
         .map(|&k| {
-            let s2 = Ppca::default_noise_variance(model, k);
+            let s2 = Ppca::default_noise_variance(spectrum, k);
             (k <= rows.k)
-                .then(|| Ppca::parts(model, k, s2).ok())
+                .then(|| Ppca::parts(spectrum, k, s2).ok())
                 .flatten()
                 .map(|(l, norm)| (l, norm, s2))
         })
@@ -153,12 +165,94 @@ pub fn mean_log_likelihoods(
         .collect()
 }
 
+/// What select-k scores: a fit's spectrum and two sets of rows projected onto its top
+/// components ([`held_out_projections`]).
+#[derive(Clone, Debug)]
+pub struct HeldOut {
+    /// The fit's variances, total variance and features.
+    pub spectrum: Spectrum,
+    /// The held-out rows, projected.
+    pub held: Projections,
+    /// The fitted rows, projected.
+    pub train: Projections,
+}
+
+/// The largest k, at most `kmax`, that has a model (some variance left outside its
+/// subspace, see [`Ppca::new`]).
+fn largest_model(spectrum: &Spectrum, kmax: usize) -> Option<usize> {
+    (1..=kmax.min(spectrum.k()))
+        .rev()
+        .find(|&k| Ppca::parts(spectrum, k, Ppca::default_noise_variance(spectrum, k)).is_ok())
+}
+
+/// Fit `config` on `train` and project `held` and `train` onto the top components (the
+/// largest number of them that has a model), for [`spectrum_mean_log_likelihoods`] of
+/// every k. When the exact fit goes through the Gram matrix (fewer rows than features)
+/// in float32, or keeps float64 components, the components are never formed ([`PcaConfig::project_in_gram_space`]): the rows'
+/// coordinates come from the Gram matrix's eigenvectors and one product of the held-out
+/// rows with the training rows. Otherwise the model is fitted and both sets are
+/// projected onto its components ([`Ppca::project`]).
+///
+/// ```
+/// use eigentechno::engine::pca::{MemoryRows, PcaParams};
+/// use eigentechno::engine::ppca::{Ppca, held_out_projections, spectrum_mean_log_likelihoods};
+/// use eigentechno::engine::Rng;
+///
+/// let mut rng = Rng::new(3);
+/// let x: Vec<f32> = (0..40 * 60).map(|i| (rng.normal() * (1.0 + (i % 6) as f64)) as f32).collect();
+/// let (train, held) = (MemoryRows::f32(&x[..30 * 60], 30, 60).unwrap(), MemoryRows::f32(&x[30 * 60..], 10, 60).unwrap());
+/// let cfg = PcaParams { k: Some(20), ..Default::default() }.check(&train).unwrap();
+/// let h = held_out_projections(&cfg, &train, &held).unwrap();
+/// let all = spectrum_mean_log_likelihoods(&h.spectrum, &[3, 20], &h.held);
+/// let fit = cfg.fit(&train).unwrap();
+/// let one = Ppca::new(&fit.model, 3).unwrap().mean_log_likelihood(&held).unwrap();
+/// assert!((all[0].unwrap() - one).abs() < 1e-9 * one.abs());
+/// ```
+pub fn held_out_projections(
+    config: &PcaConfig,
+    train: &dyn RowSource,
+    held: &dyn RowSource,
+) -> Result<HeldOut, PcaError> {
+    // The Gram route gives the likelihoods under the fitted model to that model's own
+    // precision: float64 components, or a float32 fit (whose error exceeds the components'
+    // rounding to float32). A float64 fit of float32 data keeps float32 components, which
+    // only projecting onto them reproduces to float64 precision (and it is a small fit).
+    let gram = config.precision() == Precision::F32 || config.keeps_f64(train);
+    if let Some(g) = gram
+        .then(|| config.project_in_gram_space(train, held))
+        .transpose()?
+        .flatten()
+    {
+        let kfit = g.spectrum.k();
+        let k = largest_model(&g.spectrum, kfit).ok_or(PcaError::ZeroVariance)?;
+        let keep = |z: &[f64], norm2: Vec<f64>| Projections {
+            k,
+            z: z.chunks(kfit).flat_map(|r| &r[..k]).copied().collect(),
+            norm2,
+        };
+        return Ok(HeldOut {
+            held: keep(&g.other_scores, g.other_norm2),
+            train: keep(&g.scores, g.norm2),
+            spectrum: g.spectrum,
+        });
+    }
+    let fit = config.fit(train)?;
+    let spectrum = fit.model.spectrum();
+    let k = largest_model(&spectrum, spectrum.k()).ok_or(PcaError::ZeroVariance)?;
+    let top = Ppca::new(&fit.model, k)?;
+    Ok(HeldOut {
+        held: top.project(held)?,
+        train: top.project(train)?,
+        spectrum,
+    })
+}
+
 impl Ppca {
     /// From a fitted PCA, keeping its first `k` components. The noise variance is
     /// `(total variance - sum of the k kept variances) / (d - k)`, so a randomized fit
     /// (which knows only its top components) works too.
     pub fn new(model: &PcaModel, k: usize) -> Result<Ppca, PcaError> {
-        Ppca::with_noise_variance(model, k, Ppca::default_noise_variance(model, k))
+        Ppca::with_noise_variance(model, k, Ppca::default_noise_variance(&model.spectrum(), k))
     }
 
     /// As [`Ppca::new`] with the noise variance given: scikit-learn's PCA takes the
@@ -170,7 +264,7 @@ impl Ppca {
         k: usize,
         noise_variance: f64,
     ) -> Result<Ppca, PcaError> {
-        let (variances, log_norm) = Ppca::parts(model, k, noise_variance)?;
+        let (variances, log_norm) = Ppca::parts(&model.spectrum(), k, noise_variance)?;
         Ok(Ppca {
             // Float64 when the model has them (a float64 fit): rounding the mean and the
             // components to float32 moves the log-likelihoods by ~1e-6 relative.
@@ -185,7 +279,7 @@ impl Ppca {
 
     /// The variances kept and the constant part of every log-likelihood of the model with
     /// `k` components and noise variance `noise_variance` (an error when it has none).
-    fn parts(model: &PcaModel, k: usize, noise_variance: f64) -> Result<(Vec<f64>, f64), PcaError> {
+    fn parts(model: &Spectrum, k: usize, noise_variance: f64) -> Result<(Vec<f64>, f64), PcaError> {
         let d = model.n_features;
         if k == 0 || k >= d || k > model.k() {
             return Err(PcaError::Parameter {
@@ -219,7 +313,7 @@ impl Ppca {
 
     /// The noise variance of [`Ppca::new`]: the variance outside the first `k`
     /// components, per remaining feature.
-    fn default_noise_variance(model: &PcaModel, k: usize) -> f64 {
+    fn default_noise_variance(model: &Spectrum, k: usize) -> f64 {
         let d = model.n_features;
         let kept: f64 = model.explained_variance[..k.min(model.k())].iter().sum();
         (model.total_variance - kept) / d.saturating_sub(k).max(1) as f64

@@ -10,7 +10,7 @@ use crate::audio::listen::looped;
 use crate::audio::wav::{WavFormat, write_wav_interleaved};
 use crate::engine::Rng;
 use crate::engine::pca::{PcaError, PcaModel, PcaParams, RowSource, SubsetRows};
-use crate::engine::ppca::{Ppca, Score, mean_log_likelihoods};
+use crate::engine::ppca::{Ppca, Score, held_out_projections, spectrum_mean_log_likelihoods};
 use crate::error::{Error, Result};
 use crate::image::plots;
 use crate::store::pca_model::{PcaMeta, load_model};
@@ -510,24 +510,19 @@ pub fn select_k_to_dir(
         k: Some(kmax),
         ..Default::default()
     };
-    let fit = params
-        .check(&train)
-        .and_then(|c| c.fit(&train))
-        .map_err(|e| in_file(matrix, e))?;
     // One decomposition for every k (Tipping & Bishop: the maximum-likelihood model with
     // k components is the top k eigenpairs of the same fit, with the noise variance the
-    // mean of the rest), and one pass over each set of rows: their projections onto the
-    // top kmax components and squared norms give the log-likelihood under every k.
-    // Project onto the largest k that has a model (a model with no variance left outside
-    // its subspace has none; the ks beyond it are skipped, as each k's own model would be).
-    let top = (1..=kmax)
-        .rev()
-        .find_map(|k| Ppca::new(&fit.model, k).ok())
-        .ok_or_else(|| in_file(matrix, PcaError::ZeroVariance))?;
-    let held_z = top.project(&held).map_err(|e| in_file(matrix, e))?;
-    let train_z = top.project(&train).map_err(|e| in_file(matrix, e))?;
-    let h = mean_log_likelihoods(&fit.model, &ks, &held_z);
-    let t = mean_log_likelihoods(&fit.model, &ks, &train_z);
+    // mean of the rest): both sets of rows projected onto the top kmax components, with
+    // their squared norms, give the log-likelihood under every k. With fewer training rows
+    // than features the components are never formed: the projections come from the Gram
+    // matrix (see held_out_projections). The ks beyond the largest with a model (some
+    // variance left outside its subspace) are skipped, as each k's own model would be.
+    let split = params
+        .check(&train)
+        .and_then(|c| held_out_projections(&c, &train, &held))
+        .map_err(|e| in_file(matrix, e))?;
+    let h = spectrum_mean_log_likelihoods(&split.spectrum, &ks, &split.held);
+    let t = spectrum_mean_log_likelihoods(&split.spectrum, &ks, &split.train);
     let curve: Vec<(usize, f64, f64)> = ks
         .iter()
         .zip(h.iter().zip(&t))

@@ -23,9 +23,9 @@ fn top_eigen<T: Scalar>(a: MatRef<'_, T>, k: usize) -> Result<TopEigen<T>, PcaEr
     Ok((lambdas, eig.U().to_owned(), order))
 }
 
-/// Rows <= columns: the centred data `x` (row-major n x d) is in memory.
-pub(super) fn gram<T: Scalar>(x: &[T], n: usize, d: usize, k: usize) -> Result<RawFit, PcaError> {
-    let x = MatRef::from_row_major_slice(x, n, d);
+/// The Gram matrix `X X^T` of the centred rows `x` (n x d), lower triangle filled.
+pub(super) fn gram_matrix<T: Scalar>(x: MatRef<'_, T>) -> Mat<T> {
+    let n = x.nrows();
     let mut g = Mat::<T>::zeros(n, n);
     tri_matmul(
         g.as_mut(),
@@ -38,11 +38,29 @@ pub(super) fn gram<T: Scalar>(x: &[T], n: usize, d: usize, k: usize) -> Result<R
         T::of(1.0),
         get_global_parallelism(),
     );
-    let (lambdas, u, order) = top_eigen(g.as_ref(), k)?;
-    drop(g);
+    g
+}
+
+/// The top `k` eigenpairs of a Gram matrix `g = X X^T` (lower triangle filled): the
+/// singular values of `X` (largest first) and `U_k` (n x k), so that `U_k S_k` are the
+/// rows' coordinates on the top k components and `V_k^T = S_k^-1 U_k^T X`.
+pub(super) fn gram_top<T: Scalar>(
+    g: MatRef<'_, T>,
+    k: usize,
+) -> Result<(Vec<f64>, Mat<T>), PcaError> {
+    let (lambdas, u, order) = top_eigen(g, k)?;
     let sigma: Vec<f64> = lambdas.iter().map(|l| l.sqrt()).collect();
-    // U_k as an n x k matrix, then V_k^T = S^-1 U_k^T X.
-    let uk = Mat::<T>::from_fn(n, k, |i, j| u[(i, order[j])]);
+    let uk = Mat::<T>::from_fn(g.nrows(), k, |i, j| u[(i, order[j])]);
+    Ok((sigma, uk))
+}
+
+/// Rows <= columns: the centred data `x` (row-major n x d) is in memory.
+pub(super) fn gram<T: Scalar>(x: &[T], n: usize, d: usize, k: usize) -> Result<RawFit, PcaError> {
+    let x = MatRef::from_row_major_slice(x, n, d);
+    let g = gram_matrix(x);
+    let (sigma, uk) = gram_top(g.as_ref(), k)?;
+    drop(g);
+    // V_k^T = S^-1 U_k^T X.
     let mut vt = Mat::<T>::zeros(k, d);
     matmul(
         vt.as_mut(),

@@ -27,6 +27,7 @@
 
 mod centring;
 mod exact;
+mod gram_space;
 mod model;
 mod operator;
 mod params;
@@ -37,7 +38,8 @@ use faer::MatRef;
 
 pub use centring::{ColumnStats, column_stats};
 pub(crate) use centring::{Data, for_each_centred};
-pub use model::{F64Parts, PcaFit, PcaModel, ScoreVisitor, project_rows};
+pub use gram_space::GramProjections;
+pub use model::{F64Parts, PcaFit, PcaModel, ScoreVisitor, Spectrum, project_rows};
 pub use operator::{CentredProducts, fit_covariance, fit_randomized_operator};
 pub use params::{Method, PcaConfig, PcaParams, Precision};
 pub use source::{MemoryRows, RowSource, Rows, SubsetRows};

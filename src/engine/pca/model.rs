@@ -38,6 +38,25 @@ pub struct PcaModel {
     pub total_variance: f64,
 }
 
+/// What a fit says of the data's variance, without its components: all that the
+/// probabilistic model needs besides them to give a log-likelihood.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spectrum {
+    /// Variances along the components, `s^2 / (n - 1)`, descending (k).
+    pub explained_variance: Vec<f64>,
+    /// Sum of the column variances of the data (n - 1 denominator).
+    pub total_variance: f64,
+    /// Number of features d.
+    pub n_features: usize,
+}
+
+impl Spectrum {
+    /// Components known.
+    pub fn k(&self) -> usize {
+        self.explained_variance.len()
+    }
+}
+
 /// A model's mean and components in float64.
 #[derive(Clone, Debug, PartialEq)]
 pub struct F64Parts {
@@ -51,6 +70,16 @@ impl PcaModel {
     /// Components kept.
     pub fn k(&self) -> usize {
         self.singular_values.len()
+    }
+
+    /// The variances along the components, the total variance and the number of
+    /// features.
+    pub fn spectrum(&self) -> Spectrum {
+        Spectrum {
+            explained_variance: self.explained_variance.clone(),
+            total_variance: self.total_variance,
+            n_features: self.n_features,
+        }
     }
 
     /// The mean in float64: the model's float64 mean, or its float32 one widened.
@@ -173,8 +202,7 @@ impl PcaConfig {
         };
         // Float64 data, or float64 asked for: the model keeps its float64 mean and
         // components (float32 data fitted in float64 by `auto` keeps float32 ones).
-        let keep_f64 = source.is_f64() || self.params.precision == Precision::F64;
-        Ok(self.finish(raw, stats, keep_f64))
+        Ok(self.finish(raw, stats, self.keeps_f64(source)))
     }
 
     /// Load (when it fits) or stream the centred data, then run the chosen algorithm.
@@ -193,21 +221,7 @@ impl PcaConfig {
             let stats = column_stats(source, block, self.params.drop_nonfinite)?;
             (Data::Streamed(source, stats.clone(), block), stats)
         };
-        if stats.rows < 2 {
-            return Err(PcaError::TooFewRows { rows: stats.rows });
-        }
-        let max_k = d.min(stats.rows - 1);
-        if self.k > max_k {
-            return Err(PcaError::TooManyComponents {
-                k: self.k,
-                rows: stats.rows,
-                cols: d,
-                max: max_k,
-            });
-        }
-        if stats.total_variance <= 0.0 || !stats.total_variance.is_finite() {
-            return Err(PcaError::ZeroVariance);
-        }
+        self.check_stats(&stats)?;
         let raw = match (self.method, &data) {
             (Method::Randomized, _) => randomized::fit(&data, self)?,
             (_, Data::Memory(x, n, d)) => exact::gram(x, *n, *d, self.k)?,
@@ -216,7 +230,47 @@ impl PcaConfig {
         Ok((raw, stats))
     }
 
-    fn block_rows(&self) -> usize {
+    /// Refuse data that cannot give the components asked for: too few usable rows, or
+    /// no variance.
+    pub(super) fn check_stats(&self, stats: &ColumnStats) -> Result<(), PcaError> {
+        if stats.rows < 2 {
+            return Err(PcaError::TooFewRows { rows: stats.rows });
+        }
+        let max_k = self.ncols.min(stats.rows - 1);
+        if self.k > max_k {
+            return Err(PcaError::TooManyComponents {
+                k: self.k,
+                rows: stats.rows,
+                cols: self.ncols,
+                max: max_k,
+            });
+        }
+        if stats.total_variance <= 0.0 || !stats.total_variance.is_finite() {
+            return Err(PcaError::ZeroVariance);
+        }
+        Ok(())
+    }
+
+    /// Whether the fitted model keeps its mean and components in float64
+    /// ([`PcaModel::f64_parts`]): for float64 data, or float64 asked for. Float32 data
+    /// fitted in float64 by `auto` keeps float32 ones.
+    pub fn keeps_f64(&self, source: &dyn RowSource) -> bool {
+        source.is_f64() || self.params.precision == Precision::F64
+    }
+
+    /// Whether [`PcaConfig::fit`] decomposes the Gram matrix of the centred rows held in
+    /// memory (exact, rows <= columns, within the memory budget).
+    pub fn uses_gram(&self) -> bool {
+        let size = match self.precision {
+            Precision::F32 => 4,
+            _ => 8,
+        };
+        self.method == Method::Exact
+            && self.nrows <= self.ncols
+            && self.nrows * self.ncols * size <= self.params.memory_budget
+    }
+
+    pub(super) fn block_rows(&self) -> usize {
         self.params
             .block_rows
             .unwrap_or_else(|| ((64 << 20) / (self.ncols * 4)).max(1))
