@@ -337,3 +337,62 @@ pub fn pca(
     }
     Ok(out)
 }
+
+/// select-k against the pca stage on one matrix ([`select_k`]).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SelectKTiming {
+    /// Rows and columns of the matrix.
+    pub shape: (usize, usize),
+    /// Candidate ks scored and the largest.
+    pub candidates: usize,
+    /// The largest candidate k.
+    pub kmax: usize,
+    /// The k select-k chose.
+    pub best_k: usize,
+    /// Median wall seconds of select-k (`ops::select_k_to_dir`, default settings).
+    pub select_k: f64,
+    /// Median wall seconds of the pca stage's fit (`ops::fit_to_dir`, every component,
+    /// exact, as `pipelines/eigentechno.toml`).
+    pub pca: f64,
+}
+
+/// Time select-k and the default pipeline's pca stage on the `.npy` matrix at `path`,
+/// each writing its files into a temporary folder, reading the file included: one
+/// warm-up run, then the median of `repeat` runs.
+pub fn select_k(path: &std::path::Path, repeat: usize) -> crate::Result<SelectKTiming> {
+    use crate::engine::pca::RowSource;
+    let shape = {
+        let m = crate::store::NpyMatrix::open(path)?;
+        (m.nrows(), m.ncols())
+    };
+    let out = tempfile::tempdir().map_err(|e| crate::Error::io(std::path::Path::new("."), e))?;
+    let sk_opts = crate::ops::SelectKParams::default().check()?;
+    let pca_job = crate::ops::PcaJobParams::default().check()?;
+    let timed = |f: &mut dyn FnMut() -> crate::Result<()>| -> crate::Result<f64> {
+        f()?;
+        let mut v = Vec::new();
+        for _ in 0..repeat.max(1) {
+            let t = Instant::now();
+            f()?;
+            v.push(t.elapsed().as_secs_f64());
+        }
+        Ok(median(v))
+    };
+    let mut found = None;
+    let select_k = timed(&mut || {
+        found = Some(crate::ops::select_k_to_dir(path, &out.path().join("select_k"), &sk_opts)?.0);
+        Ok(())
+    })?;
+    let pca = timed(&mut || {
+        crate::ops::fit_to_dir(path, None, &out.path().join("pca"), &pca_job).map(|_| ())
+    })?;
+    let found = found.expect("select-k ran");
+    Ok(SelectKTiming {
+        shape,
+        candidates: found.curve.len(),
+        kmax: found.curve.last().map(|c| c.0).unwrap_or(0),
+        best_k: found.best_k,
+        select_k,
+        pca,
+    })
+}

@@ -58,6 +58,17 @@ pub enum BenchWhat {
         #[arg(long)]
         compare: Option<PathBuf>,
     },
+    /// select-k (default settings) against the default pipeline's pca stage (every
+    /// component, exact) on the same float32 .npy matrix, e.g. OUT/matrix/bars.npy of a
+    /// run: median wall times, files read and written included, and select-k's time as a
+    /// share of the pca stage's.
+    SelectK {
+        /// The bar matrix.
+        file: PathBuf,
+        /// Timed runs of each after one warm-up (median reported).
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
     /// Correlation: 1-D 1M x 1M, 1M x 1k, 1M x 64; 2-D 1024^2 with 3x3, 15x15, 64x64.
     Conv {
         /// Reference timings (JSON {case: seconds}, from benches/conv_scipy.py) to compare with.
@@ -127,6 +138,17 @@ pub fn bench(what: BenchWhat) -> Outcome {
                     .unwrap_or_default();
                 println!("{:<11} {:>8.2} s{err}{vs}", t.method, t.seconds);
             }
+            Ok(())
+        }
+        BenchWhat::SelectK { file, repeat } => {
+            let t = eigentechno::bench::select_k(&file, repeat)?;
+            println!(
+                "{} x {} matrix, {} candidate ks up to {}, best k {}",
+                t.shape.0, t.shape.1, t.candidates, t.kmax, t.best_k
+            );
+            println!("select-k    {:>8.2} s", t.select_k);
+            println!("pca (exact) {:>8.2} s", t.pca);
+            println!("select-k / pca: {:.2}", t.select_k / t.pca);
             Ok(())
         }
         BenchWhat::Ingest { dir, threads } => {
