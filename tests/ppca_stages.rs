@@ -156,25 +156,46 @@ fn select_k_finds_the_rank_of_a_low_rank_plus_noise_model() {
 /// training rows' rank.
 #[test]
 fn select_k_equals_a_separate_fit_per_k() {
+    select_k_against_separate_fits(false);
+}
+
+/// float64 data: select-k takes the Gram-space route (fewer training rows than
+/// features: the components are never formed), checked against the same fits.
+#[test]
+fn select_k_in_the_gram_space_equals_a_separate_fit_per_k() {
+    select_k_against_separate_fits(true);
+}
+
+fn select_k_against_separate_fits(float64: bool) {
     let dir = tempfile::tempdir().unwrap();
     let (n, d) = (60, 90);
     let mut rng = Rng::new(5);
     let path = dir.path().join("x.npy");
-    let mut w = NpyRowWriter::create(&path, d).unwrap();
+    let mut rows: Vec<f64> = Vec::with_capacity(n * d);
     for _ in 0..n {
         let z: Vec<f64> = (0..4).map(|j| rng.normal() * (4.0 - j as f64)).collect();
-        let row: Vec<f32> = (0..d)
-            .map(|c| {
-                (z.iter()
-                    .enumerate()
-                    .map(|(j, zj)| zj * ((c * (j + 1)) as f64 * 0.1).sin())
-                    .sum::<f64>()
-                    + 0.5 * rng.normal()) as f32
-            })
-            .collect();
-        w.push(&row).unwrap();
+        for c in 0..d {
+            let v = z
+                .iter()
+                .enumerate()
+                .map(|(j, zj)| zj * ((c * (j + 1)) as f64 * 0.1).sin())
+                .sum::<f64>()
+                + 0.5 * rng.normal();
+            rows.push(if float64 { v } else { v as f32 as f64 });
+        }
     }
-    w.finish().unwrap();
+    if float64 {
+        let a = ndarray::Array2::from_shape_vec((n, d), rows).unwrap();
+        eigentechno::store::write_npy(&path, &eigentechno::store::NdArray::F64(a.into_dyn()))
+            .unwrap();
+    } else {
+        let mut w = NpyRowWriter::create(&path, d).unwrap();
+        for r in rows.chunks(d) {
+            let row: Vec<f32> = r.iter().map(|&v| v as f32).collect();
+            w.push(&row).unwrap();
+        }
+        w.finish().unwrap();
+    }
     let (seed, fraction) = (3, 0.25);
     // Every k select-k accepts (it drops those beyond the training rows' rank - 1).
     let opts = SelectKParams {
