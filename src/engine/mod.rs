@@ -3,6 +3,7 @@
 
 pub mod conv;
 pub mod corr;
+pub mod debruijn;
 pub mod decimate;
 pub mod lanes;
 pub mod legendre;
