@@ -174,17 +174,9 @@ impl IngestOptions {
 /// ```
 pub fn ingest_to_dir(input: &TrackInput, out: &Path, opts: &IngestOptions) -> Result<RunReport> {
     // Said in the user's words: the built-in pipeline they never wrote stays out of it.
-    let expanded;
-    let input = match input {
-        TrackInput::Folder(p) => {
-            expanded = TrackInput::Folder(crate::pipeline::config::expand_home(p));
-            &expanded
-        }
-        files => files,
-    };
-    let out = &crate::pipeline::config::expand_home(out);
+    // (The folder stage expands `~` itself; here only to look.)
     if let TrackInput::Folder(p) = input
-        && !p.exists()
+        && !crate::pipeline::config::expand_home(p).exists()
     {
         return Err(Error::InvalidArgument {
             name: "input",

@@ -66,6 +66,14 @@ pub struct TrackReport {
     pub warnings: Vec<String>,
 }
 
+impl TrackReport {
+    /// A track's report, not a stage's note filed beside the tracks (`(stage NAME)`,
+    /// which carries a collecting stage's warnings).
+    pub fn is_track(&self) -> bool {
+        !self.path.starts_with("(stage")
+    }
+}
+
 /// What a stage produced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StageReport {
@@ -151,7 +159,7 @@ impl RunReport {
         let count = |s: TrackStatus| {
             self.tracks
                 .iter()
-                .filter(|t| t.status == s && !t.path.starts_with("(stage"))
+                .filter(|t| t.status == s && t.is_track())
                 .count()
         };
         let (ok, failed, timed_out, before) = (
@@ -298,11 +306,7 @@ impl RunReport {
     /// How the run ended, for an exit code: a stage failed (or no track gave a
     /// result), some tracks failed, or everything ran.
     pub fn status(&self) -> RunStatus {
-        let tracks: Vec<&TrackReport> = self
-            .tracks
-            .iter()
-            .filter(|t| !t.path.starts_with("(stage"))
-            .collect();
+        let tracks: Vec<&TrackReport> = self.tracks.iter().filter(|t| t.is_track()).collect();
         let gave = tracks.iter().any(|t| !t.status.is_failure());
         if self.stages.iter().any(|s| s.error.is_some()) || (!tracks.is_empty() && !gave) {
             RunStatus::Failed
