@@ -8,6 +8,8 @@
 //! - [`audio`]: decoding (symphonia), anti-aliased resampling (rubato), WAV output,
 //!   and a synthetic techno corpus with exact beat and downbeat annotations.
 //! - [`engine`]: the maths, which knows nothing of files or audio.
+//! - [`learn`]: smooth kernel machines and their baselines on any feature matrix or
+//!   image set (burn); like `engine`, it knows nothing of files.
 //! - [`pipeline`]: TOML pipelines of named stages, checked as a typed graph and run
 //!   in parallel with bounded memory and deterministic output.
 //! - [`store`]: atomic output files, `.npy` arrays, CSV tables, resume fingerprints.
@@ -38,6 +40,7 @@ pub mod error;
 pub mod explore;
 pub mod image;
 pub mod interrupt;
+pub mod learn;
 pub mod ops;
 pub mod pipeline;
 pub mod store;

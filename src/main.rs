@@ -114,6 +114,10 @@ enum Command {
     /// Listen to a fitted PCA: writes the WAV (DIR/audition/...) and prints its path;
     /// --play also plays it (needs the `playback` feature).
     Audition(cli::listen::AuditionArgs),
+    /// Classifiers with built-in confidence: smooth kernel machines (and softmax and
+    /// L2-SVM heads) on images (IDX folders) or feature matrices (.npy).
+    #[command(subcommand)]
+    Learn(cli::learn::LearnCommand),
     /// Check a pipeline file without running it.
     Check {
         /// The pipeline (TOML).
@@ -403,6 +407,7 @@ fn dispatch(command: Command) -> cli::Outcome {
                 },
         } => listen::ppca_score(&matrix, &model, &out, k),
         Command::Audition(a) => listen::audition(a),
+        Command::Learn(c) => cli::learn::learn(c),
         Command::Explore { dir, open } => listen::explore(&dir, open),
         Command::Bench { what } => bench::bench(what),
     }

@@ -217,6 +217,22 @@ fn csv_findings_and_valid_tables() {
     );
 }
 
+#[test]
+fn idx_findings_and_valid_files() {
+    replay("idx", fuzz_cases::idx::run, IDX);
+    // Images and labels as the MNIST files hold them.
+    let mut images = vec![0u8, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 3];
+    images.extend(0..18u8);
+    check("2 images of 3x3", fuzz_cases::idx::run(&images), Expect::Ok);
+    let labels = [0u8, 0, 8, 1, 0, 0, 0, 2, 7, 1];
+    check("2 labels", fuzz_cases::idx::run(&labels), Expect::Ok);
+    check(
+        "truncated",
+        fuzz_cases::idx::run(&images[..20]),
+        Expect::Err("but the file holds only 4 of that"),
+    );
+}
+
 /// The saved findings, by target: file name and what it must give.
 const AUDIO: &[(&str, Expect)] = &[
     // NaN and -2.5e38 in a 48 kHz float WAV made rubato's FFT panic in the resampler
@@ -255,5 +271,7 @@ const WEIGHTS: &[(&str, Expect)] = &[
 ];
 
 const CONFIG: &[(&str, Expect)] = &[];
+
+const IDX: &[(&str, Expect)] = &[];
 
 const CSV: &[(&str, Expect)] = &[];

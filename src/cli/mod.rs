@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod learn;
 pub mod listen;
 pub mod pipeline;
 
@@ -37,6 +38,9 @@ impl From<eigentechno::Error> for Failure {
         match e {
             eigentechno::Error::Config(c) => Failure::Usage(c.to_string()),
             e @ eigentechno::Error::InvalidArgument { .. } => Failure::Usage(e.to_string()),
+            e @ eigentechno::Error::Learn(eigentechno::learn::LearnError::InvalidParam {
+                ..
+            }) => Failure::Usage(e.to_string()),
             e if e.is_interrupted() => Failure::Interrupted,
             e => Failure::Failed(e.to_string()),
         }

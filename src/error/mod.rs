@@ -59,6 +59,9 @@ pub enum Error {
     /// PCA refused its input or parameters.
     #[error("{0}")]
     Pca(#[from] crate::engine::pca::PcaError),
+    /// Learning options or data are invalid, or training was stopped.
+    #[error("{0}")]
+    Learn(#[from] crate::learn::LearnError),
     /// A pipeline file or stage parameter is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -100,7 +103,9 @@ impl Error {
         // A time budget running out is not an interruption: the batch goes on.
         matches!(
             self,
-            Error::Interrupted | Error::Pca(crate::engine::pca::PcaError::Interrupted)
+            Error::Interrupted
+                | Error::Pca(crate::engine::pca::PcaError::Interrupted)
+                | Error::Learn(crate::learn::LearnError::Interrupted)
         )
     }
 

@@ -4,4 +4,5 @@
 pub mod colormap;
 pub mod heatmap;
 pub mod kernels;
+pub mod learn_plots;
 pub mod plots;

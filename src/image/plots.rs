@@ -28,7 +28,7 @@ fn plot_err(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 /// Draw into a temporary PNG beside `path`, then move it into place.
-fn draw_png(
+pub(crate) fn draw_png(
     path: &Path,
     size: (u32, u32),
     draw: impl FnOnce(

@@ -36,6 +36,7 @@ mod explore;
 mod figures;
 mod ingest;
 mod kernels;
+pub mod learn;
 mod listen;
 mod load;
 mod pca;

@@ -1,7 +1,9 @@
-//! Where results land on disk: atomic file writes, `.npy` arrays, fingerprints.
+//! Where results land on disk: atomic file writes, `.npy` arrays, fingerprints; and the
+//! data formats read from disk (IDX image sets, weights).
 
 pub mod atomic;
 pub mod fingerprint;
+pub mod idx;
 pub mod json;
 pub mod lock;
 pub mod matrix_file;

@@ -8,6 +8,7 @@
 pub mod audio;
 pub mod config;
 pub mod csv;
+pub mod idx;
 pub mod npy;
 pub mod wav;
 pub mod weights;

@@ -1,0 +1,440 @@
+//! The networks: a feature extractor (CNN or MLP) and an output layer (SKM, softmax or
+//! L2-SVM), as burn modules with named parameters (saved as safetensors by `ops`).
+
+use burn::module::RunningState;
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
+use burn::tensor::activation::{log_sigmoid, relu, sigmoid, softmax};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use super::params::{Architecture, Head, Net};
+use crate::engine::rng::Rng;
+
+/// Uniform values in (-bound, bound) from `rng`: every initial weight comes from the
+/// model's own seed, so two fits with one seed agree whatever else runs in the process.
+fn uniform(rng: &mut Rng, n: usize, bound: f64) -> Vec<f32> {
+    (0..n).map(|_| rng.range(-bound, bound) as f32).collect()
+}
+
+fn param<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -> Param<Tensor<D>> {
+    Param::from_data(TensorData::new(values, shape), device)
+}
+
+/// PyTorch's default initialisation (weights and biases uniform in +-1/sqrt(fan_in)), so
+/// a comparison with PyTorch starts from the same distribution.
+fn linear(rng: &mut Rng, d_in: usize, d_out: usize, device: &Device) -> Linear {
+    let mut l = LinearConfig::new(d_in, d_out).init(device);
+    let b = 1.0 / (d_in as f64).sqrt();
+    l.weight = param(uniform(rng, d_in * d_out, b), [d_in, d_out], device);
+    l.bias = Some(param(uniform(rng, d_out, b), [d_out], device));
+    l
+}
+
+fn conv3x3(rng: &mut Rng, c_in: usize, c_out: usize, device: &Device) -> Conv2d {
+    let mut c = Conv2dConfig::new([c_in, c_out], [3, 3]).init(device);
+    let fan_in = c_in * 9;
+    let b = 1.0 / (fan_in as f64).sqrt();
+    c.weight = param(uniform(rng, c_out * fan_in, b), [c_out, c_in, 3, 3], device);
+    c.bias = Some(param(uniform(rng, c_out, b), [c_out], device));
+    c
+}
+
+/// Input standardisation, fixed at fit time from the training rows (not trained).
+#[derive(Module, Debug)]
+pub struct Standardize {
+    /// Subtracted from each input value.
+    pub mean: Param<Tensor<1>>,
+    /// Multiplies each centred value.
+    pub scale: Param<Tensor<1>>,
+}
+
+impl Standardize {
+    /// Per feature for vectors; one mean and scale over all pixels for images (a pixel
+    /// that never changes must not get an infinite scale).
+    pub fn from_rows(values: &[f32], features: usize, per_feature: bool, device: &Device) -> Self {
+        let rows = values.len() / features;
+        let (mean, scale) = if per_feature {
+            let mut m = vec![0f64; features];
+            let mut s = vec![0f64; features];
+            for r in values.chunks_exact(features) {
+                for (j, &v) in r.iter().enumerate() {
+                    m[j] += v as f64;
+                }
+            }
+            m.iter_mut().for_each(|v| *v /= rows as f64);
+            for r in values.chunks_exact(features) {
+                for (j, &v) in r.iter().enumerate() {
+                    s[j] += (v as f64 - m[j]).powi(2);
+                }
+            }
+            let scale = s.iter().map(|&ss| inverse_std(ss / rows as f64)).collect();
+            (m, scale)
+        } else {
+            let n = values.len() as f64;
+            let m = values.iter().map(|&v| v as f64).sum::<f64>() / n;
+            let var = values.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / n;
+            (vec![m; features], vec![inverse_std(var); features])
+        };
+        let f = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<_>>();
+        Standardize {
+            mean: param(f(mean), [features], device).set_require_grad(false),
+            scale: param(f(scale), [features], device).set_require_grad(false),
+        }
+    }
+
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        (x - self.mean.val().unsqueeze_dim(0)) * self.scale.val().unsqueeze_dim(0)
+    }
+}
+
+fn inverse_std(var: f64) -> f64 {
+    if var > 1e-12 { 1.0 / var.sqrt() } else { 1.0 }
+}
+
+/// conv(32, 3x3) - ReLU - pool(2) - conv(64, 3x3) - ReLU - pool(2) - dense(embed) - ReLU.
+#[derive(Module, Debug)]
+pub struct Cnn {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    pool: MaxPool2d,
+    dense: Linear,
+    /// (channels, height, width) of an input image.
+    image: [usize; 3],
+}
+
+impl Cnn {
+    fn new(rng: &mut Rng, a: &Architecture, device: &Device) -> Self {
+        let (gh, gw) = a.cnn_grid().expect("checked: an image the CNN takes");
+        let image = match a.input {
+            super::data::InputShape::Image {
+                channels,
+                height,
+                width,
+            } => [channels, height, width],
+            super::data::InputShape::Vector { .. } => unreachable!("checked: an image"),
+        };
+        Cnn {
+            conv1: conv3x3(rng, image[0], 32, device),
+            conv2: conv3x3(rng, 32, 64, device),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            dense: linear(rng, 64 * gh * gw, a.embed, device),
+            image,
+        }
+    }
+
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let [b, _] = x.dims();
+        let [c, h, w] = self.image;
+        let x = x.reshape([b, c, h, w]);
+        let x = self.pool.forward(relu(self.conv1.forward(x)));
+        let x = self.pool.forward(relu(self.conv2.forward(x)));
+        relu(self.dense.forward(x.flatten(1, 3)))
+    }
+
+    /// The first convolution's kernels, (32, channels, 3, 3).
+    pub fn first_kernels(&self) -> Tensor<4> {
+        self.conv1.weight.val()
+    }
+}
+
+/// dense(hidden) - ReLU - dense(embed).
+#[derive(Module, Debug)]
+pub struct Mlp {
+    hidden: Linear,
+    out: Linear,
+}
+
+impl Mlp {
+    fn new(rng: &mut Rng, a: &Architecture, device: &Device) -> Self {
+        Mlp {
+            hidden: linear(rng, a.input.len(), a.hidden, device),
+            out: linear(rng, a.hidden, a.embed, device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.out.forward(relu(self.hidden.forward(x)))
+    }
+}
+
+/// The smooth kernel machine layer: Gaussian kernels `k_j(z) = exp(-|z - s_j|^2 / (2 w_j^2))`
+/// on learned support points `s_j` with learned widths `w_j`, and class scores
+/// `f_c(z) = sum_j a_cj k_j(z) + b_c`.
+#[derive(Module, Debug)]
+pub struct SkmLayer {
+    /// Support points, (M, D).
+    pub support: Param<Tensor<2>>,
+    /// Log of each support point's width, (M).
+    pub log_width: Param<Tensor<1>>,
+    /// Class weights `a`, (C, M).
+    pub weight: Param<Tensor<2>>,
+    /// Class biases `b`, (C).
+    pub bias: Param<Tensor<1>>,
+}
+
+/// Where the SKM layer starts: support points on embedded training rows, each voting for
+/// its row's class, with widths at the typical distance and biases that make every class
+/// unlikely until a kernel speaks for it.
+pub struct SkmInit {
+    /// Embedded rows to start the support points on, (M, D) row-major.
+    pub points: Vec<f32>,
+    /// The class of each row.
+    pub classes: Vec<u32>,
+}
+
+/// The bias every SKM class score starts from: far from all support points the one-vs-rest
+/// probability is sigmoid(-3) = 0.047.
+const SKM_START_BIAS: f32 = -3.0;
+
+impl SkmLayer {
+    /// A layer from given values (tests and loading use this too).
+    pub fn from_values(
+        support: Vec<f32>,
+        log_width: Vec<f32>,
+        weight: Vec<f32>,
+        bias: Vec<f32>,
+        device: &Device,
+    ) -> Self {
+        let (m, c) = (log_width.len(), bias.len());
+        let d = support.len() / m;
+        SkmLayer {
+            support: param(support, [m, d], device),
+            log_width: param(log_width, [m], device),
+            weight: param(weight, [c, m], device),
+            bias: param(bias, [c], device),
+        }
+    }
+
+    fn start(init: &SkmInit, classes: usize, device: &Device) -> Self {
+        let m = init.classes.len();
+        let d = init.points.len() / m;
+        // The median squared distance between the starting points sets every width.
+        let mut d2 = Vec::new();
+        for i in 0..m {
+            for j in i + 1..m {
+                let a = &init.points[i * d..(i + 1) * d];
+                let b = &init.points[j * d..(j + 1) * d];
+                d2.push(a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>());
+            }
+        }
+        d2.sort_by(f32::total_cmp);
+        let typical = d2.get(d2.len() / 2).copied().unwrap_or(1.0).max(1e-6);
+        let log_width = vec![0.5 * (typical / 2.0).ln(); m];
+        // Each class's votes sum to 2|b|: a row at all of its class's support points
+        // scores +|b|, a row at the typical distance from them (kernels e^-1) about
+        // -0.26|b|. Larger votes make every class likely for every row at the start
+        // (a random network does not yet separate them), and the first steps then
+        // push all kernels to zero, where their gradients vanish.
+        let mut per_class = vec![0usize; classes];
+        for &c in &init.classes {
+            per_class[c as usize] += 1;
+        }
+        let mut weight = vec![0f32; classes * m];
+        for (j, &c) in init.classes.iter().enumerate() {
+            weight[c as usize * m + j] = 2.0 * -SKM_START_BIAS / per_class[c as usize] as f32;
+        }
+        Self::from_values(
+            init.points.clone(),
+            log_width,
+            weight,
+            vec![SKM_START_BIAS; classes],
+            device,
+        )
+    }
+
+    /// The kernel values, (B, M).
+    pub fn kernels(&self, z: Tensor<2>) -> Tensor<2> {
+        let s = self.support.val();
+        let zz = z.clone().powi_scalar(2).sum_dim(1); // (B, 1)
+        let ss = s.clone().powi_scalar(2).sum_dim(1).transpose(); // (1, M)
+        let d2 = (zz + ss - z.matmul(s.transpose()).mul_scalar(2.0)).clamp_min(0.0);
+        let two_w2 = self.log_width.val().mul_scalar(2.0).exp().mul_scalar(2.0);
+        (-(d2 / two_w2.unsqueeze_dim(0))).exp()
+    }
+
+    /// Class scores from kernel values, (B, C).
+    pub fn scores(&self, k: Tensor<2>) -> Tensor<2> {
+        k.matmul(self.weight.val().transpose()) + self.bias.val().unsqueeze_dim(0)
+    }
+}
+
+/// A classifier: standardised input, feature extractor, output layer.
+#[derive(Module, Debug)]
+pub struct Classifier {
+    standardize: Standardize,
+    cnn: Option<Cnn>,
+    mlp: Option<Mlp>,
+    /// SKM head only: the embedding standardised per dimension (batch statistics in
+    /// training, running ones after; no learned scale or shift). Without it, Adam moves
+    /// the whole embedding by about the learning rate per weight per step, far faster
+    /// than the support points can follow, and every kernel falls to zero within a few
+    /// steps, where its gradient vanishes.
+    norm: Option<BatchNorm>,
+    skm: Option<SkmLayer>,
+    linear: Option<Linear>,
+}
+
+/// One forward pass: class scores and, for the SKM head, kernel values.
+pub struct Output {
+    /// Class scores (logits), (B, C).
+    pub scores: Tensor<2>,
+    /// SKM kernel values, (B, M).
+    pub kernels: Option<Tensor<2>>,
+}
+
+impl Classifier {
+    /// A new model for `a`, with weights from `seed` and standardisation from the
+    /// training rows. The SKM head's support points start on `skm_init`'s embedded rows,
+    /// which [`Classifier::embed`] of the untrained model gives (see `train`).
+    pub fn new(
+        a: &Architecture,
+        seed: u64,
+        standardize: Standardize,
+        device: &Device,
+    ) -> Classifier {
+        let mut rng = Rng::new(seed ^ 0x5eed_1ea2);
+        let (cnn, mlp) = match a.net {
+            Net::Cnn => (Some(Cnn::new(&mut rng, a, device)), None),
+            Net::Mlp => (None, Some(Mlp::new(&mut rng, a, device))),
+        };
+        let linear = match a.head {
+            Head::Softmax | Head::Svm => Some(self::linear(&mut rng, a.embed, a.classes, device)),
+            Head::Skm => None,
+        };
+        let norm = (a.head == Head::Skm).then(|| {
+            let mut bn = BatchNormConfig::new(a.embed).init(device);
+            bn.gamma = bn.gamma.set_require_grad(false);
+            bn.beta = bn.beta.set_require_grad(false);
+            bn
+        });
+        Classifier {
+            standardize,
+            cnn,
+            mlp,
+            norm,
+            skm: None,
+            linear,
+        }
+    }
+
+    /// Set the embedding's standardisation (SKM head) from the mean and variance of
+    /// embedded rows, before training starts.
+    pub fn set_embedding_stats(&mut self, mean: Vec<f32>, var: Vec<f32>, device: &Device) {
+        if let Some(bn) = &mut self.norm {
+            let d = mean.len();
+            bn.running_mean =
+                RunningState::new(Tensor::from_data(TensorData::new(mean, [d]), device));
+            bn.running_var =
+                RunningState::new(Tensor::from_data(TensorData::new(var, [d]), device));
+        }
+    }
+
+    /// Put the SKM layer in place (before training; `init` from embedded rows).
+    pub fn with_skm(mut self, init: &SkmInit, classes: usize, device: &Device) -> Classifier {
+        self.skm = Some(SkmLayer::start(init, classes, device));
+        self
+    }
+
+    /// The feature extractor's output, before the SKM head's standardisation, (B, D).
+    pub fn features(&self, x: Tensor<2>) -> Tensor<2> {
+        let x = self.standardize.forward(x);
+        match (&self.cnn, &self.mlp) {
+            (Some(c), _) => c.forward(x),
+            (_, Some(m)) => m.forward(x),
+            _ => unreachable!("a classifier has a feature extractor"),
+        }
+    }
+
+    /// The embedding the head sees, (B, D): the features, standardised for the SKM head.
+    pub fn embed(&self, x: Tensor<2>) -> Tensor<2> {
+        let z = self.features(x);
+        match &self.norm {
+            Some(bn) => bn.forward(z),
+            None => z,
+        }
+    }
+
+    /// Scores from embeddings.
+    pub fn head(&self, z: Tensor<2>) -> Output {
+        match (&self.skm, &self.linear) {
+            (Some(s), _) => {
+                let k = s.kernels(z);
+                Output {
+                    scores: s.scores(k.clone()),
+                    kernels: Some(k),
+                }
+            }
+            (_, Some(l)) => Output {
+                scores: l.forward(z),
+                kernels: None,
+            },
+            _ => unreachable!("a classifier has a head"),
+        }
+    }
+
+    /// Inputs, (B, features), to scores.
+    pub fn forward(&self, x: Tensor<2>) -> Output {
+        self.head(self.embed(x))
+    }
+
+    /// The SKM layer, when the head is one.
+    pub fn skm(&self) -> Option<&SkmLayer> {
+        self.skm.as_ref()
+    }
+
+    /// The CNN, when the extractor is one.
+    pub fn cnn(&self) -> Option<&Cnn> {
+        self.cnn.as_ref()
+    }
+}
+
+/// The training loss of `head` for class scores and integer labels (a scalar).
+///
+/// - softmax: cross-entropy of softmax(f);
+/// - svm: one-vs-rest squared hinge, sum_c max(0, 1 - t_c f_c)^2 with t = +-1;
+/// - skm: one-vs-rest binary cross-entropy of sigmoid(f_c), as RBF networks and DUQ train.
+pub fn loss(head: Head, scores: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+    let [_, c] = scores.dims();
+    let onehot: Tensor<2> = labels.one_hot::<2>(c).float();
+    match head {
+        Head::Softmax => {
+            let logp = burn::tensor::activation::log_softmax(scores, 1);
+            (logp * onehot).sum_dim(1).mean().neg()
+        }
+        Head::Svm => {
+            let t = onehot.mul_scalar(2.0).sub_scalar(1.0);
+            let margin = (t * scores).neg().add_scalar(1.0).clamp_min(0.0);
+            margin.powi_scalar(2).sum_dim(1).mean()
+        }
+        Head::Skm => {
+            let pos = log_sigmoid(scores.clone());
+            let neg = log_sigmoid(scores.neg());
+            let ll = onehot.clone() * pos + onehot.neg().add_scalar(1.0) * neg;
+            ll.sum_dim(1).mean().neg()
+        }
+    }
+}
+
+/// Class probabilities and the confidence, (B, C) and (B), from class scores.
+///
+/// softmax and svm: softmax(f), confidence its largest value. skm: the one-vs-rest
+/// probabilities sigmoid(f_c), normalised to sum to one for the class probabilities; the
+/// confidence is the largest one-vs-rest probability before normalising, which falls to
+/// sigmoid(b_c) far from every support point.
+pub fn probabilities(head: Head, scores: Tensor<2>) -> (Tensor<2>, Tensor<1>) {
+    match head {
+        Head::Softmax | Head::Svm => {
+            let p = softmax(scores, 1);
+            let conf = p.clone().max_dim(1).squeeze_dim(1);
+            (p, conf)
+        }
+        Head::Skm => {
+            let s = sigmoid(scores);
+            let conf = s.clone().max_dim(1).squeeze_dim(1);
+            let p = s.clone() / s.sum_dim(1);
+            (p, conf)
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! Training and prediction: minibatch AdamW on a cosine schedule, progress per batch and
+//! epoch, a stop at Ctrl-C.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::data::{InputShape, Inputs};
+use super::error::LearnError;
+use super::metrics::{accuracy, argmax_rows};
+use super::model::{Classifier, SkmInit, Standardize, loss, probabilities};
+use super::params::{Architecture, Checked, Head};
+use crate::engine::rng::Rng;
+
+/// Rows and their labels.
+#[derive(Clone, Copy)]
+pub struct Labelled<'a> {
+    /// The input rows.
+    pub inputs: &'a Inputs,
+    /// One label a row.
+    pub labels: &'a [u32],
+}
+
+/// One epoch of training, as learn.json records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1, 2, ...
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches.
+    pub loss: f64,
+    /// Accuracy on the training batches as they were seen (the model moving on).
+    pub train_accuracy: f64,
+    /// Accuracy on the test rows after the epoch, when they were given.
+    pub test_accuracy: Option<f64>,
+    /// Wall seconds of the epoch (training only).
+    pub seconds: f64,
+}
+
+/// What [`fit`] reports while it works.
+pub enum Progress<'a> {
+    /// A batch is done.
+    Batch {
+        /// The epoch (1-based).
+        epoch: usize,
+        /// Batches done in this epoch.
+        done: usize,
+        /// Batches in an epoch.
+        of: usize,
+        /// This batch's loss.
+        loss: f64,
+    },
+    /// An epoch is done.
+    Epoch(&'a EpochRecord),
+}
+
+/// A trained model and how it got there.
+pub struct Fitted {
+    /// The model (on the plain device: ready to predict and save).
+    pub model: Classifier,
+    /// What it is.
+    pub architecture: Architecture,
+    /// One record an epoch.
+    pub history: Vec<EpochRecord>,
+}
+
+/// The CPU device models train on.
+pub fn device() -> Device {
+    Device::flex()
+}
+
+fn batch_tensor(inputs: &Inputs, rows: &[usize], device: &Device) -> Tensor<2> {
+    let d = inputs.shape.len();
+    let mut v = Vec::with_capacity(rows.len() * d);
+    for &i in rows {
+        v.extend_from_slice(&inputs.values[i * d..(i + 1) * d]);
+    }
+    Tensor::from_data(TensorData::new(v, [rows.len(), d]), device)
+}
+
+/// Train a model as `checked` says, on `train`, reporting test accuracy on `test` after
+/// each epoch when given.
+pub fn fit(
+    train: Labelled,
+    test: Option<Labelled>,
+    checked: &Checked,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Fitted, LearnError> {
+    let (p, a) = (&checked.params, &checked.architecture);
+    let n = train.inputs.rows();
+    if train.labels.len() != n {
+        return Err(LearnError::Data(format!(
+            "{} labels for {n} training rows",
+            train.labels.len()
+        )));
+    }
+    if let Some(&l) = train.labels.iter().find(|&&l| l as usize >= a.classes) {
+        return Err(LearnError::Data(format!(
+            "label {l} in a model of {} classes",
+            a.classes
+        )));
+    }
+    let plain = device();
+    let autodiff = plain.clone().autodiff();
+    let standardize = Standardize::from_rows(
+        &train.inputs.values,
+        a.input.len(),
+        matches!(a.input, InputShape::Vector { .. }),
+        &autodiff,
+    );
+    let mut rng = Rng::new(p.seed);
+    let mut model = Classifier::new(a, p.seed, standardize, &autodiff);
+    if a.head == Head::Skm {
+        let rows = stratified(train.labels, a.classes, a.support, &mut rng);
+        let z = model
+            .valid()
+            .features(batch_tensor(train.inputs, &rows, &plain));
+        let mut points = z.into_data().try_into_vec::<f32>().expect("f32 embeddings");
+        // The embedding's standardisation starts from these rows' statistics, and the
+        // support points start on them standardised.
+        let d = a.embed;
+        let m = rows.len() as f64;
+        let mut mean = vec![0f64; d];
+        let mut var = vec![0f64; d];
+        for r in points.chunks_exact(d) {
+            for (k, &v) in r.iter().enumerate() {
+                mean[k] += v as f64 / m;
+            }
+        }
+        for r in points.chunks_exact(d) {
+            for (k, &v) in r.iter().enumerate() {
+                var[k] += (v as f64 - mean[k]).powi(2) / m;
+            }
+        }
+        for r in points.chunks_exact_mut(d) {
+            for (k, v) in r.iter_mut().enumerate() {
+                *v = ((*v as f64 - mean[k]) / (var[k] + 1e-5).sqrt()) as f32;
+            }
+        }
+        let f = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<_>>();
+        model.set_embedding_stats(f(mean), f(var), &autodiff);
+        let init = SkmInit {
+            points,
+            classes: rows.iter().map(|&i| train.labels[i]).collect(),
+        };
+        model = model.with_skm(&init, a.classes, &autodiff);
+    }
+
+    let mut optimizer = AdamWConfig::new()
+        .with_weight_decay(p.weight_decay as f32)
+        .init();
+    let batches = n.div_ceil(p.batch);
+    let steps = (batches * p.epochs) as f64;
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut history = Vec::with_capacity(p.epochs);
+    let mut step = 0usize;
+    for epoch in 1..=p.epochs {
+        let start = Instant::now();
+        shuffle(&mut order, &mut rng);
+        let (mut loss_sum, mut right) = (0.0, 0usize);
+        for (b, rows) in order.chunks(p.batch).enumerate() {
+            crate::interrupt::check().map_err(|_| LearnError::Interrupted)?;
+            let x = batch_tensor(train.inputs, rows, &autodiff);
+            let labels: Vec<i64> = rows.iter().map(|&i| train.labels[i] as i64).collect();
+            let y = Tensor::<1, Int>::from_ints(labels.as_slice(), &autodiff);
+            let out = model.forward(x);
+            let predicted = out.scores.clone().argmax(1).into_data();
+            right += predicted
+                .iter::<i64>()
+                .zip(&labels)
+                .filter(|(p, l)| p == *l)
+                .count();
+            let l = loss(a.head, out.scores, y);
+            let value = l.clone().into_scalar::<f32>() as f64;
+            if !value.is_finite() {
+                return Err(LearnError::Data(format!(
+                    "the training loss became {value} in epoch {epoch}, batch {}: try a smaller learning rate",
+                    b + 1
+                )));
+            }
+            loss_sum += value;
+            let grads = GradientsParams::from_grads(l.backward(), &model);
+            // Cosine from the full rate down to 1/100 of it over the whole run.
+            let t = step as f64 / steps;
+            let lr =
+                p.learning_rate * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()));
+            model = optimizer.step(lr, model, grads);
+            step += 1;
+            progress(Progress::Batch {
+                epoch,
+                done: b + 1,
+                of: batches,
+                loss: value,
+            });
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        let test_accuracy = test.map(|t| {
+            let pred = predict(&model.valid(), a, t.inputs, p.batch.max(256));
+            accuracy(&argmax_rows(&pred.probabilities, a.classes), t.labels)
+        });
+        history.push(EpochRecord {
+            epoch,
+            loss: loss_sum / batches as f64,
+            train_accuracy: right as f64 / n as f64,
+            test_accuracy,
+            seconds,
+        });
+        progress(Progress::Epoch(history.last().expect("pushed")));
+    }
+    Ok(Fitted {
+        model: model.valid(),
+        architecture: a.clone(),
+        history,
+    })
+}
+
+/// Fisher-Yates with the fit's own generator.
+fn shuffle(order: &mut [usize], rng: &mut Rng) {
+    for i in (1..order.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        order.swap(i, j);
+    }
+}
+
+/// `m` rows spread over the classes as evenly as their sizes allow (drawn without
+/// replacement within a class while it has rows left).
+fn stratified(labels: &[u32], classes: usize, m: usize, rng: &mut Rng) -> Vec<usize> {
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
+    for (i, &l) in labels.iter().enumerate() {
+        by_class[l as usize].push(i);
+    }
+    for rows in &mut by_class {
+        shuffle(rows, rng);
+    }
+    let mut picked = Vec::with_capacity(m);
+    let mut round = 0;
+    while picked.len() < m {
+        let before = picked.len();
+        for rows in &by_class {
+            if picked.len() < m && round < rows.len() {
+                picked.push(rows[round]);
+            }
+        }
+        if picked.len() == before {
+            // Fewer rows than support points: start the rest on repeats.
+            let all: Vec<usize> = picked.clone();
+            picked.extend(all.iter().cycle().take(m - picked.len()));
+        }
+        round += 1;
+    }
+    picked
+}
+
+/// A model's outputs on rows.
+#[derive(Clone, Debug)]
+pub struct Predictions {
+    /// Classes per row.
+    pub classes: usize,
+    /// Class probabilities, rows x classes.
+    pub probabilities: Vec<f32>,
+    /// The confidence of each row's prediction (see [`probabilities`]).
+    pub confidence: Vec<f32>,
+    /// The embedding the head saw, rows x `embed`.
+    pub embedding: Vec<f32>,
+    /// Embedding width.
+    pub embed: usize,
+}
+
+impl Predictions {
+    /// The most probable class of each row.
+    pub fn labels(&self) -> Vec<u32> {
+        argmax_rows(&self.probabilities, self.classes)
+    }
+}
+
+/// Run `model` (on the plain device) over `inputs` in batches of `batch` rows.
+pub fn predict(model: &Classifier, a: &Architecture, inputs: &Inputs, batch: usize) -> Predictions {
+    let dev = device();
+    let n = inputs.rows();
+    let mut out = Predictions {
+        classes: a.classes,
+        probabilities: Vec::with_capacity(n * a.classes),
+        confidence: Vec::with_capacity(n),
+        embedding: Vec::with_capacity(n * a.embed),
+        embed: a.embed,
+    };
+    let all: Vec<usize> = (0..n).collect();
+    for rows in all.chunks(batch.max(1)) {
+        let z = model.embed(batch_tensor(inputs, rows, &dev));
+        let scores = model.head(z.clone()).scores;
+        let (p, c) = probabilities(a.head, scores);
+        let f = |t: TensorData| t.try_into_vec::<f32>().expect("f32 outputs");
+        out.embedding.extend(f(z.into_data()));
+        out.probabilities.extend(f(p.into_data()));
+        out.confidence.extend(f(c.into_data()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stratified_rows_spread_over_classes() {
+        let labels = [0, 0, 0, 1, 1, 2, 0, 1];
+        let mut rng = Rng::new(1);
+        let rows = stratified(&labels, 3, 5, &mut rng);
+        let count = |c| rows.iter().filter(|&&i| labels[i] == c).count();
+        assert_eq!((count(0), count(1), count(2)), (2, 2, 1));
+        let more = stratified(&labels, 3, 11, &mut rng);
+        assert_eq!(more.len(), 11);
+        let mut distinct = more.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 8);
+    }
+}

@@ -1,0 +1,806 @@
+//! `learn fit`, `learn eval` and `learn predict`: data from IDX folders or `.npy`
+//! matrices, models to and from a folder (model.safetensors, learn.json), figures.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::pca::{MemoryRows, PcaParams};
+use crate::error::{Error, Result};
+use crate::image::learn_plots::{self, EmbeddingMap, EpochPoint, Field};
+use crate::learn::metrics::{accuracy, auroc, ece, error_at_coverage, nll};
+use crate::learn::model::{Classifier, SkmInit, Standardize};
+use crate::learn::{
+    Architecture, EpochRecord, FitParams, Head, InputShape, Inputs, Labelled, Predictions,
+    Progress, check_labels, fit, predict,
+};
+use crate::store::idx::read_idx;
+use crate::store::{read_json, read_npy, write_atomic};
+
+/// Which split of an IDX folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    /// `train-*`.
+    Train,
+    /// `t10k-*`.
+    Test,
+}
+
+impl Split {
+    fn prefix(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "t10k",
+        }
+    }
+}
+
+/// Rows read from disk, with their labels as written in the files (any integers).
+#[derive(Clone, Debug)]
+pub struct LabelledData {
+    /// The rows.
+    pub inputs: Inputs,
+    /// One label a row, as given.
+    pub labels: Vec<i64>,
+    /// Where they came from, for the reports.
+    pub source: String,
+}
+
+fn bad(path: &Path, reason: impl Into<String>) -> Error {
+    Error::InvalidData {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// The first of `names` that exists in `dir`, gzipped or not.
+fn find_in(dir: &Path, stem: &str) -> Option<PathBuf> {
+    [format!("{stem}.gz"), stem.to_string()]
+        .into_iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+}
+
+/// Whether `dir` holds the `split` of an IDX image set.
+pub fn has_idx_split(dir: &Path, split: Split) -> bool {
+    let p = split.prefix();
+    find_in(dir, &format!("{p}-images-idx3-ubyte")).is_some()
+        && find_in(dir, &format!("{p}-labels-idx1-ubyte")).is_some()
+}
+
+/// Images (scaled to [0, 1]) and labels of one split of an IDX folder
+/// (`train-images-idx3-ubyte[.gz]`, `train-labels-idx1-ubyte[.gz]`, or `t10k-*`).
+pub fn read_idx_split(dir: &Path, split: Split) -> Result<LabelledData> {
+    let p = split.prefix();
+    let missing = |what: &str| {
+        bad(
+            dir,
+            format!(
+                "no {p}-{what}-ubyte or {p}-{what}-ubyte.gz in this folder (an IDX image set: MNIST's file names)"
+            ),
+        )
+    };
+    let images_path =
+        find_in(dir, &format!("{p}-images-idx3-ubyte")).ok_or_else(|| missing("images-idx3"))?;
+    let labels_path =
+        find_in(dir, &format!("{p}-labels-idx1-ubyte")).ok_or_else(|| missing("labels-idx1"))?;
+    let images = read_idx(&images_path)?;
+    let shape = match images.shape[..] {
+        [_, h, w] => InputShape::Image {
+            channels: 1,
+            height: h,
+            width: w,
+        },
+        [_, c, h, w] => InputShape::Image {
+            channels: c,
+            height: h,
+            width: w,
+        },
+        _ => {
+            return Err(bad(
+                &images_path,
+                format!(
+                    "images of shape {:?}: expected (count, rows, columns)",
+                    images.shape
+                ),
+            ));
+        }
+    };
+    // Bytes are grey levels 0-255; other element types are taken as they are.
+    let values: Vec<f32> = match images.as_u8() {
+        Some(b) => b.iter().map(|&v| v as f32 / 255.0).collect(),
+        None => images.to_f64().into_iter().map(|v| v as f32).collect(),
+    };
+    let labels = read_idx(&labels_path)?;
+    if labels.shape.len() != 1 {
+        return Err(bad(
+            &labels_path,
+            format!("labels of shape {:?}: expected one dimension", labels.shape),
+        ));
+    }
+    let labels = integer_labels(&labels_path, &labels.to_f64())?;
+    if labels.len() != images.shape[0] {
+        return Err(bad(
+            &labels_path,
+            format!(
+                "{} labels for the {} images of {}",
+                labels.len(),
+                images.shape[0],
+                images_path.display()
+            ),
+        ));
+    }
+    let inputs = Inputs::new(values, shape).map_err(|e| bad(&images_path, e.to_string()))?;
+    Ok(LabelledData {
+        inputs,
+        labels,
+        source: format!("{} ({} split)", dir.display(), p),
+    })
+}
+
+fn integer_labels(path: &Path, values: &[f64]) -> Result<Vec<i64>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
+                Ok(v as i64)
+            } else {
+                Err(bad(
+                    path,
+                    format!("label {} (row {i}) is not an integer", v),
+                ))
+            }
+        })
+        .collect()
+}
+
+/// Labels from a `.npy` array (integral floats) or a text file of one integer a line
+/// (blank lines and `#` comments skipped).
+pub fn read_labels(path: &Path) -> Result<Vec<i64>> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+    {
+        let a = read_npy(path)?;
+        if a.shape().len() != 1 && !(a.shape().len() == 2 && a.shape()[1] == 1) {
+            return Err(bad(
+                path,
+                format!("labels of shape {:?}: expected one column", a.shape()),
+            ));
+        }
+        let v: Vec<f64> = a.to_f64().iter().copied().collect();
+        return integer_labels(path, &v);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        out.push(t.parse::<i64>().map_err(|_| {
+            bad(
+                path,
+                format!("line {}: '{t}' is not an integer label", i + 1),
+            )
+        })?);
+    }
+    Ok(out)
+}
+
+/// A float `.npy` matrix (rows x features) and its labels file.
+pub fn read_matrix_data(
+    matrix: &Path,
+    labels: Option<&Path>,
+) -> Result<(Inputs, Option<Vec<i64>>)> {
+    let a = read_npy(matrix)?;
+    let (n, d) = match a.shape() {
+        [n, d] => (*n, *d),
+        s => {
+            return Err(bad(
+                matrix,
+                format!("an array of shape {s:?}: expected a matrix (rows x features)"),
+            ));
+        }
+    };
+    if n == 0 || d == 0 {
+        return Err(bad(matrix, format!("an empty matrix ({n} x {d})")));
+    }
+    let values: Vec<f32> = match &a {
+        crate::store::NdArray::F32(x) => x.iter().copied().collect(),
+        crate::store::NdArray::F64(x) => x.iter().map(|&v| v as f32).collect(),
+    };
+    let inputs = Inputs::new(values, InputShape::Vector { features: d })
+        .map_err(|e| bad(matrix, e.to_string()))?;
+    let labels = match labels {
+        Some(p) => {
+            let l = read_labels(p)?;
+            if l.len() != n {
+                return Err(bad(
+                    p,
+                    format!(
+                        "{} labels for the {n} rows of {}",
+                        l.len(),
+                        matrix.display()
+                    ),
+                ));
+            }
+            Some(l)
+        }
+        None => None,
+    };
+    Ok((inputs, labels))
+}
+
+/// Labels as written, mapped to class indices 0..C-1 in increasing order.
+fn class_indices(labels: &[i64], classes: &[i64]) -> std::result::Result<Vec<u32>, i64> {
+    labels
+        .iter()
+        .map(|l| classes.binary_search(l).map(|i| i as u32).map_err(|_| *l))
+        .collect()
+}
+
+/// The data a `learn` command names: an IDX folder (its `split`), or a `.npy` matrix
+/// with a labels file.
+pub fn read_data(data: &Path, labels: Option<&Path>, split: Split) -> Result<LabelledData> {
+    if data.is_dir() {
+        if labels.is_some() {
+            return Err(Error::InvalidArgument {
+                name: "--labels",
+                expected: "no labels file with an IDX folder (its labels are in it)".into(),
+                actual: data.display().to_string(),
+            });
+        }
+        return read_idx_split(data, split);
+    }
+    let Some(lp) = labels else {
+        return Err(Error::InvalidArgument {
+            name: "--labels",
+            expected: "a labels file (.npy or text) for a matrix".into(),
+            actual: "none".into(),
+        });
+    };
+    let (inputs, labels) = read_matrix_data(data, Some(lp))?;
+    Ok(LabelledData {
+        inputs,
+        labels: labels.expect("asked for"),
+        source: data.display().to_string(),
+    })
+}
+
+/// learn.json: what the model is and how it trained.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LearnRecord {
+    /// The model.
+    pub architecture: Architecture,
+    /// The options it trained with.
+    pub options: FitParams,
+    /// The label of each class index, as the training files wrote it.
+    pub classes: Vec<i64>,
+    /// The training data.
+    pub data: String,
+    /// Training rows.
+    pub train_rows: usize,
+    /// Test rows (0 without a test split).
+    pub test_rows: usize,
+    /// One record an epoch.
+    pub epochs: Vec<EpochRecord>,
+    /// Training rows per second over the whole fit (test passes excluded).
+    pub rows_per_second: f64,
+    /// Wall seconds of the whole fit.
+    pub seconds: f64,
+    /// Threads training ran on.
+    pub threads: usize,
+}
+
+/// What `learn fit` wrote.
+#[derive(Clone, Debug)]
+pub struct FitOutcome {
+    /// learn.json's content.
+    pub record: LearnRecord,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+}
+
+/// Train on `data` (an IDX folder's train split, or a matrix with `labels`) and write
+/// the model and its figures into `out`. With an IDX folder that has a t10k split, test
+/// accuracy is measured after each epoch. `threads` 0 uses every core.
+pub fn learn_fit(
+    data: &Path,
+    labels: Option<&Path>,
+    out: &Path,
+    params: &FitParams,
+    threads: usize,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<FitOutcome> {
+    let started = Instant::now();
+    let train = read_data(data, labels, Split::Train)?;
+    let test = if data.is_dir() && has_idx_split(data, Split::Test) {
+        Some(read_idx_split(data, Split::Test)?)
+    } else {
+        None
+    };
+    let mut classes: Vec<i64> = train.labels.clone();
+    classes.sort_unstable();
+    classes.dedup();
+    let y = class_indices(&train.labels, &classes).expect("from the labels themselves");
+    check_labels(&train.inputs, &y)?;
+    let checked = params.check(train.inputs.shape, classes.len())?;
+    let test_y = match &test {
+        Some(t) => {
+            if t.inputs.shape != train.inputs.shape {
+                return Err(bad(
+                    data,
+                    format!(
+                        "test images of {:?} but training images of {:?}",
+                        t.inputs.shape, train.inputs.shape
+                    ),
+                ));
+            }
+            Some(class_indices(&t.labels, &classes).map_err(|l| {
+                bad(
+                    data,
+                    format!("the test split has label {l}, which the training split never has"),
+                )
+            })?)
+        }
+        None => None,
+    };
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::InvalidArgument {
+            name: "--threads",
+            expected: "a thread count this machine can start".into(),
+            actual: format!("{threads} ({e})"),
+        })?;
+    let used_threads = pool.current_num_threads();
+    let fit_started = Instant::now();
+    let fitted = pool.install(|| {
+        fit(
+            Labelled {
+                inputs: &train.inputs,
+                labels: &y,
+            },
+            test.as_ref().zip(test_y.as_deref()).map(|(t, l)| Labelled {
+                inputs: &t.inputs,
+                labels: l,
+            }),
+            &checked,
+            progress,
+        )
+    })?;
+    let train_seconds: f64 = fitted.history.iter().map(|e| e.seconds).sum();
+    let _ = fit_started;
+    let record = LearnRecord {
+        architecture: fitted.architecture.clone(),
+        options: checked.params.clone(),
+        classes: classes.clone(),
+        data: train.source.clone(),
+        train_rows: train.inputs.rows(),
+        test_rows: test.as_ref().map_or(0, |t| t.inputs.rows()),
+        rows_per_second: (train.inputs.rows() * fitted.history.len()) as f64
+            / train_seconds.max(1e-9),
+        epochs: fitted.history.clone(),
+        seconds: started.elapsed().as_secs_f64(),
+        threads: used_threads,
+    };
+    let mut files = vec![save_model(&fitted.model, &out.join("model.safetensors"))?];
+    files.push(learn_plots::training_curves(
+        &out.join("training.png"),
+        &format!(
+            "{} head on {} ({} training rows)",
+            record.architecture.head.as_str(),
+            record.architecture.net.as_str(),
+            record.train_rows
+        ),
+        &record
+            .epochs
+            .iter()
+            .map(|e| EpochPoint {
+                epoch: e.epoch,
+                loss: e.loss,
+                train_accuracy: e.train_accuracy,
+                test_accuracy: e.test_accuracy,
+            })
+            .collect::<Vec<_>>(),
+    )?);
+    let (shown, shown_y) = match (&test, &test_y) {
+        (Some(t), Some(l)) => (&t.inputs, l),
+        _ => (&train.inputs, &y),
+    };
+    let pred = pool.install(|| predict(&fitted.model, &fitted.architecture, shown, 512));
+    files.push(embedding_figure(
+        &out.join("embedding.png"),
+        &fitted.model,
+        &fitted.architecture,
+        &pred,
+        shown_y,
+        &classes,
+    )?);
+    let json = serde_json::to_vec_pretty(&record).expect("serialisable");
+    files.push(write_atomic(&out.join("learn.json"), &json)?);
+    Ok(FitOutcome { record, files })
+}
+
+fn save_model(model: &Classifier, path: &Path) -> Result<PathBuf> {
+    let mut store = SafetensorsStore::from_bytes(None);
+    model.save_into(&mut store).map_err(|e| Error::Encode {
+        path: path.to_path_buf(),
+        reason: format!("saving the model: {e}"),
+    })?;
+    let bytes = store.get_bytes().map_err(|e| Error::Encode {
+        path: path.to_path_buf(),
+        reason: format!("saving the model: {e}"),
+    })?;
+    write_atomic(path, &bytes)
+}
+
+/// A model folder read back: its record and its weights.
+pub struct LoadedModel {
+    /// learn.json.
+    pub record: LearnRecord,
+    /// The weights.
+    pub model: Classifier,
+}
+
+/// Read `dir/learn.json` and `dir/model.safetensors`.
+pub fn load_learned(dir: &Path) -> Result<LoadedModel> {
+    let json_path = dir.join("learn.json");
+    let value = read_json(&json_path)?;
+    let record: LearnRecord = serde_json::from_value(value).map_err(|e| {
+        bad(
+            &json_path,
+            format!("not a learn.json eigentechno wrote: {e}"),
+        )
+    })?;
+    let a = &record.architecture;
+    if record.classes.len() != a.classes {
+        return Err(bad(
+            &json_path,
+            format!(
+                "{} class labels for {} classes",
+                record.classes.len(),
+                a.classes
+            ),
+        ));
+    }
+    let checked = record
+        .options
+        .check(a.input, a.classes)
+        .map_err(|e| bad(&json_path, e.to_string()))?;
+    let dev = crate::learn::train::device();
+    let d = a.input.len();
+    let std = Standardize::from_rows(&vec![0.0; d], d, true, &dev);
+    let mut model = Classifier::new(&checked.architecture, 0, std, &dev);
+    if a.head == Head::Skm {
+        let init = SkmInit {
+            points: vec![0.0; a.support * a.embed],
+            classes: (0..a.support).map(|j| (j % a.classes) as u32).collect(),
+        };
+        model = model.with_skm(&init, a.classes, &dev);
+    }
+    let weights = dir.join("model.safetensors");
+    let bytes = std::fs::read(&weights).map_err(|e| Error::io(&weights, e))?;
+    let mut store = SafetensorsStore::from_bytes(Some(bytes));
+    let applied = model
+        .load_from(&mut store)
+        .map_err(|e| bad(&weights, format!("not a model file eigentechno reads: {e}")))?;
+    if !applied.missing.is_empty() || !applied.errors.is_empty() {
+        let missing: Vec<&str> = applied.missing.iter().map(|m| m.0.as_str()).collect();
+        return Err(bad(
+            &weights,
+            format!(
+                "does not match learn.json's {} {} model: missing {:?}, errors {:?}",
+                a.head.as_str(),
+                a.net.as_str(),
+                missing,
+                applied
+                    .errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+            ),
+        ));
+    }
+    Ok(LoadedModel {
+        record,
+        model: model.valid(),
+    })
+}
+
+/// eval.json.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EvalReport {
+    /// The data evaluated.
+    pub data: String,
+    /// Rows.
+    pub rows: usize,
+    /// Fraction right.
+    pub accuracy: f64,
+    /// 1 - accuracy.
+    pub error: f64,
+    /// Mean negative log-likelihood of the labels.
+    pub nll: f64,
+    /// Expected calibration error, 15 bins of the top probability.
+    pub ece: f64,
+    /// AUROC of the confidence for telling the data from `--ood` data (when given).
+    pub auroc_ood: Option<f64>,
+    /// The out-of-distribution data, when given.
+    pub ood: Option<String>,
+    /// Error among the most confident rows at each coverage: keys "100", "99", "95",
+    /// "90", "80" (percent of rows kept).
+    pub rejection: std::collections::BTreeMap<String, f64>,
+}
+
+/// The coverages of the rejection curve in eval.json (percent).
+pub const COVERAGES: [u32; 5] = [100, 99, 95, 90, 80];
+
+/// Evaluate the model in `dir` on `data` (an IDX folder's t10k split, or a matrix with
+/// labels) and, with `ood`, the confidence's AUROC against that data (its t10k split or
+/// matrix; labels are not needed). Writes eval.json and rejection.png into `dir`.
+pub fn learn_eval(
+    dir: &Path,
+    data: &Path,
+    labels: Option<&Path>,
+    ood: Option<&Path>,
+) -> Result<(EvalReport, Vec<PathBuf>)> {
+    let m = load_learned(dir)?;
+    let a = &m.record.architecture;
+    let test = read_data(data, labels, Split::Test)?;
+    check_shape(data, &test.inputs, a)?;
+    let y = class_indices(&test.labels, &m.record.classes).map_err(|l| {
+        bad(
+            data,
+            format!(
+                "label {l} is not one of the model's classes {:?}",
+                m.record.classes
+            ),
+        )
+    })?;
+    let pred = predict(&m.model, a, &test.inputs, 512);
+    let auroc_ood = match ood {
+        Some(o) => {
+            let inputs = if o.is_dir() {
+                read_idx_split(o, Split::Test)?.inputs
+            } else {
+                read_matrix_data(o, None)?.0
+            };
+            check_shape(o, &inputs, a)?;
+            let out = predict(&m.model, a, &inputs, 512);
+            Some(auroc(&pred.confidence, &out.confidence))
+        }
+        None => None,
+    };
+    let report = evaluate(&pred, &y, test.source, auroc_ood, ood);
+    let mut curve = Vec::new();
+    let correct: Vec<bool> = pred.labels().iter().zip(&y).map(|(p, l)| p == l).collect();
+    let fine: Vec<f64> = (0..=100).map(|c| c as f64 / 100.0).rev().collect();
+    for (c, e) in fine
+        .iter()
+        .zip(error_at_coverage(&pred.confidence, &correct, &fine))
+    {
+        curve.push((*c, e));
+    }
+    let mut files = vec![learn_plots::rejection_curve(
+        &dir.join("rejection.png"),
+        &format!(
+            "{} head: error as the least confident rows are set aside",
+            a.head.as_str()
+        ),
+        &curve,
+    )?];
+    files.push(write_atomic(
+        &dir.join("eval.json"),
+        &serde_json::to_vec_pretty(&report).expect("serialisable"),
+    )?);
+    Ok((report, files))
+}
+
+fn check_shape(path: &Path, inputs: &Inputs, a: &Architecture) -> Result<()> {
+    if inputs.shape != a.input {
+        return Err(bad(
+            path,
+            format!(
+                "rows of {:?}, but the model takes {:?}",
+                inputs.shape, a.input
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The metrics of predictions against labels (class indices).
+pub fn evaluate(
+    pred: &Predictions,
+    y: &[u32],
+    data: String,
+    auroc_ood: Option<f64>,
+    ood: Option<&Path>,
+) -> EvalReport {
+    let c = pred.classes;
+    let labels = pred.labels();
+    let acc = accuracy(&labels, y);
+    let correct: Vec<bool> = labels.iter().zip(y).map(|(p, l)| p == l).collect();
+    let cov: Vec<f64> = COVERAGES.iter().map(|&c| c as f64 / 100.0).collect();
+    let rejection = COVERAGES
+        .iter()
+        .map(|c| c.to_string())
+        .zip(error_at_coverage(&pred.confidence, &correct, &cov))
+        .collect();
+    EvalReport {
+        data,
+        rows: y.len(),
+        accuracy: acc,
+        error: 1.0 - acc,
+        nll: nll(&pred.probabilities, c, y),
+        ece: ece(&pred.probabilities, c, y, 15),
+        auroc_ood,
+        ood: ood.map(|p| p.display().to_string()),
+        rejection,
+    }
+}
+
+/// Predict each row of `data` (an IDX folder's t10k split, or a matrix; labels are
+/// not needed) and write `out` as CSV: row,label,probability,confidence.
+pub fn learn_predict(dir: &Path, data: &Path, out: &Path) -> Result<PathBuf> {
+    let m = load_learned(dir)?;
+    let a = &m.record.architecture;
+    let inputs = if data.is_dir() {
+        read_idx_split(data, Split::Test)?.inputs
+    } else {
+        read_matrix_data(data, None)?.0
+    };
+    check_shape(data, &inputs, a)?;
+    let pred = predict(&m.model, a, &inputs, 512);
+    let mut text = String::from("row,label,probability,confidence\n");
+    for (i, k) in pred.labels().iter().enumerate() {
+        let p = pred.probabilities[i * a.classes + *k as usize];
+        text.push_str(&format!(
+            "{i},{},{p},{}\n",
+            m.record.classes[*k as usize], pred.confidence[i]
+        ));
+    }
+    write_atomic(out, text.as_bytes())
+}
+
+/// embedding.png: rows in the embedding's plane (the embedding when it is 2-D, else its
+/// first two principal components), coloured by class, with the support points and
+/// the model's confidence over the plane behind them.
+fn embedding_figure(
+    path: &Path,
+    model: &Classifier,
+    a: &Architecture,
+    pred: &Predictions,
+    y: &[u32],
+    classes: &[i64],
+) -> Result<PathBuf> {
+    let d = pred.embed;
+    let n = y.len();
+    // At most 5,000 points: enough to see the classes, few enough to see through.
+    let step = n.div_ceil(5_000).max(1);
+    let rows: Vec<usize> = (0..n).step_by(step).collect();
+    let (mean, axes) = plane(&pred.embedding, d, &rows)?;
+    let project = |z: &[f32]| -> (f64, f64) {
+        let c: Vec<f64> = z.iter().zip(&mean).map(|(&v, m)| v as f64 - m).collect();
+        let dot = |u: &[f64]| c.iter().zip(u).map(|(a, b)| a * b).sum::<f64>();
+        (dot(&axes[0]), dot(&axes[1]))
+    };
+    let points: Vec<(f64, f64, u32)> = rows
+        .iter()
+        .map(|&i| {
+            let (x, yv) = project(&pred.embedding[i * d..(i + 1) * d]);
+            (x, yv, y[i])
+        })
+        .collect();
+    let support: Vec<(f64, f64)> = match model.skm() {
+        Some(s) => {
+            let v = s
+                .support
+                .val()
+                .into_data()
+                .try_into_vec::<f32>()
+                .expect("f32");
+            v.chunks_exact(d).map(project).collect()
+        }
+        None => Vec::new(),
+    };
+    let (x0, x1, y0, y1) = learn_plots::bounds(points.iter().map(|p| (p.0, p.1)));
+    // The confidence over the plane: each grid point lifted back into the embedding.
+    let (nx, ny) = (120, 120);
+    let mut grid = Vec::with_capacity(nx * ny * d);
+    for j in 0..ny {
+        for i in 0..nx {
+            let (u, v) = (
+                x0 + (i as f64 + 0.5) * (x1 - x0) / nx as f64,
+                y0 + (j as f64 + 0.5) * (y1 - y0) / ny as f64,
+            );
+            grid.extend((0..d).map(|k| (mean[k] + u * axes[0][k] + v * axes[1][k]) as f32));
+        }
+    }
+    let dev = crate::learn::train::device();
+    let z = burn::tensor::Tensor::<2>::from_data(
+        burn::tensor::TensorData::new(grid, [nx * ny, d]),
+        &dev,
+    );
+    let (_, conf) = crate::learn::model::probabilities(a.head, model.head(z).scores);
+    let values = conf
+        .into_data()
+        .try_into_vec::<f32>()
+        .expect("f32")
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    let field = Field {
+        x: (x0, x1),
+        y: (y0, y1),
+        nx,
+        ny,
+        values,
+    };
+    let names: Vec<String> = classes.iter().map(|c| format!("class {c}")).collect();
+    let (ax, title) = if d == 2 {
+        (
+            ("embedding 1", "embedding 2"),
+            format!("{}-D embedding of {} rows", d, points.len()),
+        )
+    } else {
+        (
+            ("PC1 of the embedding", "PC2 of the embedding"),
+            format!(
+                "{}-D embedding of {} rows, its first two principal components",
+                d,
+                points.len()
+            ),
+        )
+    };
+    learn_plots::embedding_map(
+        path,
+        &EmbeddingMap {
+            title: &title,
+            axes: ax,
+            points: &points,
+            class_names: &names,
+            support: &support,
+            field: Some(&field),
+        },
+    )
+}
+
+/// The mean and two orthonormal axes of the embedding rows `rows`: the axes themselves
+/// when the embedding is 2-D, else its first two principal components (the PCA engine).
+fn plane(embedding: &[f32], d: usize, rows: &[usize]) -> Result<(Vec<f64>, [Vec<f64>; 2])> {
+    let n = rows.len();
+    let mut mean = vec![0f64; d];
+    for &i in rows {
+        for (m, &v) in mean.iter_mut().zip(&embedding[i * d..(i + 1) * d]) {
+            *m += v as f64 / n as f64;
+        }
+    }
+    if d <= 2 {
+        let mut e0 = vec![0.0; d];
+        e0[0] = 1.0;
+        let mut e1 = vec![0.0; d];
+        if d == 2 {
+            e1[1] = 1.0;
+        }
+        return Ok((mean, [e0, e1]));
+    }
+    let x: Vec<f64> = rows
+        .iter()
+        .flat_map(|&i| embedding[i * d..(i + 1) * d].iter().map(|&v| v as f64))
+        .collect();
+    let source = MemoryRows::f64(&x, n, d)?;
+    let params = PcaParams {
+        k: Some(2),
+        ..Default::default()
+    };
+    let fit = params.check(&source)?.fit(&source)?;
+    let c = fit.model.components_f64(2);
+    Ok((mean, [c[..d].to_vec(), c[d..2 * d].to_vec()]))
+}

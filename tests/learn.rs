@@ -1,0 +1,223 @@
+//! `learn fit`, `learn eval` and `learn predict` through the binary, on the committed
+//! 1,000-image Fashion-MNIST subset (fixtures/learn), and their errors on bad input.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eigentechno"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn fixture(name: &str) -> String {
+    root()
+        .join("fixtures/learn")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn skm_trains_on_1000_fashion_images_and_evaluates_with_confidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("skm");
+    let o = run(&[
+        "learn",
+        "fit",
+        &fixture("fashion-1000"),
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "4",
+        "--batch",
+        "32",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [
+        "model.safetensors",
+        "learn.json",
+        "training.png",
+        "embedding.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let record = json(&out.join("learn.json"));
+    assert_eq!(record["architecture"]["head"], "skm");
+    assert_eq!(record["architecture"]["support"], 100);
+    assert_eq!(record["train_rows"], 1000);
+    let epochs = record["epochs"].as_array().unwrap();
+    assert_eq!(epochs.len(), 4);
+    let test = epochs[3]["test_accuracy"].as_f64().unwrap();
+    // A CNN on 1,000 Fashion-MNIST images reaches about 75 % after a few epochs.
+    assert!(test > 0.70, "test accuracy {test} after 4 epochs");
+
+    let o = run(&[
+        "learn",
+        "eval",
+        out.to_str().unwrap(),
+        &fixture("fashion-1000"),
+        "--ood",
+        &fixture("digits-500"),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report, json(&out.join("eval.json")));
+    assert!(out.join("rejection.png").is_file());
+    let acc = report["accuracy"].as_f64().unwrap();
+    assert!(
+        (acc - test).abs() < 1e-9,
+        "eval {acc} against fit's last test accuracy {test}"
+    );
+    assert!((report["error"].as_f64().unwrap() - (1.0 - acc)).abs() < 1e-12);
+    for key in ["nll", "ece", "auroc_ood"] {
+        let v = report[key].as_f64().unwrap();
+        assert!(v.is_finite() && v >= 0.0, "{key} {v}");
+    }
+    let rejection = report["rejection"].as_object().unwrap();
+    let keys: Vec<&str> = rejection.keys().map(|k| k.as_str()).collect();
+    assert_eq!(keys.len(), 5, "{keys:?}");
+    // Rejecting the least confident rows lowers the error.
+    let e100 = rejection["100"].as_f64().unwrap();
+    let e80 = rejection["80"].as_f64().unwrap();
+    assert!((e100 - (1.0 - acc)).abs() < 1e-12);
+    assert!(e80 < e100, "error at 80 % coverage {e80}, at 100 % {e100}");
+
+    let csv = dir.path().join("pred.csv");
+    let o = run(&[
+        "learn",
+        "predict",
+        out.to_str().unwrap(),
+        &fixture("fashion-1000"),
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("row,label,probability,confidence"));
+    assert_eq!(lines.count(), 500);
+}
+
+#[test]
+fn bad_data_gets_a_clear_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("o");
+    let x = d.join("x.npy");
+    let rows: Vec<f32> = (0..12).map(|i| i as f32).collect();
+    eigentechno::store::write_npy(
+        &x,
+        &eigentechno::store::NdArray::F32(
+            ndarray::Array2::from_shape_vec((4, 3), rows)
+                .unwrap()
+                .into_dyn(),
+        ),
+    )
+    .unwrap();
+    let three = d.join("three.txt");
+    std::fs::write(&three, "0\n1\n0\n").unwrap();
+    let words = d.join("words.txt");
+    std::fs::write(&words, "0\ncat\n1\n0\n").unwrap();
+    let lying = d.join("lying");
+    std::fs::create_dir_all(&lying).unwrap();
+    // 60,000 images of 28 x 28 declared, 3 bytes present.
+    let mut head = vec![0u8, 0, 8, 3];
+    for v in [60_000u32, 28, 28] {
+        head.extend(v.to_be_bytes());
+    }
+    head.extend([1, 2, 3]);
+    std::fs::write(lying.join("train-images-idx3-ubyte"), &head).unwrap();
+    std::fs::write(
+        lying.join("train-labels-idx1-ubyte"),
+        [0u8, 0, 8, 1, 0, 0, 0, 1, 0],
+    )
+    .unwrap();
+    let xs = x.to_str().unwrap();
+    let o_s = out.to_str().unwrap();
+    for (args, code, says) in [
+        (
+            vec![
+                "learn",
+                "fit",
+                xs,
+                "--labels",
+                three.to_str().unwrap(),
+                "--out",
+                o_s,
+                "--net",
+                "mlp",
+            ],
+            1,
+            "3 labels for the 4 rows",
+        ),
+        (
+            vec![
+                "learn",
+                "fit",
+                xs,
+                "--labels",
+                words.to_str().unwrap(),
+                "--out",
+                o_s,
+                "--net",
+                "mlp",
+            ],
+            1,
+            "line 2: 'cat' is not an integer label",
+        ),
+        (
+            vec!["learn", "fit", lying.to_str().unwrap(), "--out", o_s],
+            1,
+            "but the file holds only 3 of that",
+        ),
+        (
+            vec!["learn", "fit", xs, "--out", o_s, "--net", "mlp"],
+            2,
+            "--labels",
+        ),
+        (
+            vec![
+                "learn",
+                "fit",
+                xs,
+                "--labels",
+                three.to_str().unwrap(),
+                "--out",
+                o_s,
+                "--head",
+                "knn",
+            ],
+            2,
+            "invalid head",
+        ),
+    ] {
+        let o = run(&args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {e}");
+        assert!(e.contains(says), "{args:?}: {e} should say {says}");
+    }
+    let o = run(&["learn", "fit", lying.to_str().unwrap(), "--out", o_s]);
+    assert!(
+        stderr(&o).contains("train-images-idx3-ubyte"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.join("model.safetensors").exists());
+}
