@@ -8,6 +8,7 @@ pub mod decimate;
 pub mod lanes;
 pub mod legendre;
 pub mod pca;
+pub mod poly;
 pub mod ppca;
 pub mod rng;
 pub mod spatial_modes;
