@@ -154,6 +154,32 @@ fn ingest_writes_a_matrix_whose_bars_start_on_the_downbeats() {
         // were pinned in the pitch-preserving stretch; 0.95 to 0.99 after).
         let groove = t["groove"].as_f64().unwrap();
         assert!(groove >= 0.9, "groove {groove} in {t}");
+        // The tempo curve: a cubic in the Legendre basis whose mean is near the tempo,
+        // and whose embedding without its constant is as long as the drift (one
+        // segment: the drift is the whole track's).
+        let curve = &t["tempo_curve"];
+        assert_eq!(curve["basis"], "legendre", "{t}");
+        let num = |v: &serde_json::Value| -> Vec<f64> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        };
+        let (c, e) = (num(&curve["coefficients"]), num(&curve["embedding"]));
+        assert_eq!((c.len(), e.len()), (4, 4), "{t}");
+        let bpm = t["bpm"].as_f64().unwrap();
+        assert!((c[0] - bpm).abs() < 0.05 * bpm, "mean {} vs {bpm}", c[0]);
+        for (k, (ck, ek)) in c.iter().zip(&e).enumerate() {
+            assert!((ck / ((2 * k + 1) as f64).sqrt() - ek).abs() < 1e-12);
+        }
+        let domain = num(&curve["domain"]);
+        assert!(domain[0] < domain[1], "{t}");
+        if t["segments"].as_array().is_none_or(|s| s.len() == 1) {
+            let moving = e[1..].iter().map(|v| v * v).sum::<f64>().sqrt();
+            let drift = t["drift"].as_f64().unwrap();
+            assert!((moving - drift).abs() < 1e-9, "{moving} vs drift {drift}");
+        }
     }
 
     // Played back to back, a track's bars keep the groove: consecutive bars' energy

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::rhythm::{BeatGrid, SegmentStatus, SegmentSummary};
+use super::rhythm::{BeatGrid, SegmentStatus, SegmentSummary, TempoCurve};
 use super::signal::Signal;
 
 /// One bar.
@@ -41,6 +41,9 @@ pub struct TrackRhythm {
     /// The track's segments.
     #[serde(default)]
     pub segments: Vec<SegmentSummary>,
+    /// The whole track's local tempo as a cubic (absent under 8 beat intervals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tempo_curve: Option<TempoCurve>,
 }
 
 /// The bars of one track.
@@ -314,6 +317,10 @@ mod tests {
                 drift: 0.01,
                 drifting: false,
                 segments: Vec::new(),
+                tempo_curve: Some(TempoCurve {
+                    domain: [0.25, 180.5],
+                    coefficients: vec![128.0, 0.5, -0.25, 0.125],
+                }),
             },
             groove: Some(0.75),
         };

@@ -559,10 +559,23 @@ pub(super) fn median_bpm(beats: &[f64]) -> f64 {
     60.0 / d[d.len() / 2]
 }
 
-/// Legendre distance (bpm) of a cubic fit of the local tempo from its mean.
-pub(super) fn drift_of(local: &[(f64, f64)]) -> f64 {
+/// A track's local tempo as a curve: the cubic least-squares fit that the drift check
+/// measures, in the Legendre basis. `t` in [-1, 1] maps `domain` (seconds, from the
+/// first beat interval's midpoint to the last one's); the coefficients are in bpm.
+/// Its [`embedding`](crate::engine::legendre::legendre_embedding) puts tracks whose
+/// tempo moves alike close together (`eigentechno curves RUN_DIR`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TempoCurve {
+    /// The span fitted (seconds).
+    pub domain: [f64; 2],
+    /// Legendre coefficients (bpm), ascending: `c_0` is the mean tempo over the span.
+    pub coefficients: Vec<f64>,
+}
+
+/// The cubic fit of a local tempo curve ([`local_tempo`]); `None` under 8 intervals.
+pub fn tempo_curve(local: &[(f64, f64)]) -> Option<TempoCurve> {
     if local.len() < 8 {
-        return 0.0;
+        return None;
     }
     let (t0, t1) = (local[0].0, local[local.len() - 1].0);
     let x: Vec<f64> = local
@@ -570,10 +583,17 @@ pub(super) fn drift_of(local: &[(f64, f64)]) -> f64 {
         .map(|(t, _)| -1.0 + 2.0 * (t - t0) / (t1 - t0).max(1e-9))
         .collect();
     let y: Vec<f64> = local.iter().map(|(_, b)| *b).collect();
-    match legendre_fit(&x, &y, 3) {
-        Some(c) => legendre_distance(&c, &c[..1]),
-        None => 0.0,
-    }
+    legendre_fit(&x, &y, 3).map(|coefficients| TempoCurve {
+        domain: [t0, t1],
+        coefficients,
+    })
+}
+
+/// Legendre distance (bpm) of a cubic fit of the local tempo from its mean.
+pub(super) fn drift_of(local: &[(f64, f64)]) -> f64 {
+    tempo_curve(local).map_or(0.0, |c| {
+        legendre_distance(&c.coefficients, &c.coefficients[..1])
+    })
 }
 
 #[cfg(test)]

@@ -27,7 +27,9 @@ use serde::{Deserialize, Serialize};
 
 use super::signal::Signal;
 
-pub use beats::{BeatGrid, GridSegment, SegmentStatus, SegmentSummary, track_beats};
+pub use beats::{
+    BeatGrid, GridSegment, SegmentStatus, SegmentSummary, TempoCurve, tempo_curve, track_beats,
+};
 pub use downbeats::{bar_phases, downbeat_phase};
 pub use features::{KICK_HZ, features, onset_envelope};
 pub use segments::beat_grid;

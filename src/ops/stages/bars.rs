@@ -1,7 +1,7 @@
 //! `bars`: one-bar clips cut from downbeat to downbeat.
 
 use crate::audio::bars::{BarOptions, TrackBars, TrackRhythm, cut_bars};
-use crate::audio::rhythm::{SegmentSummary, overall_phase};
+use crate::audio::rhythm::{SegmentSummary, overall_phase, tempo_curve};
 use crate::error::{Error, Result};
 use crate::pipeline::config::{ConfigError, ParamSpec, ParamType, Params};
 use crate::pipeline::stage::{
@@ -112,6 +112,7 @@ impl PerTrackStage for BarsStage {
                 drift: grid.drift,
                 drifting: grid.drifting,
                 segments: grid.segments.iter().map(SegmentSummary::from).collect(),
+                tempo_curve: tempo_curve(&grid.local_tempo),
             },
             groove: None,
         })))

@@ -4,7 +4,8 @@
 use serde::Serialize;
 
 use crate::audio::bars::groove;
-use crate::audio::rhythm::SegmentSummary;
+use crate::audio::rhythm::{SegmentSummary, TempoCurve};
+use crate::engine::legendre::legendre_embedding;
 use crate::error::{Error, Result};
 use crate::pipeline::TrackStatus;
 use crate::pipeline::config::{ConfigError, ParamSpec, Params};
@@ -24,7 +25,7 @@ const INFO: StageInfo = StageInfo {
     name: "matrix",
     about: "Stacks every bar into OUT/<stage>/bars.npy (N x d float32, written row by row), with bars.csv (row, track, \
          bar, start_s, bpm, tempo_confidence, downbeat_confidence, stretch_ratio, segment) and report.json (per track: status, \
-         bpm, runner-up, confidences, drift, bars taken, groove: median lag-0 correlation of consecutive bars' onset \
+         bpm, runner-up, confidences, drift, tempo_curve: the local tempo's cubic fit in the Legendre basis with its embedding, bars taken, groove: median lag-0 correlation of consecutive bars' onset \
          envelopes, error). Rows follow track path, then time.",
     mode: Mode::Collect,
     consumes: &[Kind::Bars],
@@ -62,6 +63,9 @@ struct TrackEntry {
     drift: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     drifting: Option<bool>,
+    /// The whole track's local tempo as a cubic, with its embedding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tempo_curve: Option<TempoCurveEntry>,
     /// Stretches of steady tempo, drift or no pulse (start, end, bpm, drift, status).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     segments: Vec<SegmentSummary>,
@@ -74,6 +78,32 @@ struct TrackEntry {
     /// Non-fatal problems (a truncated file, damaged packets skipped).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
+}
+
+/// A track's tempo curve as report.json gives it: `eigentechno curves RUN_DIR` reads
+/// it back.
+#[derive(Serialize)]
+struct TempoCurveEntry {
+    /// The span fitted (seconds), mapped to t in [-1, 1].
+    domain: [f64; 2],
+    /// Always `legendre`: the coefficients' basis, in t.
+    basis: &'static str,
+    /// Legendre coefficients (bpm), ascending; the first is the mean tempo over the span.
+    coefficients: Vec<f64>,
+    /// `c_k / sqrt(2k + 1)` (bpm): Euclidean distances between tracks' embeddings are
+    /// the RMS differences of their tempo curves over (normalised) time.
+    embedding: Vec<f64>,
+}
+
+impl From<&TempoCurve> for TempoCurveEntry {
+    fn from(c: &TempoCurve) -> Self {
+        TempoCurveEntry {
+            domain: c.domain,
+            basis: "legendre",
+            coefficients: c.coefficients.clone(),
+            embedding: legendre_embedding(&c.coefficients),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -121,6 +151,7 @@ impl CollectStage for MatrixStage {
                     downbeat_confidence: None,
                     drift: None,
                     drifting: None,
+                    tempo_curve: None,
                     segments: Vec::new(),
                     bars: 0,
                     groove: None,
@@ -142,6 +173,7 @@ impl CollectStage for MatrixStage {
             downbeat_confidence: Some(r.downbeat_confidence),
             drift: Some(r.drift),
             drifting: Some(r.drifting),
+            tempo_curve: r.tempo_curve.as_ref().map(TempoCurveEntry::from),
             segments: r.segments.clone(),
             bars: 0,
             groove: None,
