@@ -572,7 +572,8 @@ pub struct TempoCurve {
     pub coefficients: Vec<f64>,
 }
 
-/// The cubic fit of a local tempo curve ([`local_tempo`]); `None` under 8 intervals.
+/// The cubic fit of a local tempo curve ((time, bpm) at each beat interval's midpoint, as
+/// [`BeatGrid::local_tempo`]); `None` under 8 intervals.
 pub fn tempo_curve(local: &[(f64, f64)]) -> Option<TempoCurve> {
     if local.len() < 8 {
         return None;
