@@ -75,6 +75,12 @@ enum Command {
         #[arg(long)]
         steps: bool,
     },
+    /// Compare polynomial curves by how they look: the RMS difference over their domain
+    /// (distances.npy) beside the naive distance of their coefficients (naive.npy), a
+    /// figure (curves.png) and curves.json. INPUT: a .npy of coefficient rows (ascending,
+    /// as numpy.polynomial), of sampled curves (--samples), or a run's output folder,
+    /// whose tracks' tempo curves (report.json) are compared minus their mean tempo.
+    Curves(CurvesArgs),
     /// Pictures of a trained network's convolution kernels (.npy, .npz, .safetensors or
     /// .onnx): per layer a kernel grid, RGB patches, spatial-mode energy, slice PCA and
     /// norm map; network.png and kernels.json.
@@ -282,6 +288,34 @@ struct SynthArgs {
 }
 
 #[derive(clap::Args)]
+struct CurvesArgs {
+    /// COEFFS.npy (rows of coefficients), CURVES.npy (rows of samples, --samples) or a
+    /// run's output folder (its report.json).
+    input: PathBuf,
+    /// Output folder (distances.npy, naive.npy, curves.png, curves.json).
+    #[arg(long)]
+    out: PathBuf,
+    /// The curves' domain A,B (default -1,1): coefficients are of x in [A, B], samples
+    /// evenly spaced over it, both ends included.
+    #[arg(long, value_name = "A,B", allow_hyphen_values = true)]
+    domain: Option<String>,
+    /// The coefficients' basis: power (default) or legendre (in t, [A, B] mapped to
+    /// [-1, 1], as numpy.polynomial.Legendre).
+    #[arg(long, value_enum)]
+    basis: Option<eigentechno::engine::poly::Basis>,
+    /// Rows are sampled curves: fit each by least squares first.
+    #[arg(long)]
+    samples: bool,
+    /// Degree of that fit (default 3).
+    #[arg(long, requires = "samples")]
+    degree: Option<usize>,
+    /// Compare shapes: subtract each curve's mean over the domain first (always done
+    /// for a run's tempo curves).
+    #[arg(long)]
+    centre: bool,
+}
+
+#[derive(clap::Args)]
 struct PcaArgs {
     /// The matrix (N x d float32/float64 .npy, e.g. OUT/matrix/bars.npy).
     matrix: PathBuf,
@@ -376,6 +410,7 @@ fn dispatch(command: Command) -> cli::Outcome {
             clip,
             steps,
         } => analysis::corrmatrix(&input, &out, order, clip, steps),
+        Command::Curves(a) => analysis::curves(a),
         Command::Kernels {
             weights,
             out,

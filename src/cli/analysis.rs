@@ -1,4 +1,4 @@
-//! `correlate`, `convolve`, `corrmatrix`, `kernels`, `tempo`, `eval-tempo`, `synth`.
+//! `correlate`, `convolve`, `corrmatrix`, `curves`, `kernels`, `tempo`, `eval-tempo`, `synth`.
 
 use std::path::{Path, PathBuf};
 
@@ -53,6 +53,63 @@ pub fn corrmatrix(input: &Path, out: &Path, order: Ordering, clip: f64, steps: b
         println!("  {}", f.display());
     }
     Ok(())
+}
+
+pub fn curves(a: crate::CurvesArgs) -> Outcome {
+    let domain = a.domain.as_deref().map(parse_domain).transpose()?;
+    let opts = ops::CurveParams {
+        domain,
+        basis: a.basis,
+        samples: a.samples,
+        degree: a.degree,
+        centre: a.centre,
+    }
+    .check()
+    .map_err(usage)?;
+    let curves = ops::curves_of_path(&a.input, &opts)?;
+    let (report, files) = ops::curves_to_dir(&curves, &a.out)?;
+    let what = match report.source {
+        "run" => "tempo curves (minus their mean tempo)".to_string(),
+        "samples" => format!(
+            "sampled curves, fitted at degree {}",
+            report.degree.unwrap_or(0)
+        ),
+        _ => format!("curves ({} coefficients)", report.basis),
+    };
+    println!(
+        "{} {what} on [{}, {}]; nearest neighbour the same by both distances for {} of {}",
+        report.rows,
+        report.domain[0],
+        report.domain[1],
+        report.nearest_agree,
+        report.nearest.len()
+    );
+    for s in &report.skipped {
+        println!("  skipped (no tempo curve): {s}");
+    }
+    if report.rows > ops::MAX_DRAWN {
+        println!("  no figure: over {} curves", ops::MAX_DRAWN);
+    }
+    for f in files {
+        println!("  {}", f.display());
+    }
+    Ok(())
+}
+
+/// `A,B` as two numbers (the engine checks A < B).
+fn parse_domain(s: &str) -> Result<(f64, f64), Failure> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    match parts.as_slice() {
+        [a, b] => match (a.parse::<f64>(), b.parse::<f64>()) {
+            (Ok(a), Ok(b)) => Ok((a, b)),
+            _ => Err(usage(format!(
+                "--domain {s}: expected two numbers A,B (as -1,1)"
+            ))),
+        },
+        _ => Err(usage(format!(
+            "--domain {s}: expected two numbers A,B (as -1,1)"
+        ))),
+    }
 }
 
 pub fn kernels(weights: &Path, out: &Path, params: KernelParams) -> Outcome {

@@ -274,8 +274,17 @@ fn cluster_order(c: &CorrMatrix) -> Vec<usize> {
             }
         })
         .collect();
-    let tree = average_linkage(&dist, n);
-    optimal_leaf_order(&tree, &dist)
+    order_by_distance(&dist, n)
+}
+
+/// An order of `n` items by their `n x n` distances (row-major, symmetric): average
+/// linkage with optimal leaf order, as [`Ordering::Cluster`] orders correlations.
+pub fn order_by_distance(dist: &[f64], n: usize) -> Vec<usize> {
+    if n < 3 {
+        return (0..n).collect();
+    }
+    let tree = average_linkage(dist, n);
+    optimal_leaf_order(&tree, dist)
 }
 
 /// Bar-Joseph et al.'s dynamic programme: among the 2^(n-1) orders the tree allows,

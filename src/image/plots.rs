@@ -167,6 +167,118 @@ const LINE_COLOURS: [RGBColor; 8] = [
     RGBColor(23, 190, 207),
 ];
 
+/// Curves for [`curves_panel`]: the eight line colours, then eight lighter ones, so
+/// that up to 16 curves differ by colour alone.
+const CURVE_COLOURS: [RGBColor; 16] = [
+    LINE_COLOURS[0],
+    LINE_COLOURS[1],
+    LINE_COLOURS[2],
+    LINE_COLOURS[3],
+    LINE_COLOURS[4],
+    LINE_COLOURS[5],
+    LINE_COLOURS[6],
+    LINE_COLOURS[7],
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(120, 160, 220),
+    RGBColor(240, 130, 130),
+    RGBColor(110, 200, 100),
+    RGBColor(190, 160, 215),
+    RGBColor(250, 180, 100),
+    RGBColor(0, 0, 0),
+];
+
+/// Most curves given a legend entry each; more are drawn without one.
+const MAX_LEGEND: usize = 16;
+
+/// A panel of curves (each a list of (x, y) points) over one x range, coloured in
+/// turn, named in a legend when there are at most 16: the left part of `eigentechno
+/// curves`' figure, as an image to stack beside heatmaps.
+pub fn curves_panel(
+    curves: &[Vec<(f64, f64)>],
+    names: &[String],
+    title: &str,
+    (x_desc, y_desc): (&str, &str),
+    (width, height): (u32, u32),
+) -> Result<super::heatmap::RgbImage> {
+    register_font();
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for &(x, y) in curves.iter().flatten() {
+        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+    }
+    // No span (or no points): a unit range.
+    if x0.partial_cmp(&x1) != Some(std::cmp::Ordering::Less) {
+        (x0, x1) = (-1.0, 1.0);
+    }
+    // Flat curves (all equal) still get a y range; otherwise 5 % room each side.
+    let span = y1 - y0;
+    let pad = if span > 1e-9 * y1.abs().max(y0.abs()).max(1e-300) && span.is_finite() {
+        0.05 * span
+    } else {
+        0.5 * y0.abs().max(1.0)
+    };
+    let (y0, y1) = if y0.is_finite() {
+        (y0 - pad, y1 + pad)
+    } else {
+        (-1.0, 1.0)
+    };
+    let mut img = super::heatmap::RgbImage::new(width, height);
+    let drawn = (|| -> std::result::Result<(), String> {
+        let root = BitMapBackend::with_buffer(&mut img.pixels, (width, height)).into_drawing_area();
+        // The legend in a strip of its own: inside the axes it hides curves.
+        let legend = curves.len() <= MAX_LEGEND;
+        let (plot, strip) = root.split_horizontally(if legend { width - 150 } else { width });
+        let mut c = ChartBuilder::on(&plot)
+            .caption(title, (FONT, 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| e.to_string())?;
+        c.configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .light_line_style(WHITE)
+            .x_label_formatter(&|v| plain(*v))
+            .y_label_formatter(&|v| plain(*v))
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, pts) in curves.iter().enumerate() {
+            let colour = CURVE_COLOURS[i % CURVE_COLOURS.len()];
+            c.draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
+                .map_err(|e| e.to_string())?;
+            if legend {
+                let y = 44 + 18 * i as i32;
+                strip
+                    .draw(&PathElement::new(
+                        vec![(4, y), (24, y)],
+                        colour.stroke_width(3),
+                    ))
+                    .map_err(|e| e.to_string())?;
+                let name: String = names
+                    .get(i)
+                    .map_or(String::new(), |n| n.chars().take(20).collect());
+                strip
+                    .draw(&Text::new(name, (30, y - 7), (FONT, 12).into_font()))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        root.present().map_err(|e| e.to_string())
+    })();
+    drawn.map_err(|e| Error::Encode {
+        path: title.into(),
+        reason: format!("drawing the curves: {e}"),
+    })?;
+    Ok(img)
+}
+
 fn hz(v: &f64) -> String {
     if *v >= 1000.0 {
         format!("{}k", plain(v / 1000.0))

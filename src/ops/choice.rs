@@ -14,6 +14,7 @@ use crate::audio::synth::SynthFormat;
 use crate::engine::conv::{Method as ConvMethod, Mode as ConvMode, Op};
 use crate::engine::corr::Ordering;
 use crate::engine::pca::{Method as PcaMethod, Precision};
+use crate::engine::poly::Basis;
 use crate::store::weights::Layout;
 
 /// A word that names none of a choice's values.
@@ -126,6 +127,10 @@ choice!(Ordering, "order", [
     "none" => Ordering::None,
     "eigen" => Ordering::Eigen,
 ]);
+choice!(Basis, "basis", [
+    "power" => Basis::Power,
+    "legendre" => Basis::Legendre,
+]);
 choice!(Layout, "layout", [
     "auto" => Layout::Auto,
     "oihw" => Layout::Oihw,
@@ -176,6 +181,7 @@ mod tests {
         round_trips::<ConvMethod>();
         round_trips::<Op>();
         round_trips::<Ordering>();
+        round_trips::<Basis>();
         round_trips::<Layout>();
         round_trips::<StretchMethod>();
         round_trips::<SynthFormat>();

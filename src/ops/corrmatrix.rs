@@ -122,7 +122,7 @@ impl RowSource for FirstColumns<'_> {
 pub const NOISE_CORRELATION: f64 = 1e-4;
 
 /// `x` with `digits` significant digits, written plainly (0.25, 0.0031, 2.5e-7).
-fn round_to_digits(x: f64, digits: i32) -> String {
+pub(crate) fn round_to_digits(x: f64, digits: i32) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
     }

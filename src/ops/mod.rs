@@ -18,6 +18,7 @@
 //! | probabilistic PCA | [`PpcaModel`], [`score_to_npy`], [`outliers_to_dir`], [`sample_bars`], [`samples_to_dir`], [`select_k_to_dir`] |
 //! | correlation, convolution | [`correlate`], [`convolve`], [`apply_arrays`], [`apply_files`] |
 //! | correlation matrices | [`corrmatrix_of_file`], [`corrmatrix_of_rows`], [`corrmatrix_to_file`], [`band_energies`], [`bar_features_to_dir`] ([`CorrParams`]) |
+//! | polynomial curves | [`curves_of_path`], [`curves_to_dir`] ([`CurveParams`]), [`poly_distance`], [`poly_embedding`], [`poly_fit`] |
 //! | CNN kernels | [`kernels_of_file`], [`kernels_to_dir`] ([`KernelParams`]) |
 //! | explorer | [`explore`], [`open_in_browser`] |
 //! | pipelines | [`load_pipeline`], [`run_pipeline`], [`run_file`] |
@@ -32,6 +33,7 @@ mod bar_features;
 pub mod choice;
 mod conv;
 mod corrmatrix;
+mod curves;
 mod explore;
 mod figures;
 mod ingest;
@@ -56,6 +58,10 @@ pub use conv::{apply_arrays, apply_files, convolve, correlate};
 pub use corrmatrix::{
     CorrOptions, CorrParams, CorrReport, CsvMatrix, NOISE_CORRELATION, band_energies,
     corrmatrix_of_file, corrmatrix_of_rows, corrmatrix_to_file, labels_beside, read_csv_matrix,
+};
+pub use curves::{
+    CurveOptions, CurveParams, Curves, CurvesReport, MAX_CURVES, MAX_DRAWN, Nearest,
+    curves_of_path, curves_to_dir, poly_distance, poly_embedding, poly_fit,
 };
 pub use explore::{explore, explore_end_of_run, open_in_browser};
 pub use figures::{FigureOptions, FigureParams, figures_to_dir};
