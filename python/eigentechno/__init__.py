@@ -43,6 +43,9 @@ __all__ = [
     "correlate",
     "convolve",
     "corrmatrix",
+    "poly_distance",
+    "poly_embedding",
+    "poly_fit",
     "kernels",
     "listen",
     "explore",
@@ -258,6 +261,99 @@ def corrmatrix(
     arr = _float_array(X, "X", (2,))
     c, order_ = _native.corrmatrix(arr, str(order), None if out is None else _os.fspath(out))
     return c, _np.asarray(order_, dtype=_np.int64)
+
+
+def _real_array(a: Any, name: str, ndims: Sequence[int]) -> _np.ndarray:
+    """``a`` (ints or floats) as a C-contiguous float64 array with one of ``ndims``
+    dimensions; NaN is left for the native layer to find and locate."""
+    arr = _np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise InvalidInputError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim not in ndims:
+        want = " or ".join(f"{n}-D" for n in ndims)
+        raise InvalidInputError(f"{name} must be {want}, got a {arr.ndim}-D array of shape {arr.shape}")
+    if arr.size == 0:
+        raise InvalidInputError(f"{name} is empty (shape {arr.shape})")
+    return _np.ascontiguousarray(arr, dtype=_np.float64)
+
+
+def _domain(domain: Any) -> Tuple[float, float]:
+    """``(A, B)`` as two floats (the native layer checks that A < B)."""
+    try:
+        lo, hi = domain
+        return float(lo), float(hi)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"domain must be two numbers (A, B), got {domain!r}") from None
+
+
+def poly_distance(a: Any, b: Any, *, domain: Tuple[float, float] = (-1.0, 1.0), basis: str = "power") -> float:
+    """How different two polynomial curves look: the RMS of ``a(x) - b(x)`` over
+    ``x`` in ``domain`` (the limit of the RMS difference sampled at N evenly spaced
+    points as N grows), computed exactly from the coefficients.
+
+    ``a`` and ``b`` are 1-D coefficient arrays in ascending order, as
+    ``numpy.polynomial`` (``a[k]`` multiplies ``x**k``); lengths may differ (the shorter
+    is padded with zeros). ``basis='legendre'``: coefficients of Legendre polynomials in
+    ``t`` on [-1, 1], the domain mapped there (``numpy.polynomial.Legendre(c,
+    domain=domain).coef``); the domain then changes nothing, since mapping it keeps the
+    RMS. For rows of curves, use :func:`poly_embedding` and Euclidean distances.
+
+    >>> round(eigentechno.poly_distance([0, 1], [0, 0, 0, 1]), 12)   # x vs x**3: sqrt(8/105)
+    0.276026223737
+    >>> round(eigentechno.poly_distance([1], [0, 1], domain=(0, 1)) ** 2, 12)
+    0.333333333333
+    """
+    lo, hi = _domain(domain)
+    return _native.poly_distance(_real_array(a, "a", (1,)), _real_array(b, "b", (1,)), lo, hi, str(basis))
+
+
+def poly_embedding(
+    coeffs: Any, *, domain: Tuple[float, float] = (-1.0, 1.0), basis: str = "power"
+) -> _np.ndarray:
+    """Curves as points whose Euclidean distance is :func:`poly_distance`: the
+    Legendre coefficients on [-1, 1] (the domain mapped there), ``c_k`` scaled by
+    ``1/sqrt(2k + 1)``. Rows in, rows out (float64, as long as the input rows; a 1-D
+    array is one curve), so scikit-learn's neighbours, clustering and PCA apply to
+    curves directly. ``coeffs`` and ``basis`` are as in :func:`poly_distance`.
+
+    >>> E = eigentechno.poly_embedding([[0, 1, 0, 0], [0, 0, 0, 1]])   # x and x**3
+    >>> round(float(np.linalg.norm(E[0] - E[1])), 6)
+    0.276026
+    """
+    arr = _real_array(coeffs, "coeffs", (1, 2))
+    lo, hi = _domain(domain)
+    rows = arr.reshape(1, -1) if arr.ndim == 1 else arr
+    out = _native.poly_embedding(rows, lo, hi, str(basis))
+    return out[0] if arr.ndim == 1 else out
+
+
+def poly_fit(
+    x: Any, y: Any, degree: int, *, domain: Optional[Tuple[float, float]] = None, basis: str = "power"
+) -> _np.ndarray:
+    """Least-squares polynomial of ``degree`` through the points ``(x, y)``: one fit per
+    row when ``y`` is 2-D (rows of samples at the same ``x``). Solved by QR in the
+    Legendre basis on ``domain`` mapped to [-1, 1] (``None``: from ``min(x)`` to
+    ``max(x)``), well conditioned where the power basis' normal equations are not.
+
+    Returns ascending coefficients (``(degree + 1,)``, or a row per row of ``y``) in
+    ``basis`` on ``domain``, the convention :func:`poly_distance` and
+    :func:`poly_embedding` read with the same ``domain`` and ``basis``:
+    ``'power'`` gives coefficients of ``x`` itself, as
+    ``numpy.polynomial.polynomial.polyfit(x, y, degree)`` (the domain changes only the
+    route); ``'legendre'`` gives ``numpy.polynomial.Legendre.fit(x, y, degree,
+    domain).coef``, the safer form on domains far from 0.
+
+    >>> x = np.linspace(0, 10, 50)
+    >>> np.round(eigentechno.poly_fit(x, 1 + 2 * x - 0.5 * x**2, 2), 9)
+    array([ 1. ,  2. , -0.5])
+    """
+    xs = _real_array(x, "x", (1,))
+    ys = _real_array(y, "y", (1, 2))
+    rows = ys.reshape(1, -1) if ys.ndim == 1 else ys
+    d = _count(degree, "degree")
+    dom = None if domain is None else _domain(domain)
+    out = _native.poly_fit(xs, rows, d, dom, str(basis))
+    return out[0] if ys.ndim == 1 else out
 
 
 def kernels(path: PathLike, out: PathLike) -> Dict[str, Any]:

@@ -10,6 +10,7 @@ mod audio;
 mod calls;
 mod conv;
 mod corr;
+mod curves;
 mod figures;
 mod ingest;
 mod pca;
@@ -28,6 +29,9 @@ fn _eigentechno(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ingest::ingest, m)?)?;
     m.add_function(wrap_pyfunction!(conv::apply, m)?)?;
     m.add_function(wrap_pyfunction!(corr::corrmatrix, m)?)?;
+    m.add_function(wrap_pyfunction!(curves::poly_distance, m)?)?;
+    m.add_function(wrap_pyfunction!(curves::poly_embedding, m)?)?;
+    m.add_function(wrap_pyfunction!(curves::poly_fit, m)?)?;
     m.add_function(wrap_pyfunction!(figures::kernels, m)?)?;
     m.add_function(wrap_pyfunction!(figures::listen, m)?)?;
     m.add_function(wrap_pyfunction!(figures::explore, m)?)?;
