@@ -478,9 +478,12 @@ pub struct CurvesReport {
     pub order: Vec<usize>,
     /// Colour limits of the two heatmaps, `[0, hi]`: curve distance, naive distance.
     pub limits: [[f64; 2]; 2],
-    /// RMS differences over the domain (`distances.npy`).
+    /// RMS differences over the domain (`distances.npy`; not in `curves.json`).
+    #[serde(skip)]
     pub distances: Vec<Vec<f64>>,
-    /// Euclidean distances between power-basis coefficients (`naive.npy`).
+    /// Euclidean distances between power-basis coefficients (`naive.npy`; not in
+    /// `curves.json`).
+    #[serde(skip)]
     pub naive: Vec<Vec<f64>>,
     /// Tracks of a run without a tempo curve.
     #[serde(skip_serializing_if = "Vec::is_empty")]
