@@ -75,11 +75,13 @@ enum Command {
         #[arg(long)]
         steps: bool,
     },
-    /// Compare polynomial curves by how they look: the RMS difference over their domain
-    /// (distances.npy) beside the naive distance of their coefficients (naive.npy), a
-    /// figure (curves.png) and curves.json. INPUT: a .npy of coefficient rows (ascending,
-    /// as numpy.polynomial), of sampled curves (--samples), or a run's output folder,
-    /// whose tracks' tempo curves (report.json) are compared minus their mean tempo.
+    /// Compare polynomial curves by how they look, beside the naive coefficient distance.
+    ///
+    /// Writes the RMS difference over the domain (distances.npy), the Euclidean distance
+    /// of the power coefficients (naive.npy), a figure (curves.png) and curves.json.
+    /// INPUT: a .npy of coefficient rows (ascending, as numpy.polynomial), of sampled
+    /// curves (--samples), or a run's output folder, whose tracks' tempo curves
+    /// (report.json) are compared minus their mean tempo.
     Curves(CurvesArgs),
     /// Pictures of a trained network's convolution kernels (.npy, .npz, .safetensors or
     /// .onnx): per layer a kernel grid, RGB patches, spatial-mode energy, slice PCA and
