@@ -125,6 +125,16 @@ impl DeBruijn {
 
     /// Stream the cyclic sequence to `emit`, symbol by symbol.
     pub fn cyclic(&self, algorithm: Algorithm, emit: &mut dyn FnMut(u8)) {
+        self.cyclic_until(algorithm, &mut |c| {
+            emit(c);
+            true
+        });
+    }
+
+    /// Stream the cyclic sequence while `emit` returns true (a caller that is asked to
+    /// stop, or whose output failed, ends a 10^9-symbol run at once). True when the
+    /// whole sequence was emitted.
+    pub fn cyclic_until(&self, algorithm: Algorithm, emit: &mut dyn FnMut(u8) -> bool) -> bool {
         match algorithm {
             Algorithm::Lyndon => lyndon(self.k, self.n, emit),
             Algorithm::Euler => euler(self.k, self.n, emit),
@@ -141,9 +151,17 @@ impl DeBruijn {
     /// assert_eq!(s, [0, 0, 0, 1, 0, 1, 1, 1, 0, 0]);
     /// ```
     pub fn linear(&self, algorithm: Algorithm, emit: &mut dyn FnMut(u8)) {
+        self.linear_until(algorithm, &mut |c| {
+            emit(c);
+            true
+        });
+    }
+
+    /// Stream the linear sequence while `emit` returns true; true when all of it was.
+    pub fn linear_until(&self, algorithm: Algorithm, emit: &mut dyn FnMut(u8) -> bool) -> bool {
         let head = self.n - 1;
         let mut first = Vec::with_capacity(head);
-        self.cyclic(algorithm, &mut |c| {
+        let whole = self.cyclic_until(algorithm, &mut |c| {
             if first.len() < head {
                 first.push(c);
             }
@@ -151,9 +169,7 @@ impl DeBruijn {
         });
         // The cycle read on past its end (around it more than once only for k = 1,
         // whose cycle is a single symbol).
-        for i in 0..head {
-            emit(first[i % first.len()]);
-        }
+        whole && (0..head).all(|i| emit(first[i % first.len()]))
     }
 
     /// The whole cyclic sequence in memory.
@@ -166,13 +182,15 @@ impl DeBruijn {
 
 /// FKM: Lyndon words of length dividing n in lexicographic order (Ruskey's iterative
 /// prenecklace generation), each written out as it is found.
-fn lyndon(k: usize, n: usize, emit: &mut dyn FnMut(u8)) {
+fn lyndon(k: usize, n: usize, emit: &mut dyn FnMut(u8) -> bool) -> bool {
     // a[1..=n] is the current prenecklace; a[0] is unused, as in the textbook form.
     let mut a = vec![0u8; n + 1];
     // 0^n: period 1, the Lyndon word "0".
-    emit(0);
+    if !emit(0) {
+        return false;
+    }
     if k == 1 {
-        return;
+        return true;
     }
     let top = (k - 1) as u8;
     loop {
@@ -181,7 +199,7 @@ fn lyndon(k: usize, n: usize, emit: &mut dyn FnMut(u8)) {
             i -= 1;
         }
         if i == 0 {
-            return;
+            return true;
         }
         a[i] += 1;
         for j in i + 1..=n {
@@ -189,7 +207,9 @@ fn lyndon(k: usize, n: usize, emit: &mut dyn FnMut(u8)) {
         }
         if n.is_multiple_of(i) {
             for &c in &a[1..=i] {
-                emit(c);
+                if !emit(c) {
+                    return false;
+                }
             }
         }
     }
@@ -200,13 +220,10 @@ fn lyndon(k: usize, n: usize, emit: &mut dyn FnMut(u8)) {
 /// out-edges are used. The stack holds the walk's symbols; the node a popped symbol
 /// leaves from is rebuilt from the n - 1 symbols under it (the walk starts at node 0,
 /// so below the stack's bottom there are zeros).
-fn euler(k: usize, n: usize, emit: &mut dyn FnMut(u8)) {
+fn euler(k: usize, n: usize, emit: &mut dyn FnMut(u8) -> bool) -> bool {
     if n == 1 {
         // One node, k loops: every symbol once.
-        for c in 0..k {
-            emit(c as u8);
-        }
-        return;
+        return (0..k).all(|c| emit(c as u8));
     }
     let nodes = (k as u64).pow((n - 1) as u32);
     // k^(n-2): the weight of a node's oldest symbol.
@@ -224,9 +241,11 @@ fn euler(k: usize, n: usize, emit: &mut dyn FnMut(u8)) {
             continue;
         }
         let Some(c) = stack.pop() else {
-            return;
+            return true;
         };
-        emit(c);
+        if !emit(c) {
+            return false;
+        }
         // Back to the node the edge left from: drop c, put back the symbol n - 1 places
         // below it on the walk.
         let below = stack
@@ -268,6 +287,135 @@ pub fn distinct_cyclic_windows(seq: &[u8], k: usize, n: usize) -> u64 {
         }
     }
     count
+}
+
+/// The words of every length from 1 to n seen so far in a stream of presses, a bit per
+/// possible word (k^n + k^(n-1) + ... + k bits, under 2 k^n): the streamed check of a
+/// sequence too long to keep. A window of length m ending at a press is the last m
+/// presses, so one rolling value of the last n serves every length.
+pub struct Coverage {
+    k: u64,
+    n: usize,
+    up_to: bool,
+    /// `k^m` for m = 0..=n.
+    powers: Vec<u64>,
+    /// One bit set per word seen, for lengths 1..=n (only n unless `up_to`).
+    seen: Vec<Vec<u64>>,
+    distinct: Vec<u64>,
+    last: u64,
+    pressed: u64,
+}
+
+impl Coverage {
+    /// Count the words of length n, or (`up_to`) of every length 1..=n.
+    pub fn new(d: &DeBruijn, up_to: bool) -> Coverage {
+        let k = d.k as u64;
+        let powers: Vec<u64> = (0..=d.n as u32).map(|m| k.pow(m)).collect();
+        let seen = (1..=d.n)
+            .map(|m| {
+                if up_to || m == d.n {
+                    vec![0u64; powers[m].div_ceil(64) as usize]
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        Coverage {
+            k,
+            n: d.n,
+            up_to,
+            powers,
+            seen,
+            distinct: vec![0; d.n],
+            last: 0,
+            pressed: 0,
+        }
+    }
+
+    /// One more press.
+    pub fn push(&mut self, c: u8) {
+        self.last = (self.last * self.k + c as u64) % self.powers[self.n];
+        self.pressed += 1;
+        let lo = if self.up_to { 1 } else { self.n };
+        let hi = self.n.min(self.pressed as usize);
+        for m in lo..=hi {
+            let w = self.last % self.powers[m];
+            let bits = &mut self.seen[m - 1][(w / 64) as usize];
+            if *bits & (1 << (w % 64)) == 0 {
+                *bits |= 1 << (w % 64);
+                self.distinct[m - 1] += 1;
+            }
+        }
+    }
+
+    /// Distinct words seen of length m (1..=n; 0 for lengths not counted).
+    pub fn distinct(&self, m: usize) -> u64 {
+        self.distinct[m - 1]
+    }
+
+    /// Whether every word of length n (and, `up_to`, of every shorter length) was seen.
+    pub fn complete(&self) -> bool {
+        let lo = if self.up_to { 1 } else { self.n };
+        (lo..=self.n).all(|m| self.distinct[m - 1] == self.powers[m])
+    }
+}
+
+/// Whether every word of every length 1..=n over k symbols is a window of `presses`
+/// (the keypad that never resets, when the code's length is forgotten).
+///
+/// The answer to the riddle's extra credit: the linear order-n sequence already does
+/// it. A word w of length m < n is the start of the n-words w x (any x of n - m
+/// symbols), and those are windows starting at most k^n - 1 presses in, so w is a
+/// window too, even next to the end. k^n + n - 1 presses are needed for the n-words
+/// alone (k^n distinct windows of n), so nothing shorter covers every length.
+///
+/// ```
+/// use eigentechno::engine::debruijn::{Algorithm, DeBruijnParams, covers_all_up_to};
+/// let d = DeBruijnParams { k: 10, n: 3 }.check().unwrap();
+/// let mut s = Vec::new();
+/// d.linear(Algorithm::Euler, &mut |c| s.push(c));
+/// assert!(covers_all_up_to(&s, 10, 3));
+/// assert!(!covers_all_up_to(&s[1..], 10, 3));
+/// ```
+pub fn covers_all_up_to(presses: &[u8], k: usize, n: usize) -> bool {
+    let Ok(d) = (DeBruijnParams { k, n }).check() else {
+        return false;
+    };
+    let mut c = Coverage::new(&d, true);
+    for &p in presses {
+        c.push(p);
+    }
+    c.complete()
+}
+
+/// Presses that surely open a keypad that resets after each wrong code: they come in
+/// separate blocks of n, each block tries one code, so every one of the k^n codes
+/// needs a block of its own: n k^n, and any order of the codes reaches it.
+///
+/// When the code's length is forgotten (any m from 1 to n, and the keypad resets after
+/// every m presses), the presses must also hold every m-word among their blocks of m.
+/// The n-words alone still need n k^n; the tests find by exhaustive search that for
+/// small k and n this is also enough ([`covers_all_blocks`]), so the forgotten length
+/// costs nothing, as without the reset.
+pub fn reset_presses(k: usize, n: usize) -> Option<u64> {
+    (k as u64).checked_pow(n as u32)?.checked_mul(n as u64)
+}
+
+/// Whether the consecutive blocks of m presses (from the first press; a short last
+/// block tries nothing) hold every word of length m over k symbols.
+///
+/// ```
+/// use eigentechno::engine::debruijn::covers_all_blocks;
+/// assert!(covers_all_blocks(&[0, 0, 0, 1, 1, 0, 1, 1], 2, 2));
+/// assert!(!covers_all_blocks(&[0, 0, 1, 1, 0], 2, 2), "01 and 10 straddle blocks");
+/// ```
+pub fn covers_all_blocks(presses: &[u8], k: usize, m: usize) -> bool {
+    let words = (k as u64).pow(m as u32);
+    let mut seen = std::collections::HashSet::new();
+    for block in presses.chunks_exact(m) {
+        seen.insert(block.iter().fold(0u64, |w, &c| w * k as u64 + c as u64));
+    }
+    seen.len() as u64 == words
 }
 
 #[cfg(test)]
@@ -350,5 +498,207 @@ mod tests {
         }
         assert!(DeBruijnParams { k: 10, n: 10 }.check().is_ok());
         assert!(DeBruijnParams { k: 1, n: 5 }.check().is_ok());
+    }
+
+    /// Every word of every length 1..=n among the windows of `s`, by listing them
+    /// (independent of [`Coverage`]).
+    fn naive_covers_up_to(s: &[u8], k: usize, n: usize) -> bool {
+        (1..=n).all(|m| {
+            let seen: std::collections::HashSet<&[u8]> = s.windows(m).collect();
+            seen.len() == k.pow(m as u32)
+        })
+    }
+
+    /// The fewest presses covering every word of every length 1..=n as windows, by
+    /// exhaustive depth-first search over press strings of each length in turn. A
+    /// string is cut off only when some length m has more words missing than windows
+    /// of m left, which no continuation can make up.
+    fn shortest_up_to_by_search(k: usize, n: usize) -> usize {
+        fn search(
+            s: &mut Vec<u8>,
+            total: usize,
+            k: usize,
+            n: usize,
+            seen: &mut Vec<std::collections::HashSet<Vec<u8>>>,
+        ) -> bool {
+            for m in 1..=n {
+                let missing = k.pow(m as u32) - seen[m - 1].len();
+                // Windows of m end at presses m..=total; those after the current one.
+                let windows_left = if s.len() + 1 >= m {
+                    total - s.len()
+                } else {
+                    (total + 1).saturating_sub(m)
+                };
+                if missing > windows_left {
+                    return false;
+                }
+            }
+            if s.len() == total {
+                return true;
+            }
+            for c in 0..k as u8 {
+                s.push(c);
+                let mut added = Vec::new();
+                for m in 1..=n.min(s.len()) {
+                    if seen[m - 1].insert(s[s.len() - m..].to_vec()) {
+                        added.push(m);
+                    }
+                }
+                if search(s, total, k, n, seen) {
+                    return true;
+                }
+                for m in added {
+                    seen[m - 1].remove(&s[s.len() - m..]);
+                }
+                s.pop();
+            }
+            false
+        }
+        for total in 1.. {
+            let mut seen = vec![std::collections::HashSet::new(); n];
+            if search(&mut Vec::new(), total, k, n, &mut seen) {
+                return total;
+            }
+        }
+        unreachable!()
+    }
+
+    #[test]
+    fn up_to_the_order_n_sequence_is_the_shortest_for_every_shorter_length_too() {
+        for (k, n) in [
+            (1, 3),
+            (2, 1),
+            (2, 2),
+            (2, 3),
+            (2, 4),
+            (3, 1),
+            (3, 2),
+            (3, 3),
+            (4, 2),
+        ] {
+            let d = DeBruijnParams { k, n }.check().unwrap();
+            let shortest = shortest_up_to_by_search(k, n);
+            assert_eq!(shortest as u64, d.linear_len(), "k {k} n {n}");
+            for alg in [Algorithm::Euler, Algorithm::Lyndon] {
+                let mut s = Vec::new();
+                d.linear(alg, &mut |c| s.push(c));
+                assert!(naive_covers_up_to(&s, k, n), "k {k} n {n} {alg:?}");
+                assert!(covers_all_up_to(&s, k, n), "k {k} n {n} {alg:?}");
+                // One press fewer, at either end, misses a code of length n.
+                if k > 1 {
+                    assert!(!covers_all_up_to(&s[1..], k, n));
+                    assert!(!covers_all_up_to(&s[..s.len() - 1], k, n));
+                }
+            }
+        }
+        // Every 2-word of {0, 1} but no 2: not all of the codes over three symbols.
+        assert!(!covers_all_up_to(&[0, 0, 1, 1, 0], 3, 2));
+        assert!(covers_all_up_to(&[0, 0, 1, 1, 0], 2, 2));
+    }
+
+    /// The fewest presses whose blocks of m hold every m-word, for every m in `lengths`,
+    /// by depth-first search over press strings of each length in turn (a string is
+    /// cut off once some length has more words missing than blocks left).
+    fn shortest_blocks_by_search(k: usize, lengths: &[usize]) -> (usize, Vec<u8>) {
+        fn search(
+            s: &mut Vec<u8>,
+            total: usize,
+            k: usize,
+            lengths: &[usize],
+            seen: &mut Vec<std::collections::HashSet<Vec<u8>>>,
+        ) -> bool {
+            for (i, &m) in lengths.iter().enumerate() {
+                let missing = k.pow(m as u32) - seen[i].len();
+                let blocks_left = total / m - s.len() / m;
+                if missing > blocks_left {
+                    return false;
+                }
+            }
+            if s.len() == total {
+                return true;
+            }
+            for c in 0..k as u8 {
+                s.push(c);
+                let mut added = Vec::new();
+                for (i, &m) in lengths.iter().enumerate() {
+                    if s.len().is_multiple_of(m) && seen[i].insert(s[s.len() - m..].to_vec()) {
+                        added.push(i);
+                    }
+                }
+                if search(s, total, k, lengths, seen) {
+                    return true;
+                }
+                for i in added {
+                    let m = lengths[i];
+                    seen[i].remove(&s[s.len() - m..]);
+                }
+                s.pop();
+            }
+            false
+        }
+        for total in 1.. {
+            let mut s = Vec::new();
+            let mut seen = vec![std::collections::HashSet::new(); lengths.len()];
+            if search(&mut s, total, k, lengths, &mut seen) {
+                return (total, s);
+            }
+        }
+        unreachable!()
+    }
+
+    #[test]
+    fn with_a_reset_n_k_to_the_n_presses_for_exact_and_for_forgotten_lengths() {
+        for (k, n) in [
+            (1, 3),
+            (2, 1),
+            (2, 2),
+            (2, 3),
+            (2, 4),
+            (3, 1),
+            (3, 2),
+            (3, 3),
+            (4, 2),
+        ] {
+            let want = reset_presses(k, n).unwrap() as usize;
+            let (exact, s) = shortest_blocks_by_search(k, &[n]);
+            assert_eq!(exact, want, "exact length, k {k} n {n}");
+            assert!(covers_all_blocks(&s, k, n));
+            let lengths: Vec<usize> = (1..=n).collect();
+            let (up_to, s) = shortest_blocks_by_search(k, &lengths);
+            assert_eq!(up_to, want, "any length up to n, k {k} n {n}");
+            for m in 1..=n {
+                assert!(covers_all_blocks(&s, k, m), "k {k} n {n} m {m}");
+            }
+            // Without the reset the same codes take far fewer presses.
+            let d = DeBruijnParams { k, n }.check().unwrap();
+            assert!(d.linear_len() <= want as u64);
+        }
+        // The lexicographic concatenation of the codes is not always enough for the
+        // shorter lengths: for k = 2, n = 5 its blocks of 4 miss words.
+        let lex: Vec<u8> = (0..32u8)
+            .flat_map(|w| (0..5).rev().map(move |b| (w >> b) & 1))
+            .collect();
+        assert!(covers_all_blocks(&lex, 2, 5));
+        assert!(!covers_all_blocks(&lex, 2, 4));
+    }
+
+    #[test]
+    fn streamed_coverage_counts_distinct_windows() {
+        let d = DeBruijnParams { k: 3, n: 3 }.check().unwrap();
+        let mut c = Coverage::new(&d, true);
+        let mut s = Vec::new();
+        d.linear(Algorithm::Lyndon, &mut |x| {
+            s.push(x);
+            c.push(x)
+        });
+        assert!(c.complete());
+        assert_eq!((c.distinct(1), c.distinct(2), c.distinct(3)), (3, 9, 27));
+        // A sequence with a repeat: the count is the set's size.
+        let mut c = Coverage::new(&d, false);
+        for &x in &[0, 0, 0, 0, 1, 0, 0] {
+            c.push(x);
+        }
+        assert_eq!(c.distinct(3), 4, "000 (twice), 001, 010, 100");
+        assert!(!c.complete());
     }
 }
