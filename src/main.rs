@@ -199,6 +199,9 @@ enum Command {
         #[command(subcommand)]
         what: cli::bench::BenchWhat,
     },
+    /// A de Bruijn sequence: the fewest presses that try every code on a keypad that
+    /// never resets (10,003 for four digits), its check, and the graph it walks.
+    Debruijn(cli::debruijn::DebruijnArgs),
     /// Write a synthetic techno corpus with beat and downbeat annotations (JSON beside each track).
     Synth(SynthArgs),
 }
@@ -447,5 +450,6 @@ fn dispatch(command: Command) -> cli::Outcome {
         Command::Learn(c) => cli::learn::learn(c),
         Command::Explore { dir, open } => listen::explore(&dir, open),
         Command::Bench { what } => bench::bench(what),
+        Command::Debruijn(a) => cli::debruijn::debruijn(a),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod debruijn;
 pub mod learn;
 pub mod listen;
 pub mod pipeline;

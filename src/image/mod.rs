@@ -2,6 +2,7 @@
 //! font so no system fonts are needed), with the colour maps defined once.
 
 pub mod colormap;
+pub mod debruijn;
 pub mod heatmap;
 pub mod kernels;
 pub mod learn_plots;

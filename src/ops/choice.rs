@@ -13,6 +13,7 @@ use crate::audio::stretch::StretchMethod;
 use crate::audio::synth::SynthFormat;
 use crate::engine::conv::{Method as ConvMethod, Mode as ConvMode, Op};
 use crate::engine::corr::Ordering;
+use crate::engine::debruijn::Algorithm as DeBruijnAlgorithm;
 use crate::engine::pca::{Method as PcaMethod, Precision};
 use crate::engine::poly::Basis;
 use crate::store::weights::Layout;
@@ -153,6 +154,10 @@ choice!(SynthFormat, "format", [
     "wav" => SynthFormat::Wav,
     "flac" => SynthFormat::Flac,
 ]);
+choice!(DeBruijnAlgorithm, "de Bruijn algorithm", [
+    "euler" => DeBruijnAlgorithm::Euler,
+    "lyndon" => DeBruijnAlgorithm::Lyndon,
+], aliases ["hierholzer" => DeBruijnAlgorithm::Euler, "fkm" => DeBruijnAlgorithm::Lyndon]);
 
 #[cfg(test)]
 mod tests {
@@ -187,6 +192,7 @@ mod tests {
         round_trips::<SynthFormat>();
         round_trips::<WavFormat>();
         round_trips::<MixDown>();
+        round_trips::<DeBruijnAlgorithm>();
     }
 
     #[test]

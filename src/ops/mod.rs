@@ -22,6 +22,7 @@
 //! | CNN kernels | [`kernels_of_file`], [`kernels_to_dir`] ([`KernelParams`]) |
 //! | explorer | [`explore`], [`open_in_browser`] |
 //! | pipelines | [`load_pipeline`], [`run_pipeline`], [`run_file`] |
+//! | de Bruijn sequences (the keypad riddle) | [`DeBruijnJob`] ([`DeBruijnJobParams`]): [`DeBruijnJob::text`], [`DeBruijnJob::indices`], [`DeBruijnJob::write_text`], [`DeBruijnJob::graph`] |
 //! | synthetic corpus | [`synth_corpus`] ([`CorpusParams`]) |
 //!
 //! Below this layer, [`crate::engine`] (maths), [`crate::audio`], [`crate::image`],
@@ -34,6 +35,7 @@ pub mod choice;
 mod conv;
 mod corrmatrix;
 mod curves;
+mod debruijn;
 mod explore;
 mod figures;
 mod ingest;
@@ -62,6 +64,10 @@ pub use corrmatrix::{
 pub use curves::{
     CurveOptions, CurveParams, Curves, CurvesReport, MAX_CURVES, MAX_DRAWN, Nearest,
     curves_of_path, curves_to_dir, poly_distance, poly_embedding, poly_fit,
+};
+pub use debruijn::{
+    CoverageReport, DeBruijnJob, DeBruijnJobParams, DeBruijnReport, MAX_GRAPH_EDGES, MAX_IN_MEMORY,
+    Symbols, thousands,
 };
 pub use explore::{explore, explore_end_of_run, open_in_browser};
 pub use figures::{FigureOptions, FigureParams, figures_to_dir};
