@@ -85,6 +85,17 @@ pub struct AuditionArgs {
     /// model's default k).
     #[arg(long, group = "what")]
     sample: Option<usize>,
+    /// A loop tour: the first N components (or the N bars of --rows), one bar each,
+    /// in de Bruijn order so that every ordered pair is heard once as a transition
+    /// (N^2 + 1 bars at --order 2). Writes DIR/audition/tour.wav and tour.json.
+    #[arg(long, group = "what", value_name = "N")]
+    tour: Option<usize>,
+    /// The bars (matrix rows) of --tour, as stored, comma-separated: N of them.
+    #[arg(long, value_delimiter = ',', requires = "tour")]
+    rows: Vec<usize>,
+    /// The de Bruijn order of --tour: 2 hears every pair of loops, 3 every triple.
+    #[arg(long, default_value_t = 2)]
+    order: usize,
     /// Repetitions of the bar.
     #[arg(long, default_value_t = 4)]
     loops: usize,
@@ -94,6 +105,30 @@ pub struct AuditionArgs {
 }
 
 pub fn audition(a: AuditionArgs) -> Outcome {
+    if let Some(n) = a.tour {
+        let of = if a.rows.is_empty() {
+            ops::TourOf::Components(n)
+        } else if a.rows.len() == n {
+            ops::TourOf::Rows(a.rows.clone())
+        } else {
+            return Err(usage(format!(
+                "--tour {n} with --rows naming {} bars: give N rows for a tour of N",
+                a.rows.len()
+            )));
+        };
+        let tour = ops::audition_tour(&a.dir, &of, a.order)?;
+        eprintln!(
+            "{} bars in de Bruijn order (order {}); bar order in {}",
+            tour.order.len(),
+            a.order,
+            tour.json.display()
+        );
+        println!("{}", tour.wav.display());
+        if a.play {
+            play_file(&tour.wav)?;
+        }
+        return Ok(());
+    }
     let what = match (a.component, a.reconstruct, a.morph, a.mean, a.sample) {
         (Some(i), ..) => Audition::Component(i),
         (_, Some(row), ..) => Audition::Reconstruct {
@@ -105,7 +140,7 @@ pub fn audition(a: AuditionArgs) -> Outcome {
         (.., Some(n)) => Audition::Sample(n),
         _ => {
             return Err(usage(
-                "say what to hear: --component N (from 1), --reconstruct ROW --k K, --morph ROW, --mean or --sample N",
+                "say what to hear: --component N (from 1), --reconstruct ROW --k K, --morph ROW, --mean, --sample N or --tour N",
             ));
         }
     };

@@ -132,3 +132,132 @@ pub fn audition(model_dir: &Path, what: Audition, loops: usize) -> Result<PathBu
     };
     l.write(&model_dir.join("audition").join(name), &samples)
 }
+
+/// The loops a tour plays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TourOf {
+    /// The first N components, numbered from 1 as everywhere a person reads them.
+    Components(usize),
+    /// These rows of the matrix, the bars as stored, in the order given.
+    Rows(Vec<usize>),
+}
+
+/// A written loop tour.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tour {
+    /// The WAV.
+    pub wav: PathBuf,
+    /// `tour.json` beside it.
+    pub json: PathBuf,
+    /// What each bar plays: a component (from 1) or a row, one per bar.
+    pub order: Vec<usize>,
+}
+
+/// Most bars in a tour (about an hour at 128 bpm, bars of 1.875 s).
+pub const MAX_TOUR_BARS: u64 = 2000;
+
+/// A loop tour: the N loops of `of` in de Bruijn order, so that every ordered pair of
+/// loops (each loop followed by itself too) is heard exactly once as a transition.
+/// The cyclic sequence of order `order` over N symbols (N^order bars, the
+/// lexicographically least, by FKM), made linear by repeating its first `order - 1`
+/// bars: N^2 + 1 bars for order 2. Writes `model_dir/audition/tour.wav` and
+/// `tour.json` beside it (key `order`: the component or row per bar; `what`, `n`,
+/// `de_bruijn_order`, `bars`, `bar_samples`, `rate`), both atomically.
+///
+/// ```
+/// # fn main() -> eigentechno::Result<()> {
+/// use eigentechno::ops::{self, PcaJob, TourOf};
+/// let dir = tempfile::tempdir().unwrap();
+/// let x: Vec<f32> = (0..40 * 64).map(|i| ((i * 37 % 101) as f32 / 101.0) - 0.5).collect();
+/// let matrix = dir.path().join("bars.npy");
+/// eigentechno::store::write_npy(&matrix, &eigentechno::store::NdArray::F32(
+///     ndarray::Array2::from_shape_vec((40, 64), x).unwrap().into_dyn()))?;
+/// let model = dir.path().join("pca");
+/// ops::fit_to_dir(&matrix, None, &model, &PcaJob::default())?;
+/// let tour = ops::audition_tour(&model, &TourOf::Components(3), 2)?;
+/// assert_eq!(tour.order, [1, 1, 2, 1, 3, 2, 2, 3, 3, 1]);
+/// # Ok(()) }
+/// ```
+pub fn audition_tour(model_dir: &Path, of: &TourOf, order: usize) -> Result<Tour> {
+    use crate::engine::debruijn::{Algorithm, DeBruijnParams};
+    let (model, meta) = load_model(model_dir)?;
+    let l = Listener::new(&model, &meta, model_dir)?;
+    let (what, n) = match of {
+        TourOf::Components(n) => ("components", *n),
+        TourOf::Rows(rows) => ("rows", rows.len()),
+    };
+    if n < 2 {
+        return Err(Error::InvalidArgument {
+            name: "tour",
+            expected: "at least 2 loops (a tour is the transitions between them)".into(),
+            actual: n.to_string(),
+        });
+    }
+    if let TourOf::Components(n) = of
+        && *n > model.k()
+    {
+        return Err(Error::InvalidArgument {
+            name: "tour",
+            expected: format!("at most the model's {} components", model.k()),
+            actual: n.to_string(),
+        });
+    }
+    if order == 0 {
+        return Err(Error::InvalidArgument {
+            name: "order",
+            expected: "a de Bruijn order of at least 1 (2: every pair of loops)".into(),
+            actual: "0".into(),
+        });
+    }
+    let too_many = || Error::InvalidArgument {
+        name: "tour",
+        expected: format!("at most {MAX_TOUR_BARS} bars (N^order + order - 1)"),
+        actual: format!("{n}^{order} + {} bars", order - 1),
+    };
+    let size = DeBruijnParams { k: n, n: order }
+        .check()
+        .map_err(|_| too_many())?;
+    if size.linear_len() > MAX_TOUR_BARS {
+        return Err(too_many());
+    }
+    // Each loop's sound once; the tour repeats them.
+    let loops: Vec<Vec<f32>> = match of {
+        TourOf::Components(n) => (0..*n).map(|i| l.component(i)).collect::<Result<_>>()?,
+        TourOf::Rows(rows) => rows.iter().map(|&r| l.original(r)).collect::<Result<_>>()?,
+    };
+    let label = |i: u8| match of {
+        TourOf::Components(_) => i as usize + 1,
+        TourOf::Rows(rows) => rows[i as usize],
+    };
+    let mut symbols = Vec::with_capacity(size.linear_len() as usize);
+    size.linear(Algorithm::Lyndon, &mut |c| symbols.push(c));
+    let dir = model_dir.join("audition");
+    let wav = dir.join("tour.wav");
+    let mut sink =
+        crate::audio::wav::WavSink::create(&wav, l.rate, 1, crate::audio::wav::WavFormat::Pcm16)?;
+    for &c in &symbols {
+        sink.write(&loops[c as usize])?;
+    }
+    sink.finish()?;
+    let order_labels: Vec<usize> = symbols.iter().map(|&c| label(c)).collect();
+    let report = serde_json::json!({
+        "what": what,
+        "n": n,
+        "de_bruijn_order": order,
+        "bars": order_labels.len(),
+        "bar_samples": model.n_features,
+        "rate": l.rate,
+        "wav": "tour.wav",
+        "note": "every ordered pair of loops is heard once as a transition (for de_bruijn_order 2); components are numbered from 1",
+        "order": order_labels,
+    });
+    let json = crate::store::write_atomic(
+        &dir.join("tour.json"),
+        &serde_json::to_vec_pretty(&report).expect("serialises"),
+    )?;
+    Ok(Tour {
+        wav,
+        json,
+        order: order_labels,
+    })
+}

@@ -77,7 +77,10 @@ pub use ingest::{
 pub use kernels::{
     KernelOptions, KernelParams, KernelsReport, LayerReport, kernels_of_file, kernels_to_dir,
 };
-pub use listen::{Audition, ListenOptions, ListenParams, audition, listen_to_dir};
+pub use listen::{
+    Audition, ListenOptions, ListenParams, MAX_TOUR_BARS, Tour, TourOf, audition, audition_tour,
+    listen_to_dir,
+};
 pub use load::load_audio;
 pub use pca::{PcaJob, PcaJobParams, fit_to_dir, inverse_transform, load_model, transform};
 pub use pca_memory::{
