@@ -46,6 +46,7 @@ __all__ = [
     "poly_distance",
     "poly_embedding",
     "poly_fit",
+    "de_bruijn",
     "kernels",
     "listen",
     "explore",
@@ -354,6 +355,41 @@ def poly_fit(
     dom = None if domain is None else _domain(domain)
     out = _native.poly_fit(xs, rows, d, dom, str(basis))
     return out[0] if ys.ndim == 1 else out
+
+
+def de_bruijn(
+    symbols_or_k: Union[str, int], n: int, *, cyclic: bool = False, algorithm: str = "euler"
+) -> Union[str, _np.ndarray]:
+    """A de Bruijn sequence: every code of ``n`` symbols exactly once, as
+    ``eigentechno debruijn`` writes it.
+
+    The linear sequence (the default) has ``k**n + n - 1`` symbols: the fewest presses
+    that surely open a keypad that never resets (10,003 for four digits), and it also
+    holds every shorter code. ``cyclic=True`` gives the ``k**n`` symbols of the cycle.
+    ``algorithm`` is ``'euler'`` (Hierholzer's circuit of the de Bruijn graph) or
+    ``'lyndon'`` (FKM: the lexicographically least sequence).
+
+    Given a string, each character is one symbol and a string comes back; given an
+    int ``k``, a uint8 array of symbol indices ``0..k`` comes back. At most 256
+    distinct symbols and ``10**9`` symbols in memory (the command line streams longer
+    ones to a file). Bad input raises ``InvalidInputError`` (a ``ValueError``).
+
+    >>> eigentechno.de_bruijn("01", 3, cyclic=True, algorithm="lyndon")
+    '00010111'
+    >>> len(eigentechno.de_bruijn(10, 4))
+    10003
+    """
+    if isinstance(symbols_or_k, str):
+        symbols, k = symbols_or_k, 0
+    elif isinstance(symbols_or_k, (int, _np.integer)) and not isinstance(symbols_or_k, bool):
+        symbols, k = None, _count(symbols_or_k, "k", 1)
+    else:
+        raise InvalidInputError(
+            f"symbols_or_k must be a string of symbols or an int k, got {symbols_or_k!r}"
+        )
+    if not isinstance(algorithm, str):
+        raise InvalidInputError(f"algorithm must be 'euler' or 'lyndon', got {algorithm!r}")
+    return _native.de_bruijn(symbols, k, _count(n, "n"), bool(cyclic), algorithm)
 
 
 def kernels(path: PathLike, out: PathLike) -> Dict[str, Any]:

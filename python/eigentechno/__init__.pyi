@@ -1,7 +1,7 @@
 """Type stubs of the public API of eigentechno."""
 
 import os
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -62,6 +62,12 @@ def poly_fit(
     domain: Optional[Tuple[float, float]] = None,
     basis: str = "power",
 ) -> npt.NDArray[np.float64]: ...
+@overload
+def de_bruijn(symbols_or_k: str, n: int, *, cyclic: bool = False, algorithm: str = "euler") -> str: ...
+@overload
+def de_bruijn(
+    symbols_or_k: int, n: int, *, cyclic: bool = False, algorithm: str = "euler"
+) -> npt.NDArray[np.uint8]: ...
 def kernels(path: PathLike, out: PathLike) -> Dict[str, Any]: ...
 def listen(model: PathLike, out: PathLike) -> List[str]: ...
 def explore(dir: PathLike) -> str: ...

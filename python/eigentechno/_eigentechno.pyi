@@ -1,7 +1,7 @@
 """The native module (Rust). Use the package's functions instead: they check and convert
 their arguments and document themselves."""
 
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,9 @@ def poly_embedding(rows: npt.NDArray[np.float64], lo: float, hi: float, basis: s
 def poly_fit(
     x: npt.NDArray[np.float64], ys: npt.NDArray[np.float64], degree: int, domain: Optional[Tuple[float, float]], basis: str
 ) -> npt.NDArray[np.float64]: ...
+def de_bruijn(
+    symbols: Optional[str], k: int, n: int, cyclic: bool, algorithm: str
+) -> Union[str, npt.NDArray[np.uint8]]: ...
 def kernels(path: str, out: str) -> str: ...
 def listen(model: str, out: str) -> List[str]: ...
 def explore(dir: str) -> str: ...

@@ -11,6 +11,7 @@ mod calls;
 mod conv;
 mod corr;
 mod curves;
+mod debruijn;
 mod figures;
 mod ingest;
 mod pca;
@@ -32,6 +33,7 @@ fn _eigentechno(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(curves::poly_distance, m)?)?;
     m.add_function(wrap_pyfunction!(curves::poly_embedding, m)?)?;
     m.add_function(wrap_pyfunction!(curves::poly_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(debruijn::de_bruijn, m)?)?;
     m.add_function(wrap_pyfunction!(figures::kernels, m)?)?;
     m.add_function(wrap_pyfunction!(figures::listen, m)?)?;
     m.add_function(wrap_pyfunction!(figures::explore, m)?)?;

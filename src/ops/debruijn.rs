@@ -127,7 +127,7 @@ impl DeBruijnJobParams {
             ));
         }
         if self.order == 0 {
-            return Err(bad("order", "a code length of at least 1", "0 (--order 0)"));
+            return Err(bad("order", "a code length of at least 1", "0"));
         }
         let size = DeBruijnParams { k, n: self.order }.check().map_err(|_| {
             bad(
