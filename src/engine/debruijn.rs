@@ -125,20 +125,27 @@ impl DeBruijn {
 
     /// Stream the cyclic sequence to `emit`, symbol by symbol.
     pub fn cyclic(&self, algorithm: Algorithm, emit: &mut dyn FnMut(u8)) {
-        self.cyclic_until(algorithm, &mut |c| {
-            emit(c);
+        self.cyclic_chunks(algorithm, &mut |chunk| {
+            chunk.iter().for_each(|&c| emit(c));
             true
         });
     }
 
-    /// Stream the cyclic sequence while `emit` returns true (a caller that is asked to
-    /// stop, or whose output failed, ends a 10^9-symbol run at once). True when the
-    /// whole sequence was emitted.
-    pub fn cyclic_until(&self, algorithm: Algorithm, emit: &mut dyn FnMut(u8) -> bool) -> bool {
-        match algorithm {
-            Algorithm::Lyndon => lyndon(self.k, self.n, emit),
-            Algorithm::Euler => euler(self.k, self.n, emit),
-        }
+    /// Stream the cyclic sequence in chunks (of up to [`CHUNK`] symbols) while `emit`
+    /// returns true: a caller that is asked to stop, or whose output failed, ends a
+    /// 10^9-symbol run at once. True when the whole sequence was emitted. Chunks, not
+    /// symbols, so that the caller's work per symbol is a tight loop (10^8 symbols in
+    /// well under a second).
+    pub fn cyclic_chunks(&self, algorithm: Algorithm, emit: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        let mut out = Chunks {
+            buf: Vec::with_capacity(CHUNK),
+            emit,
+        };
+        let whole = match algorithm {
+            Algorithm::Lyndon => lyndon(self.k, self.n, &mut out),
+            Algorithm::Euler => euler(self.k, self.n, &mut out),
+        };
+        whole && out.flush()
     }
 
     /// Stream the linear sequence: the cycle, then its first n - 1 symbols again.
@@ -151,42 +158,82 @@ impl DeBruijn {
     /// assert_eq!(s, [0, 0, 0, 1, 0, 1, 1, 1, 0, 0]);
     /// ```
     pub fn linear(&self, algorithm: Algorithm, emit: &mut dyn FnMut(u8)) {
-        self.linear_until(algorithm, &mut |c| {
-            emit(c);
+        self.linear_chunks(algorithm, &mut |chunk| {
+            chunk.iter().for_each(|&c| emit(c));
             true
         });
     }
 
-    /// Stream the linear sequence while `emit` returns true; true when all of it was.
-    pub fn linear_until(&self, algorithm: Algorithm, emit: &mut dyn FnMut(u8) -> bool) -> bool {
+    /// Stream the linear sequence in chunks while `emit` returns true; true when all
+    /// of it was.
+    pub fn linear_chunks(&self, algorithm: Algorithm, emit: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         let head = self.n - 1;
         let mut first = Vec::with_capacity(head);
-        let whole = self.cyclic_until(algorithm, &mut |c| {
-            if first.len() < head {
-                first.push(c);
-            }
-            emit(c)
+        let whole = self.cyclic_chunks(algorithm, &mut |chunk| {
+            let take = (head - first.len()).min(chunk.len());
+            first.extend_from_slice(&chunk[..take]);
+            emit(chunk)
         });
         // The cycle read on past its end (around it more than once only for k = 1,
         // whose cycle is a single symbol).
-        whole && (0..head).all(|i| emit(first[i % first.len()]))
+        let tail: Vec<u8> = (0..head).map(|i| first[i % first.len()]).collect();
+        whole && (tail.is_empty() || emit(&tail))
     }
 
     /// The whole cyclic sequence in memory.
     pub fn cyclic_vec(&self, algorithm: Algorithm) -> Vec<u8> {
         let mut v = Vec::with_capacity(self.len as usize);
-        self.cyclic(algorithm, &mut |c| v.push(c));
+        self.cyclic_chunks(algorithm, &mut |chunk| {
+            v.extend_from_slice(chunk);
+            true
+        });
         v
+    }
+}
+
+/// Symbols per chunk handed to the caller.
+pub const CHUNK: usize = 1 << 16;
+
+/// The generators' output: symbols gathered into chunks for the caller.
+struct Chunks<'a> {
+    buf: Vec<u8>,
+    emit: &'a mut dyn FnMut(&[u8]) -> bool,
+}
+
+impl Chunks<'_> {
+    /// Hand over what is gathered; false if the caller said stop.
+    fn flush(&mut self) -> bool {
+        let go_on = self.buf.is_empty() || (self.emit)(&self.buf);
+        self.buf.clear();
+        go_on
+    }
+
+    #[inline]
+    fn push(&mut self, c: u8) -> bool {
+        if self.buf.len() == CHUNK && !self.flush() {
+            return false;
+        }
+        self.buf.push(c);
+        true
+    }
+
+    #[inline]
+    fn extend(&mut self, s: &[u8]) -> bool {
+        if self.buf.len() + s.len() > CHUNK && !self.flush() {
+            return false;
+        }
+        self.buf.extend_from_slice(s);
+        true
     }
 }
 
 /// FKM: Lyndon words of length dividing n in lexicographic order (Ruskey's iterative
 /// prenecklace generation), each written out as it is found.
-fn lyndon(k: usize, n: usize, emit: &mut dyn FnMut(u8) -> bool) -> bool {
+fn lyndon(k: usize, n: usize, out: &mut Chunks) -> bool {
     // a[1..=n] is the current prenecklace; a[0] is unused, as in the textbook form.
     let mut a = vec![0u8; n + 1];
     // 0^n: period 1, the Lyndon word "0".
-    if !emit(0) {
+    if !out.push(0) {
         return false;
     }
     if k == 1 {
@@ -205,55 +252,61 @@ fn lyndon(k: usize, n: usize, emit: &mut dyn FnMut(u8) -> bool) -> bool {
         for j in i + 1..=n {
             a[j] = a[j - i];
         }
-        if n.is_multiple_of(i) {
-            for &c in &a[1..=i] {
-                if !emit(c) {
-                    return false;
-                }
-            }
+        if n.is_multiple_of(i) && !out.extend(&a[1..=i]) {
+            return false;
         }
     }
 }
 
 /// Hierholzer's algorithm on the implicit graph. A node is the last n - 1 symbols of
 /// the walk (an integer below k^(n-1)); its next-edge counter says how many of its k
-/// out-edges are used. The stack holds the walk's symbols; the node a popped symbol
-/// leaves from is rebuilt from the n - 1 symbols under it (the walk starts at node 0,
-/// so below the stack's bottom there are zeros).
-fn euler(k: usize, n: usize, emit: &mut dyn FnMut(u8) -> bool) -> bool {
+/// out-edges are used. The stack holds the walk's symbols; a node's oldest symbol, and
+/// the node a popped symbol leaves from, are rebuilt from the n - 1 symbols under it
+/// (the walk starts at node 0, so below the stack's bottom there are zeros). No
+/// division by k on the way: the way back divides exactly, by a shift and the
+/// inverse of k's odd part modulo 2^64.
+fn euler(k: usize, n: usize, out: &mut Chunks) -> bool {
     if n == 1 {
         // One node, k loops: every symbol once.
-        return (0..k).all(|c| emit(c as u8));
+        return (0..k).all(|c| out.push(c as u8));
     }
-    let nodes = (k as u64).pow((n - 1) as u32);
+    let kk = k as u64;
+    let nodes = kk.pow((n - 1) as u32);
     // k^(n-2): the weight of a node's oldest symbol.
-    let top_weight = nodes / k as u64;
+    let top_weight = nodes / kk;
+    let shift = kk.trailing_zeros();
+    let odd = kk >> shift;
+    // Newton's iteration doubles the correct low bits each step: 1 -> 64 in 6.
+    let mut inv: u64 = odd;
+    for _ in 0..6 {
+        inv = inv.wrapping_mul(2u64.wrapping_sub(odd.wrapping_mul(inv)));
+    }
+    let exact_div = |x: u64| (x >> shift).wrapping_mul(inv);
     let mut used = vec![0u16; nodes as usize];
     let mut stack: Vec<u8> = Vec::new();
     let mut node: u64 = 0;
+    let back = n - 1;
     loop {
         let u = &mut used[node as usize];
         if (*u as usize) < k {
             let c = *u as u8;
             *u += 1;
+            // Drop the node's oldest symbol (n - 1 places down the walk), shift, add c.
+            let oldest = stack.len().checked_sub(back).map_or(0, |i| stack[i] as u64);
+            node = (node - oldest * top_weight) * kk + c as u64;
             stack.push(c);
-            node = (node * k as u64 + c as u64) % nodes;
             continue;
         }
         let Some(c) = stack.pop() else {
             return true;
         };
-        if !emit(c) {
+        if !out.push(c) {
             return false;
         }
         // Back to the node the edge left from: drop c, put back the symbol n - 1 places
         // below it on the walk.
-        let below = stack
-            .len()
-            .checked_sub(n - 1)
-            .map(|i| stack[i])
-            .unwrap_or(0);
-        node = (node - c as u64) / k as u64 + below as u64 * top_weight;
+        let below = stack.len().checked_sub(back).map_or(0, |i| stack[i] as u64);
+        node = exact_div(node - c as u64) + below * top_weight;
     }
 }
 

@@ -206,8 +206,29 @@ impl CoverageReport {
     }
 }
 
-/// Symbols between progress reports and interruption checks.
-const CHUNK: u64 = 1 << 20;
+/// Symbols between progress reports.
+const PROGRESS_EVERY: u64 = 1 << 20;
+
+/// Indices to text: a byte per symbol for an ASCII alphabet, else each character's
+/// UTF-8 bytes.
+struct Speller {
+    ascii: Option<[u8; 256]>,
+    chars: Vec<char>,
+}
+
+impl Speller {
+    fn extend(&self, out: &mut Vec<u8>, symbols: &[u8]) {
+        match &self.ascii {
+            Some(table) => out.extend(symbols.iter().map(|&c| table[c as usize])),
+            None => {
+                for &c in symbols {
+                    let mut b = [0u8; 4];
+                    out.extend_from_slice(self.chars[c as usize].encode_utf8(&mut b).as_bytes());
+                }
+            }
+        }
+    }
+}
 
 impl DeBruijnJob {
     /// The settings as given.
@@ -239,12 +260,13 @@ impl DeBruijnJob {
         false
     }
 
-    /// Stream the symbol indices while `emit` returns true; true when all were.
-    pub fn stream(&self, emit: &mut dyn FnMut(u8) -> bool) -> bool {
+    /// Stream the symbol indices, in chunks, while `emit` returns true; true when all
+    /// were.
+    pub fn stream(&self, emit: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         if self.params.cyclic {
-            self.size.cyclic_until(self.params.algorithm, emit)
+            self.size.cyclic_chunks(self.params.algorithm, emit)
         } else {
-            self.size.linear_until(self.params.algorithm, emit)
+            self.size.linear_chunks(self.params.algorithm, emit)
         }
     }
 
@@ -274,9 +296,9 @@ impl DeBruijnJob {
     pub fn indices(&self) -> Result<Vec<u8>> {
         self.in_memory()?;
         let mut v = Vec::with_capacity(self.len() as usize);
-        let whole = self.stream(&mut |c| {
-            v.push(c);
-            !(v.len() as u64).is_multiple_of(CHUNK) || !crate::interrupt::requested()
+        let whole = self.stream(&mut |chunk| {
+            v.extend_from_slice(chunk);
+            !crate::interrupt::requested()
         });
         if !whole {
             return Err(Error::Interrupted);
@@ -295,16 +317,14 @@ impl DeBruijnJob {
     /// # Ok::<(), eigentechno::Error>(())
     /// ```
     pub fn text(&self) -> Result<String> {
+        let spell = self.speller()?;
         let mut out = Vec::with_capacity(self.len() as usize);
-        let mut writer = self.writer()?;
-        for &c in &self.indices()? {
-            writer(&mut out, c);
-        }
+        spell.extend(&mut out, &self.indices()?);
         Ok(String::from_utf8(out).expect("each symbol is a whole UTF-8 character"))
     }
 
-    /// A function appending the UTF-8 bytes of a symbol.
-    fn writer(&self) -> Result<impl FnMut(&mut Vec<u8>, u8) + use<>> {
+    /// The symbols' characters, to spell indices as text.
+    fn speller(&self) -> Result<Speller> {
         let chars = self.chars.clone().ok_or_else(|| {
             bad(
                 "symbols",
@@ -312,15 +332,13 @@ impl DeBruijnJob {
                 format!("{} symbols given as a count", self.size.k()),
             )
         })?;
-        let ascii = chars.iter().all(char::is_ascii);
-        let bytes: Vec<u8> = chars.iter().map(|&c| c as u8).collect();
-        Ok(move |out: &mut Vec<u8>, c: u8| {
-            if ascii {
-                out.push(bytes[c as usize]);
-            } else {
-                let mut b = [0u8; 4];
-                out.extend_from_slice(chars[c as usize].encode_utf8(&mut b).as_bytes());
-            }
+        let mut ascii = [0u8; 256];
+        for (a, c) in ascii.iter_mut().zip(&chars) {
+            *a = *c as u8;
+        }
+        Ok(Speller {
+            ascii: chars.iter().all(char::is_ascii).then_some(ascii),
+            chars,
         })
     }
 
@@ -336,26 +354,26 @@ impl DeBruijnJob {
         progress: &mut dyn FnMut(u64),
     ) -> Result<DeBruijnReport> {
         // The symbols' characters before the file: nothing is created for a bad call.
-        let mut put = out.map(|_| self.writer()).transpose()?;
+        let spell = out.map(|_| self.speller()).transpose()?;
         let mut file = out.map(AtomicFile::create).transpose()?;
         let mut coverage = check.then(|| Coverage::new(&self.size, self.params.up_to));
         // The n - 1 symbols that close the cycle, for checking a cyclic sequence's
         // windows around its end.
         let head = self.size.n() - 1;
         let mut first: Vec<u8> = Vec::with_capacity(head);
-        let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+        let mut buf: Vec<u8> = Vec::with_capacity(2 << 20);
         let mut failed: Option<Error> = None;
         let mut done: u64 = 0;
-        let whole = self.stream(&mut |c| {
+        let mut next_report = PROGRESS_EVERY;
+        let whole = self.stream(&mut |chunk| {
             if let Some(cov) = coverage.as_mut() {
-                cov.push(c);
+                chunk.iter().for_each(|&c| cov.push(c));
             }
-            if first.len() < head {
-                first.push(c);
-            }
-            if let (Some(f), Some(put)) = (file.as_mut(), put.as_mut()) {
-                put(&mut buf, c);
-                if buf.len() >= (1 << 20) - 4 {
+            let take = (head - first.len()).min(chunk.len());
+            first.extend_from_slice(&chunk[..take]);
+            if let (Some(f), Some(spell)) = (file.as_mut(), spell.as_ref()) {
+                spell.extend(&mut buf, chunk);
+                if buf.len() >= 1 << 20 {
                     if let Err(e) = f.file().write_all(&buf) {
                         failed = Some(Error::io(f.dest(), e));
                         return false;
@@ -363,13 +381,14 @@ impl DeBruijnJob {
                     buf.clear();
                 }
             }
-            done += 1;
-            if done.is_multiple_of(CHUNK) {
+            done += chunk.len() as u64;
+            if done >= next_report {
+                next_report = done + PROGRESS_EVERY;
                 progress(done);
-                if crate::interrupt::requested() {
-                    failed = Some(Error::Interrupted);
-                    return false;
-                }
+            }
+            if crate::interrupt::requested() {
+                failed = Some(Error::Interrupted);
+                return false;
             }
             true
         });
