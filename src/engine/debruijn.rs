@@ -9,10 +9,13 @@
 //!   gives the lexicographically least de Bruijn sequence, in O(n) memory.
 //! - [`Algorithm::Euler`]: Hierholzer's algorithm, iterative, on the implicit de Bruijn
 //!   graph (nodes: the k^(n-1) words of length n - 1; edges: the k^n words), with one
-//!   next-edge counter per node and no adjacency lists. The circuit's edges come out in
-//!   reverse order as the walk backs up; the reverse of a de Bruijn sequence is one too
-//!   (the words' set is closed under reversal), so they are streamed as they come. The
-//!   stack keeps one byte per edge on it: at most k^n bytes plus k^(n-1) counters.
+//!   next-edge counter per node and no adjacency lists. Each node's edges are taken
+//!   largest symbol first, so that its edge 0 (shift in a 0) is its last; those edges
+//!   form a spanning tree into the start node 0^(n-1), and with the tree's edges left
+//!   for last the first trail Hierholzer's algorithm walks is already the whole
+//!   circuit (the condition of the BEST theorem's proof; see [`euler`]'s comment).
+//!   Nothing is ever spliced in, so the trail streams forward as it is walked, with no
+//!   stack: k^(n-1) counters of one byte (two for k = 256) are all the memory.
 //!
 //! Symbols are 0..k (k <= 256), emitted as `u8`.
 
@@ -258,56 +261,93 @@ fn lyndon(k: usize, n: usize, out: &mut Chunks) -> bool {
     }
 }
 
+/// A node's count of used out-edges: a byte while k < 256 (0..=k fits), else two.
+trait Counter: Copy + Default {
+    fn get(self) -> usize;
+    fn bump(&mut self);
+}
+
+impl Counter for u8 {
+    #[inline]
+    fn get(self) -> usize {
+        self as usize
+    }
+    #[inline]
+    fn bump(&mut self) {
+        *self += 1;
+    }
+}
+
+impl Counter for u16 {
+    #[inline]
+    fn get(self) -> usize {
+        self as usize
+    }
+    #[inline]
+    fn bump(&mut self) {
+        *self += 1;
+    }
+}
+
 /// Hierholzer's algorithm on the implicit graph. A node is the last n - 1 symbols of
 /// the walk (an integer below k^(n-1)); its next-edge counter says how many of its k
-/// out-edges are used. The stack holds the walk's symbols; a node's oldest symbol, and
-/// the node a popped symbol leaves from, are rebuilt from the n - 1 symbols under it
-/// (the walk starts at node 0, so below the stack's bottom there are zeros). No
-/// division by k on the way: the way back divides exactly, by a shift and the
-/// inverse of k's odd part modulo 2^64.
+/// out-edges are used, and they are used largest symbol first.
+///
+/// Why the first trail is the whole circuit, so that Hierholzer's stack (the trail
+/// waiting to be spliced) is never needed: a trail from the start node r = 0^(n-1) can
+/// only get stuck at r (every node has as many edges in as out). Suppose it stops with
+/// an edge out of some node v unused. Then v's last edge, its 0-edge to w (v with a 0
+/// shifted in), is unused (v != r; r's 0-edge is its own loop). So w was left fewer
+/// times than it could be entered, and since the walk ended elsewhere or at r, w also
+/// has an unused out-edge, its 0-edge in turn. Shifting in zeros reaches r within
+/// n - 1 steps, whose in-edge is then unused while all its out-edges are used: but a
+/// walk that ends at r has left r exactly as often as it entered it. So all k^n edges
+/// are walked, in order, and streamed as they are.
 fn euler(k: usize, n: usize, out: &mut Chunks) -> bool {
     if n == 1 {
         // One node, k loops: every symbol once.
         return (0..k).all(|c| out.push(c as u8));
     }
+    if k < 256 {
+        euler_with::<u8>(k, n, out)
+    } else {
+        euler_with::<u16>(k, n, out)
+    }
+}
+
+fn euler_with<C: Counter>(k: usize, n: usize, out: &mut Chunks) -> bool {
     let kk = k as u64;
     let nodes = kk.pow((n - 1) as u32);
     // k^(n-2): the weight of a node's oldest symbol.
     let top_weight = nodes / kk;
-    let shift = kk.trailing_zeros();
-    let odd = kk >> shift;
-    // Newton's iteration doubles the correct low bits each step: 1 -> 64 in 6.
-    let mut inv: u64 = odd;
-    for _ in 0..6 {
-        inv = inv.wrapping_mul(2u64.wrapping_sub(odd.wrapping_mul(inv)));
-    }
-    let exact_div = |x: u64| (x >> shift).wrapping_mul(inv);
-    let mut used = vec![0u16; nodes as usize];
-    let mut stack: Vec<u8> = Vec::new();
+    let mut used = vec![C::default(); nodes as usize];
+    // The node's n - 1 symbols as a ring, `oldest` the index of the oldest: the way
+    // forward drops it, with no division.
+    let mut ring = vec![0u8; n - 1];
+    let mut oldest = 0;
     let mut node: u64 = 0;
-    let back = n - 1;
+    let mut edges: u64 = 0;
     loop {
         let u = &mut used[node as usize];
-        if (*u as usize) < k {
-            let c = *u as u8;
-            *u += 1;
-            // Drop the node's oldest symbol (n - 1 places down the walk), shift, add c.
-            let oldest = stack.len().checked_sub(back).map_or(0, |i| stack[i] as u64);
-            node = (node - oldest * top_weight) * kk + c as u64;
-            stack.push(c);
-            continue;
+        let taken = u.get();
+        if taken == k {
+            break;
         }
-        let Some(c) = stack.pop() else {
-            return true;
-        };
+        u.bump();
+        let c = (k - 1 - taken) as u8;
+        node = (node - ring[oldest] as u64 * top_weight) * kk + c as u64;
+        ring[oldest] = c;
+        oldest += 1;
+        if oldest == n - 1 {
+            oldest = 0;
+        }
+        edges += 1;
         if !out.push(c) {
             return false;
         }
-        // Back to the node the edge left from: drop c, put back the symbol n - 1 places
-        // below it on the walk.
-        let below = stack.len().checked_sub(back).map_or(0, |i| stack[i] as u64);
-        node = exact_div(node - c as u64) + below * top_weight;
     }
+    assert_eq!(edges, nodes * kk, "the first trail is the whole circuit");
+    true
 }
 
 /// How many distinct words of length n the cyclic sequence `seq` holds among its
@@ -512,6 +552,18 @@ mod tests {
                     }
                     assert_eq!(seen.len() as u64, d.cyclic_len());
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn the_largest_alphabets_too() {
+        // k = 256 counts its edges in two bytes; k = 255 in one, up to 255.
+        for (k, n) in [(256, 2), (255, 2), (16, 4)] {
+            let d = DeBruijnParams { k, n }.check().unwrap();
+            for alg in [Algorithm::Euler, Algorithm::Lyndon] {
+                let s = d.cyclic_vec(alg);
+                assert!(each_word_once(&s, k, n), "k {k} n {n} {alg:?}");
             }
         }
     }
