@@ -3,7 +3,7 @@
 //! n - 1 symbols repeated at the end). The keypad that never resets opens within the
 //! linear sequence's length: 10^4 + 3 presses for four-digit codes.
 //!
-//! Two constructions, both linear in the output and streamed symbol by symbol:
+//! Two constructions, both linear in the output and streamed in chunks:
 //! - [`Algorithm::Lyndon`]: the FKM construction (Fredricksen, Kessler, Maiorana):
 //!   the Lyndon words whose length divides n, in lexicographic order, concatenated. It
 //!   gives the lexicographically least de Bruijn sequence, in O(n) memory.
@@ -13,9 +13,10 @@
 //!   largest symbol first, so that its edge 0 (shift in a 0) is its last; those edges
 //!   form a spanning tree into the start node 0^(n-1), and with the tree's edges left
 //!   for last the first trail Hierholzer's algorithm walks is already the whole
-//!   circuit (the condition of the BEST theorem's proof; see [`euler`]'s comment).
-//!   Nothing is ever spliced in, so the trail streams forward as it is walked, with no
-//!   stack: k^(n-1) counters of one byte (two for k = 256) are all the memory.
+//!   circuit (the condition in the BEST theorem's proof; the argument is in the
+//!   source, at `euler`). Nothing is ever spliced in, so the trail streams forward as
+//!   it is walked, with no stack: k^(n-1) counters of one byte (two for k = 256) are
+//!   all the memory.
 //!
 //! Symbols are 0..k (k <= 256), emitted as `u8`.
 
