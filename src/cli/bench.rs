@@ -81,6 +81,23 @@ pub enum BenchWhat {
         #[arg(long)]
         calibrate: bool,
     },
+    /// de Bruijn sequences over the ten digits, written as text to a file in DIR (default:
+    /// the system's temporary folder) by each algorithm: median wall time and symbols
+    /// per second, the file's fsync included.
+    Debruijn {
+        /// The code length n (10^n + n - 1 symbols).
+        #[arg(long, default_value_t = 8)]
+        order: usize,
+        /// Timed runs of each algorithm (median reported).
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+        /// Where to write the (deleted) files.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Reference seconds to compare with (e.g. benches/debruijn_reference.py's fkm).
+        #[arg(long, value_name = "SECONDS")]
+        reference: Option<f64>,
+    },
 }
 
 /// A JSON object of reference timings.
@@ -157,6 +174,51 @@ pub fn bench(what: BenchWhat) -> Outcome {
                 "{n} tracks, {audio:.1} s of audio, ingested in {wall:.2} s: {:.0}x realtime",
                 audio / wall
             );
+            Ok(())
+        }
+        BenchWhat::Debruijn {
+            order,
+            repeat,
+            dir,
+            reference,
+        } => {
+            use eigentechno::engine::debruijn::Algorithm;
+            use eigentechno::ops::{DeBruijnJobParams, thousands};
+            let dir = match dir {
+                Some(d) => d,
+                None => std::env::temp_dir(),
+            };
+            let out = dir.join(format!(
+                ".eigentechno-bench-debruijn-{}.txt",
+                std::process::id()
+            ));
+            for algorithm in [Algorithm::Lyndon, Algorithm::Euler] {
+                let job = DeBruijnJobParams {
+                    order,
+                    algorithm,
+                    ..Default::default()
+                }
+                .check()
+                .map_err(usage)?;
+                let mut times = Vec::new();
+                for _ in 0..repeat.max(1) {
+                    let t = std::time::Instant::now();
+                    job.write_text(Some(&out), false, &mut |_| {})?;
+                    times.push(t.elapsed().as_secs_f64());
+                }
+                let _ = std::fs::remove_file(&out);
+                times.sort_by(f64::total_cmp);
+                let median = times[times.len() / 2];
+                let vs = reference
+                    .map(|r| format!(", reference {r:.2} s: {:.0}x faster", r / median))
+                    .unwrap_or_default();
+                println!(
+                    "{:<7} 10^{order}: {} symbols in {median:.3} s ({:.0} M symbols/s){vs}",
+                    eigentechno::ops::Choice::name(algorithm),
+                    thousands(job.len()),
+                    job.len() as f64 / median / 1e6
+                );
+            }
             Ok(())
         }
         BenchWhat::Conv {
