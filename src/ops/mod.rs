@@ -14,7 +14,7 @@
 //! | tempo, beats, downbeats | [`tempo_of_file`], [`tempo_of_samples`], [`tempo_of_files`], [`evaluate_folder`] ([`TempoParams`]) |
 //! | PCA | [`fit_to_dir`] ([`PcaJobParams`]), [`load_model`], [`transform`], [`inverse_transform`] |
 //! | PCA in memory (scikit-learn's meanings) | [`fit_memory`], [`transform_memory`], [`inverse_transform_memory`], [`score_memory`], [`sklearn_noise_variance`], [`save_memory_model`] |
-//! | listening and figures | [`listen_to_dir`] ([`ListenParams`]), [`audition`], [`figures_to_dir`] ([`FigureParams`]) |
+//! | listening and figures | [`listen_to_dir`] ([`ListenParams`]), [`audition`], [`audition_tour`] ([`TourOf`]), [`figures_to_dir`] ([`FigureParams`]) |
 //! | probabilistic PCA | [`PpcaModel`], [`score_to_npy`], [`outliers_to_dir`], [`sample_bars`], [`samples_to_dir`], [`select_k_to_dir`] |
 //! | correlation, convolution | [`correlate`], [`convolve`], [`apply_arrays`], [`apply_files`] |
 //! | correlation matrices | [`corrmatrix_of_file`], [`corrmatrix_of_rows`], [`corrmatrix_to_file`], [`band_energies`], [`bar_features_to_dir`] ([`CorrParams`]) |
