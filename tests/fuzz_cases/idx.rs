@@ -22,11 +22,15 @@ pub fn run(data: &[u8]) -> Result<(), String> {
     }
     let plain = temp_file("idx", data);
     let from_file = read_idx(plain.path());
-    assert_eq!(
-        from_file.as_ref().map_err(|_| ()).map(|a| a.shape.clone()),
-        direct.as_ref().map_err(|_| ()).map(|a| a.shape.clone()),
-        "the file reader and the stream reader agree"
-    );
+    // The file reader inflates gzipped bytes, the stream reader takes them as they are:
+    // they agree on everything else.
+    if !data.starts_with(&[0x1f, 0x8b]) {
+        assert_eq!(
+            from_file.as_ref().map_err(|_| ()).map(|a| a.shape.clone()),
+            direct.as_ref().map_err(|_| ()).map(|a| a.shape.clone()),
+            "the file reader and the stream reader agree"
+        );
+    }
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(data).expect("in memory");
     let gzipped = temp_file("gz", &gz.finish().expect("in memory"));
