@@ -360,7 +360,6 @@ pub fn learn_fit(
             actual: format!("{threads} ({e})"),
         })?;
     let used_threads = pool.current_num_threads();
-    let fit_started = Instant::now();
     let fitted = pool.install(|| {
         fit(
             Labelled {
@@ -376,7 +375,6 @@ pub fn learn_fit(
         )
     })?;
     let train_seconds: f64 = fitted.history.iter().map(|e| e.seconds).sum();
-    let _ = fit_started;
     let record = LearnRecord {
         architecture: fitted.architecture.clone(),
         options: checked.params.clone(),
