@@ -30,6 +30,7 @@ from ._errors import (
     NoRhythmError,
     NotFittedError,
 )
+from ._learn import SKMClassifier, learn_fit
 from ._pca import PCA
 
 __version__: str = _native.__version__
@@ -40,6 +41,8 @@ __all__ = [
     "beat_track",
     "ingest",
     "PCA",
+    "SKMClassifier",
+    "learn_fit",
     "correlate",
     "convolve",
     "corrmatrix",

@@ -14,6 +14,8 @@ from ._errors import (
     NoRhythmError as NoRhythmError,
     NotFittedError as NotFittedError,
 )
+from ._learn import SKMClassifier as SKMClassifier
+from ._learn import learn_fit as learn_fit
 from ._pca import PCA as PCA
 
 __version__: str

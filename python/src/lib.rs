@@ -14,6 +14,7 @@ mod curves;
 mod debruijn;
 mod figures;
 mod ingest;
+mod learn;
 mod pca;
 mod products;
 mod run;
@@ -43,6 +44,8 @@ fn _eigentechno(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(calls::_concurrency_peak, m)?)?;
     m.add_function(wrap_pyfunction!(ingest::list_tracks, m)?)?;
     m.add_function(wrap_pyfunction!(ingest::ingest_to_dir, m)?)?;
+    m.add_function(wrap_pyfunction!(learn::learn_fit, m)?)?;
     m.add_class::<pca::PcaModel>()?;
+    m.add_class::<learn::PyLearnedModel>()?;
     Ok(())
 }

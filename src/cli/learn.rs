@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use eigentechno::learn::{FitParams, Head, Net, Progress};
+use eigentechno::learn::{Augment, FitParams, Head, Net, Progress};
 use eigentechno::ops::learn::{learn_eval, learn_fit, learn_predict};
 
 use super::{Outcome, progress_bar, usage};
@@ -81,6 +81,13 @@ pub struct FitArgs {
     /// AdamW's learning rate (it decays on a cosine to 1/100 of it).
     #[arg(long, default_value_t = 1e-3)]
     learning_rate: f64,
+    /// AdamW's decoupled weight decay.
+    #[arg(long, default_value_t = 1e-4)]
+    weight_decay: f64,
+    /// Random changes to training images: none, shift (up to 2 pixels), flip (mirror
+    /// half; not for digits) or shift-flip.
+    #[arg(long, default_value = "none")]
+    augment: String,
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -152,7 +159,8 @@ fn fit(a: FitArgs) -> Outcome {
         hidden: a.hidden,
         seed: a.seed,
         learning_rate: a.learning_rate,
-        ..Default::default()
+        weight_decay: a.weight_decay,
+        augment: a.augment.parse::<Augment>().map_err(usage)?,
     };
     let bar = progress_bar(0, a.quiet);
     bar.set_style(

@@ -43,6 +43,19 @@ impl InputShape {
     }
 }
 
+impl std::fmt::Display for InputShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            InputShape::Vector { features } => write!(f, "rows of {features} features"),
+            InputShape::Image {
+                channels,
+                height,
+                width,
+            } => write!(f, "{channels} x {height} x {width} images"),
+        }
+    }
+}
+
 /// Input rows, one after another in `values`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Inputs {

@@ -19,5 +19,5 @@ mod tests;
 pub use data::{InputShape, Inputs, check_labels};
 pub use error::LearnError;
 pub use model::Classifier;
-pub use params::{Architecture, Checked, FitParams, Head, Net};
+pub use params::{Architecture, Augment, Checked, FitParams, Head, Net};
 pub use train::{EpochRecord, Fitted, Labelled, Predictions, Progress, fit, predict};

@@ -27,6 +27,22 @@ pub enum Net {
     Mlp,
 }
 
+/// Random changes to training images, drawn from the fit's seed (vectors are never
+/// changed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Augment {
+    /// Images as they are.
+    #[default]
+    None,
+    /// Each image moved by up to 2 pixels either way, across and down (zeros fill in).
+    Shift,
+    /// Half the images mirrored left to right (not for digits or text).
+    Flip,
+    /// Both.
+    ShiftFlip,
+}
+
 macro_rules! named {
     ($t:ty, $what:literal, $($v:ident = $s:literal),+) => {
         impl $t {
@@ -45,6 +61,14 @@ macro_rules! named {
 }
 named!(Head, "head", Skm = "skm", Softmax = "softmax", Svm = "svm");
 named!(Net, "net", Cnn = "cnn", Mlp = "mlp");
+named!(
+    Augment,
+    "augment",
+    None = "none",
+    Shift = "shift",
+    Flip = "flip",
+    ShiftFlip = "shift-flip"
+);
 
 /// What `fit` is asked for. [`FitParams::check`] turns it into [`Checked`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,6 +93,9 @@ pub struct FitParams {
     pub learning_rate: f64,
     /// AdamW's decoupled weight decay.
     pub weight_decay: f64,
+    /// Random changes to training images.
+    #[serde(default)]
+    pub augment: Augment,
 }
 
 impl Default for FitParams {
@@ -84,6 +111,7 @@ impl Default for FitParams {
             seed: 0,
             learning_rate: 1e-3,
             weight_decay: 1e-4,
+            augment: Augment::None,
         }
     }
 }

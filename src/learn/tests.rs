@@ -188,7 +188,9 @@ fn probabilities_follow_the_heads_definitions() {
     let c = c.into_data().try_into_vec::<f32>().unwrap();
     let sig = |x: f32| 1.0 / (1.0 + (-x).exp());
     assert!((c[0] - sig(2.0)).abs() < 1e-6 && (c[1] - sig(1.0)).abs() < 1e-6);
-    assert!((p[0] - sig(0.0) / (sig(0.0) + sig(2.0))).abs() < 1e-6);
+    // The class probabilities are softmax(f), not the normalised sigmoids.
+    assert!((p[0] - 1.0 / (1.0 + 2f32.exp())).abs() < 1e-6);
+    assert!((p[3] - 1.0 / (1.0 + (-2f32).exp())).abs() < 1e-6);
     let (p, _) = probabilities(Head::Softmax, scores);
     let p = p.into_data().try_into_vec::<f32>().unwrap();
     assert!((p[1] - 2f32.exp() / (1.0 + 2f32.exp())).abs() < 1e-6);

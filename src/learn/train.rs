@@ -12,7 +12,7 @@ use super::data::{InputShape, Inputs};
 use super::error::LearnError;
 use super::metrics::{accuracy, argmax_rows};
 use super::model::{Classifier, SkmInit, Standardize, loss, probabilities};
-use super::params::{Architecture, Checked, Head};
+use super::params::{Architecture, Augment, Checked, Head};
 use crate::engine::rng::Rng;
 
 /// Rows and their labels.
@@ -76,6 +76,63 @@ fn batch_tensor(inputs: &Inputs, rows: &[usize], device: &Device) -> Tensor<2> {
     let mut v = Vec::with_capacity(rows.len() * d);
     for &i in rows {
         v.extend_from_slice(&inputs.values[i * d..(i + 1) * d]);
+    }
+    Tensor::from_data(TensorData::new(v, [rows.len(), d]), device)
+}
+
+/// A training batch with `augment`'s random changes (images only), drawn from `rng`.
+fn augmented_batch(
+    inputs: &Inputs,
+    rows: &[usize],
+    augment: Augment,
+    rng: &mut Rng,
+    device: &Device,
+) -> Tensor<2> {
+    let InputShape::Image {
+        channels,
+        height,
+        width,
+    } = inputs.shape
+    else {
+        return batch_tensor(inputs, rows, device);
+    };
+    let (shift, flip) = match augment {
+        Augment::None => return batch_tensor(inputs, rows, device),
+        Augment::Shift => (true, false),
+        Augment::Flip => (false, true),
+        Augment::ShiftFlip => (true, true),
+    };
+    let d = inputs.shape.len();
+    let mut v = vec![0f32; rows.len() * d];
+    for (out, &i) in v.chunks_exact_mut(d).zip(rows) {
+        let src = &inputs.values[i * d..(i + 1) * d];
+        let (dy, dx) = if shift {
+            (rng.below(5) as isize - 2, rng.below(5) as isize - 2)
+        } else {
+            (0, 0)
+        };
+        let mirror = flip && rng.below(2) == 1;
+        for c in 0..channels {
+            for y in 0..height {
+                let sy = y as isize - dy;
+                if sy < 0 || sy >= height as isize {
+                    continue;
+                }
+                for x in 0..width {
+                    let sx = x as isize - dx;
+                    if sx < 0 || sx >= width as isize {
+                        continue;
+                    }
+                    let sx = if mirror {
+                        width - 1 - sx as usize
+                    } else {
+                        sx as usize
+                    };
+                    out[(c * height + y) * width + x] =
+                        src[(c * height + sy as usize) * width + sx];
+                }
+            }
+        }
     }
     Tensor::from_data(TensorData::new(v, [rows.len(), d]), device)
 }
@@ -162,7 +219,7 @@ pub fn fit(
         let (mut loss_sum, mut right) = (0.0, 0usize);
         for (b, rows) in order.chunks(p.batch).enumerate() {
             crate::interrupt::check().map_err(|_| LearnError::Interrupted)?;
-            let x = batch_tensor(train.inputs, rows, &autodiff);
+            let x = augmented_batch(train.inputs, rows, p.augment, &mut rng, &autodiff);
             let labels: Vec<i64> = rows.iter().map(|&i| train.labels[i] as i64).collect();
             let y = Tensor::<1, Int>::from_ints(labels.as_slice(), &autodiff);
             let out = model.forward(x);
@@ -262,6 +319,8 @@ pub struct Predictions {
     pub probabilities: Vec<f32>,
     /// The confidence of each row's prediction (see [`probabilities`]).
     pub confidence: Vec<f32>,
+    /// The head's class scores (logits; the SKM's `f_c`), rows x classes.
+    pub scores: Vec<f32>,
     /// The embedding the head saw, rows x `embed`.
     pub embedding: Vec<f32>,
     /// Embedding width.
@@ -283,6 +342,7 @@ pub fn predict(model: &Classifier, a: &Architecture, inputs: &Inputs, batch: usi
         classes: a.classes,
         probabilities: Vec::with_capacity(n * a.classes),
         confidence: Vec::with_capacity(n),
+        scores: Vec::with_capacity(n * a.classes),
         embedding: Vec::with_capacity(n * a.embed),
         embed: a.embed,
     };
@@ -290,8 +350,9 @@ pub fn predict(model: &Classifier, a: &Architecture, inputs: &Inputs, batch: usi
     for rows in all.chunks(batch.max(1)) {
         let z = model.embed(batch_tensor(inputs, rows, &dev));
         let scores = model.head(z.clone()).scores;
-        let (p, c) = probabilities(a.head, scores);
+        let (p, c) = probabilities(a.head, scores.clone());
         let f = |t: TensorData| t.try_into_vec::<f32>().expect("f32 outputs");
+        out.scores.extend(f(scores.into_data()));
         out.embedding.extend(f(z.into_data()));
         out.probabilities.extend(f(p.into_data()));
         out.confidence.extend(f(c.into_data()));

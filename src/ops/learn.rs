@@ -324,71 +324,21 @@ pub fn learn_fit(
     } else {
         None
     };
-    let mut classes: Vec<i64> = train.labels.clone();
-    classes.sort_unstable();
-    classes.dedup();
-    let y = class_indices(&train.labels, &classes).expect("from the labels themselves");
-    check_labels(&train.inputs, &y)?;
-    let checked = params.check(train.inputs.shape, classes.len())?;
-    let test_y = match &test {
-        Some(t) => {
-            if t.inputs.shape != train.inputs.shape {
-                return Err(bad(
-                    data,
-                    format!(
-                        "test images of {:?} but training images of {:?}",
-                        t.inputs.shape, train.inputs.shape
-                    ),
-                ));
-            }
-            Some(class_indices(&t.labels, &classes).map_err(|l| {
-                bad(
-                    data,
-                    format!("the test split has label {l}, which the training split never has"),
-                )
-            })?)
-        }
-        None => None,
-    };
+    // Checked before any work: a bad option or label fails in a second, not after a fit.
+    let classes = classes_of(&train.labels);
+    params.check(train.inputs.shape, classes.len())?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::InvalidArgument {
-            name: "--threads",
-            expected: "a thread count this machine can start".into(),
-            actual: format!("{threads} ({e})"),
-        })?;
-    let used_threads = pool.current_num_threads();
-    let fitted = pool.install(|| {
-        fit(
-            Labelled {
-                inputs: &train.inputs,
-                labels: &y,
-            },
-            test.as_ref().zip(test_y.as_deref()).map(|(t, l)| Labelled {
-                inputs: &t.inputs,
-                labels: l,
-            }),
-            &checked,
-            progress,
-        )
-    })?;
-    let train_seconds: f64 = fitted.history.iter().map(|e| e.seconds).sum();
-    let record = LearnRecord {
-        architecture: fitted.architecture.clone(),
-        options: checked.params.clone(),
-        classes: classes.clone(),
-        data: train.source.clone(),
-        train_rows: train.inputs.rows(),
-        test_rows: test.as_ref().map_or(0, |t| t.inputs.rows()),
-        rows_per_second: (train.inputs.rows() * fitted.history.len()) as f64
-            / train_seconds.max(1e-9),
-        epochs: fitted.history.clone(),
-        seconds: started.elapsed().as_secs_f64(),
-        threads: used_threads,
-    };
-    let mut files = vec![save_model(&fitted.model, &out.join("model.safetensors"))?];
+    let pool = thread_pool(threads)?;
+    let mut learned = pool.install(|| fit_model(&train, test.as_ref(), params, progress))?;
+    learned.record.seconds = started.elapsed().as_secs_f64();
+    let record = &learned.record;
+    let mut files = vec![write_atomic(
+        &out.join("model.safetensors"),
+        &learned.weights().map_err(|reason| Error::Encode {
+            path: out.join("model.safetensors"),
+            reason,
+        })?,
+    )?];
     files.push(learn_plots::training_curves(
         &out.join("training.png"),
         &format!(
@@ -408,92 +358,165 @@ pub fn learn_fit(
             })
             .collect::<Vec<_>>(),
     )?);
-    let (shown, shown_y) = match (&test, &test_y) {
-        (Some(t), Some(l)) => (&t.inputs, l),
-        _ => (&train.inputs, &y),
-    };
-    let pred = pool.install(|| predict(&fitted.model, &fitted.architecture, shown, 512));
+    let shown = test.as_ref().unwrap_or(&train);
+    let shown_y = class_indices(&shown.labels, &record.classes).expect("checked by the fit");
+    let pred = pool.install(|| learned.predict(&shown.inputs));
     files.push(embedding_figure(
         &out.join("embedding.png"),
-        &fitted.model,
-        &fitted.architecture,
+        &learned.model,
+        &record.architecture,
         &pred,
-        shown_y,
-        &classes,
+        &shown_y,
+        &record.classes,
     )?);
-    let json = serde_json::to_vec_pretty(&record).expect("serialisable");
+    let json = serde_json::to_vec_pretty(record).expect("serialisable");
     files.push(write_atomic(&out.join("learn.json"), &json)?);
-    Ok(FitOutcome { record, files })
+    Ok(FitOutcome {
+        record: learned.record,
+        files,
+    })
 }
 
-fn save_model(model: &Classifier, path: &Path) -> Result<PathBuf> {
-    let mut store = SafetensorsStore::from_bytes(None);
-    model.save_into(&mut store).map_err(|e| Error::Encode {
-        path: path.to_path_buf(),
-        reason: format!("saving the model: {e}"),
-    })?;
-    let bytes = store.get_bytes().map_err(|e| Error::Encode {
-        path: path.to_path_buf(),
-        reason: format!("saving the model: {e}"),
-    })?;
-    write_atomic(path, &bytes)
+/// A rayon pool of `threads` workers (0: one a core) for a fit or a prediction.
+pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::InvalidArgument {
+            name: "--threads",
+            expected: "a thread count this machine can start".into(),
+            actual: format!("{threads} ({e})"),
+        })
 }
 
-/// A model folder read back: its record and its weights.
-pub struct LoadedModel {
+/// The distinct labels, in increasing order: class `i` is the `i`-th.
+pub fn classes_of(labels: &[i64]) -> Vec<i64> {
+    let mut classes = labels.to_vec();
+    classes.sort_unstable();
+    classes.dedup();
+    classes
+}
+
+/// Train a model in memory on `train`, with test accuracy after each epoch on `test`
+/// when given (its labels must be among the training labels). Runs on the current rayon
+/// pool. The record's `seconds` is the fit's own; `data` names `train.source`.
+pub fn fit_model(
+    train: &LabelledData,
+    test: Option<&LabelledData>,
+    params: &FitParams,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<LearnedModel> {
+    let started = Instant::now();
+    let classes = classes_of(&train.labels);
+    let y = class_indices(&train.labels, &classes).expect("from the labels themselves");
+    check_labels(&train.inputs, &y)?;
+    let checked = params.check(train.inputs.shape, classes.len())?;
+    let test_y = match test {
+        Some(t) => {
+            if t.inputs.shape != train.inputs.shape {
+                return Err(Error::InvalidArgument {
+                    name: "test data",
+                    expected: format!("{}, as in training", train.inputs.shape),
+                    actual: format!("{} in {}", t.inputs.shape, t.source),
+                });
+            }
+            Some(
+                class_indices(&t.labels, &classes).map_err(|l| Error::InvalidArgument {
+                    name: "test labels",
+                    expected: format!("labels the training split has ({classes:?})"),
+                    actual: format!("label {l} in {}", t.source),
+                })?,
+            )
+        }
+        None => None,
+    };
+    let fitted = fit(
+        Labelled {
+            inputs: &train.inputs,
+            labels: &y,
+        },
+        test.zip(test_y.as_deref()).map(|(t, l)| Labelled {
+            inputs: &t.inputs,
+            labels: l,
+        }),
+        &checked,
+        progress,
+    )?;
+    let train_seconds: f64 = fitted.history.iter().map(|e| e.seconds).sum();
+    let record = LearnRecord {
+        architecture: fitted.architecture.clone(),
+        options: checked.params.clone(),
+        classes,
+        data: train.source.clone(),
+        train_rows: train.inputs.rows(),
+        test_rows: test.map_or(0, |t| t.inputs.rows()),
+        rows_per_second: (train.inputs.rows() * fitted.history.len()) as f64
+            / train_seconds.max(1e-9),
+        epochs: fitted.history,
+        seconds: started.elapsed().as_secs_f64(),
+        threads: rayon::current_num_threads(),
+    };
+    Ok(LearnedModel {
+        record,
+        model: fitted.model,
+    })
+}
+
+/// A trained model: its record (learn.json) and its weights.
+pub struct LearnedModel {
     /// learn.json.
     pub record: LearnRecord,
     /// The weights.
     pub model: Classifier,
 }
 
-/// Read `dir/learn.json` and `dir/model.safetensors`.
-pub fn load_learned(dir: &Path) -> Result<LoadedModel> {
-    let json_path = dir.join("learn.json");
-    let value = read_json(&json_path)?;
-    let record: LearnRecord = serde_json::from_value(value).map_err(|e| {
-        bad(
-            &json_path,
-            format!("not a learn.json eigentechno wrote: {e}"),
-        )
-    })?;
-    let a = &record.architecture;
-    if record.classes.len() != a.classes {
-        return Err(bad(
-            &json_path,
-            format!(
+impl LearnedModel {
+    /// The weights as a safetensors file's bytes.
+    pub fn weights(&self) -> std::result::Result<Vec<u8>, String> {
+        let mut store = SafetensorsStore::from_bytes(None);
+        self.model
+            .save_into(&mut store)
+            .map_err(|e| format!("saving the model: {e}"))?;
+        store
+            .get_bytes()
+            .map_err(|e| format!("saving the model: {e}"))
+    }
+
+    /// A model from its record and its weights' safetensors bytes (a reason on failure).
+    pub fn from_weights(
+        record: LearnRecord,
+        weights: Vec<u8>,
+    ) -> std::result::Result<LearnedModel, String> {
+        let a = &record.architecture;
+        if record.classes.len() != a.classes {
+            return Err(format!(
                 "{} class labels for {} classes",
                 record.classes.len(),
                 a.classes
-            ),
-        ));
-    }
-    let checked = record
-        .options
-        .check(a.input, a.classes)
-        .map_err(|e| bad(&json_path, e.to_string()))?;
-    let dev = crate::learn::train::device();
-    let d = a.input.len();
-    let std = Standardize::from_rows(&vec![0.0; d], d, true, &dev);
-    let mut model = Classifier::new(&checked.architecture, 0, std, &dev);
-    if a.head == Head::Skm {
-        let init = SkmInit {
-            points: vec![0.0; a.support * a.embed],
-            classes: (0..a.support).map(|j| (j % a.classes) as u32).collect(),
-        };
-        model = model.with_skm(&init, a.classes, &dev);
-    }
-    let weights = dir.join("model.safetensors");
-    let bytes = std::fs::read(&weights).map_err(|e| Error::io(&weights, e))?;
-    let mut store = SafetensorsStore::from_bytes(Some(bytes));
-    let applied = model
-        .load_from(&mut store)
-        .map_err(|e| bad(&weights, format!("not a model file eigentechno reads: {e}")))?;
-    if !applied.missing.is_empty() || !applied.errors.is_empty() {
-        let missing: Vec<&str> = applied.missing.iter().map(|m| m.0.as_str()).collect();
-        return Err(bad(
-            &weights,
-            format!(
+            ));
+        }
+        let checked = record
+            .options
+            .check(a.input, a.classes)
+            .map_err(|e| e.to_string())?;
+        let dev = crate::learn::train::device();
+        let d = a.input.len();
+        let std = Standardize::from_rows(&vec![0.0; d], d, true, &dev);
+        let mut model = Classifier::new(&checked.architecture, 0, std, &dev);
+        if a.head == Head::Skm {
+            let init = SkmInit {
+                points: vec![0.0; a.support * a.embed],
+                classes: (0..a.support).map(|j| (j % a.classes) as u32).collect(),
+            };
+            model = model.with_skm(&init, a.classes, &dev);
+        }
+        let mut store = SafetensorsStore::from_bytes(Some(weights));
+        let applied = model
+            .load_from(&mut store)
+            .map_err(|e| format!("not a model file eigentechno reads: {e}"))?;
+        if !applied.missing.is_empty() || !applied.errors.is_empty() {
+            let missing: Vec<&str> = applied.missing.iter().map(|m| m.0.as_str()).collect();
+            return Err(format!(
                 "does not match learn.json's {} {} model: missing {:?}, errors {:?}",
                 a.head.as_str(),
                 a.net.as_str(),
@@ -503,13 +526,42 @@ pub fn load_learned(dir: &Path) -> Result<LoadedModel> {
                     .iter()
                     .map(|e| e.to_string())
                     .collect::<Vec<_>>()
-            ),
-        ));
+            ));
+        }
+        Ok(LearnedModel {
+            record,
+            model: model.valid(),
+        })
     }
-    Ok(LoadedModel {
-        record,
-        model: model.valid(),
-    })
+
+    /// Predictions for `inputs` (on the current rayon pool).
+    pub fn predict(&self, inputs: &Inputs) -> Predictions {
+        predict(&self.model, &self.record.architecture, inputs, 512)
+    }
+
+    /// Check that `inputs` are rows this model takes.
+    pub fn check_inputs(&self, inputs: &Inputs) -> std::result::Result<(), String> {
+        let a = &self.record.architecture;
+        if inputs.shape != a.input {
+            return Err(format!("{}, but the model takes {}", inputs.shape, a.input));
+        }
+        Ok(())
+    }
+}
+
+/// Read `dir/learn.json` and `dir/model.safetensors`.
+pub fn load_learned(dir: &Path) -> Result<LearnedModel> {
+    let json_path = dir.join("learn.json");
+    let value = read_json(&json_path)?;
+    let record: LearnRecord = serde_json::from_value(value).map_err(|e| {
+        bad(
+            &json_path,
+            format!("not a learn.json eigentechno wrote: {e}"),
+        )
+    })?;
+    let weights = dir.join("model.safetensors");
+    let bytes = std::fs::read(&weights).map_err(|e| Error::io(&weights, e))?;
+    LearnedModel::from_weights(record, bytes).map_err(|reason| bad(&weights, reason))
 }
 
 /// eval.json.
@@ -551,7 +603,7 @@ pub fn learn_eval(
     let m = load_learned(dir)?;
     let a = &m.record.architecture;
     let test = read_data(data, labels, Split::Test)?;
-    check_shape(data, &test.inputs, a)?;
+    check_shape(data, &test.inputs, &m)?;
     let y = class_indices(&test.labels, &m.record.classes).map_err(|l| {
         bad(
             data,
@@ -561,7 +613,7 @@ pub fn learn_eval(
             ),
         )
     })?;
-    let pred = predict(&m.model, a, &test.inputs, 512);
+    let pred = m.predict(&test.inputs);
     let auroc_ood = match ood {
         Some(o) => {
             let inputs = if o.is_dir() {
@@ -569,8 +621,8 @@ pub fn learn_eval(
             } else {
                 read_matrix_data(o, None)?.0
             };
-            check_shape(o, &inputs, a)?;
-            let out = predict(&m.model, a, &inputs, 512);
+            check_shape(o, &inputs, &m)?;
+            let out = m.predict(&inputs);
             Some(auroc(&pred.confidence, &out.confidence))
         }
         None => None,
@@ -600,17 +652,8 @@ pub fn learn_eval(
     Ok((report, files))
 }
 
-fn check_shape(path: &Path, inputs: &Inputs, a: &Architecture) -> Result<()> {
-    if inputs.shape != a.input {
-        return Err(bad(
-            path,
-            format!(
-                "rows of {:?}, but the model takes {:?}",
-                inputs.shape, a.input
-            ),
-        ));
-    }
-    Ok(())
+fn check_shape(path: &Path, inputs: &Inputs, m: &LearnedModel) -> Result<()> {
+    m.check_inputs(inputs).map_err(|reason| bad(path, reason))
 }
 
 /// The metrics of predictions against labels (class indices).
@@ -654,8 +697,8 @@ pub fn learn_predict(dir: &Path, data: &Path, out: &Path) -> Result<PathBuf> {
     } else {
         read_matrix_data(data, None)?.0
     };
-    check_shape(data, &inputs, a)?;
-    let pred = predict(&m.model, a, &inputs, 512);
+    check_shape(data, &inputs, &m)?;
+    let pred = m.predict(&inputs);
     let mut text = String::from("row,label,probability,confidence\n");
     for (i, k) in pred.labels().iter().enumerate() {
         let p = pred.probabilities[i * a.classes + *k as usize];
