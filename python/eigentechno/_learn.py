@@ -118,6 +118,18 @@ class SKMClassifier(ClassifierMixin, BaseEstimator):
 
     It passes scikit-learn's ``check_estimator`` in full
     (``python/tests/test_learn.py``).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_wine
+    >>> from sklearn.model_selection import cross_val_score
+    >>> import eigentechno as et
+    >>> X, y = load_wine(return_X_y=True)
+    >>> cross_val_score(et.SKMClassifier(), X, y, cv=5).mean()   # doctest: +SKIP
+    0.97
+    >>> m = et.SKMClassifier().fit(X, y)
+    >>> m.confidence(X[:3] * 100)      # far from every training row  # doctest: +SKIP
+    array([0.045, 0.045, 0.045], dtype=float32)
     """
 
     def __init__(
@@ -260,7 +272,13 @@ def learn_fit(
     ``labels`` (``.npy`` of integers, or text, one a line). ``augment``: ``'none'``,
     ``'shift'``, ``'flip'`` or ``'shift-flip'`` (random changes to training images). Writes model.safetensors,
     learn.json, training.png and embedding.png into ``out`` and returns learn.json as a
-    dict. Releases the GIL; Ctrl-C stops it."""
+    dict. Releases the GIL; Ctrl-C stops it.
+
+    >>> import eigentechno as et
+    >>> rec = et.learn_fit("data/fashion-mnist", "fashion-skm", head="skm")  # doctest: +SKIP
+    >>> rec["epochs"][-1]["test_accuracy"]                                   # doctest: +SKIP
+    0.92
+    """
     text = _native.learn_fit(
         os.fspath(data),
         os.fspath(out),
