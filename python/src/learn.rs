@@ -42,6 +42,7 @@ fn options(
         learning_rate,
         weight_decay,
         augment: parse(py, augment)?,
+        ..FitParams::default()
     })
 }
 

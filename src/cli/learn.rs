@@ -88,6 +88,9 @@ pub struct FitArgs {
     /// half; not for digits) or shift-flip.
     #[arg(long, default_value = "none")]
     augment: String,
+    /// CNN: the share of flattened conv features dropped in each training step.
+    #[arg(long, default_value_t = 0.25)]
+    dropout: f64,
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -161,6 +164,7 @@ fn fit(a: FitArgs) -> Outcome {
         learning_rate: a.learning_rate,
         weight_decay: a.weight_decay,
         augment: a.augment.parse::<Augment>().map_err(usage)?,
+        dropout: a.dropout,
     };
     let bar = progress_bar(0, a.quiet);
     bar.set_style(

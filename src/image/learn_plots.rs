@@ -148,6 +148,9 @@ pub struct EmbeddingMap<'a> {
     pub support: &'a [(f64, f64)],
     /// The confidence field behind the points.
     pub field: Option<&'a Field>,
+    /// A class drawn as black rings instead of a colour: rows of classes the model never
+    /// saw.
+    pub outsider: Option<u32>,
 }
 
 /// Ten well-separated colours (matplotlib's tab10).
@@ -164,9 +167,17 @@ const TAB10: [(u8, u8, u8); 10] = [
     (23, 190, 207),
 ];
 
+/// tab10, then its colours lightened halfway to white (tab20's pairs), then again.
 fn class_colour(c: u32) -> RGBColor {
     let (r, g, b) = TAB10[c as usize % 10];
-    RGBColor(r, g, b)
+    let lighten = |v: u8| -> u8 {
+        let mut v = v as u32;
+        for _ in 0..(c as usize / 10).min(2) {
+            v = (v + 255) / 2;
+        }
+        v as u8
+    };
+    RGBColor(lighten(r), lighten(g), lighten(b))
 }
 
 /// Points coloured by class over a grey-to-white confidence field (white where the model
@@ -214,7 +225,15 @@ pub fn embedding_map(path: &Path, m: &EmbeddingMap) -> Result<PathBuf> {
         c.draw_series(
             m.points
                 .iter()
+                .filter(|p| Some(p.2) != m.outsider)
                 .map(|&(x, y, k)| Circle::new((x, y), 2, class_colour(k).mix(0.7).filled())),
+        )
+        .map_err(|e| e.to_string())?;
+        c.draw_series(
+            m.points
+                .iter()
+                .filter(|p| Some(p.2) == m.outsider)
+                .map(|&(x, y, _)| Circle::new((x, y), 3, BLACK.mix(0.6).stroke_width(1))),
         )
         .map_err(|e| e.to_string())?;
         c.draw_series(
@@ -232,8 +251,13 @@ pub fn embedding_map(path: &Path, m: &EmbeddingMap) -> Result<PathBuf> {
             .collect();
         for (i, (name, colour)) in names.iter().enumerate() {
             let y = 60 + 24 * i as i32;
+            let style = if m.outsider == Some(i as u32) {
+                BLACK.stroke_width(1)
+            } else {
+                colour.filled()
+            };
             legend
-                .draw(&Circle::new((12, y), 5, colour.filled()))
+                .draw(&Circle::new((12, y), 5, style))
                 .map_err(|e| e.to_string())?;
             legend
                 .draw(&Text::new(name.clone(), (24, y - 8), (FONT, 14)))

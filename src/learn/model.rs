@@ -93,11 +93,14 @@ fn inverse_std(var: f64) -> f64 {
     if var > 1e-12 { 1.0 / var.sqrt() } else { 1.0 }
 }
 
-/// conv(32, 3x3) - ReLU - pool(2) - conv(64, 3x3) - ReLU - pool(2) - dense(embed) - ReLU.
+/// conv(32, 3x3) - BN - ReLU - pool(2) - conv(64, 3x3) - BN - ReLU - pool(2) - [dropout]
+/// - dense(embed) - ReLU.
 #[derive(Module, Debug)]
 pub struct Cnn {
     conv1: Conv2d,
+    norm1: BatchNorm,
     conv2: Conv2d,
+    norm2: BatchNorm,
     pool: MaxPool2d,
     dense: Linear,
     /// (channels, height, width) of an input image.
@@ -117,20 +120,39 @@ impl Cnn {
         };
         Cnn {
             conv1: conv3x3(rng, image[0], 32, device),
+            norm1: BatchNormConfig::new(32).init(device),
             conv2: conv3x3(rng, 32, 64, device),
+            norm2: BatchNormConfig::new(64).init(device),
             pool: MaxPool2dConfig::new([2, 2]).init(),
             dense: linear(rng, 64 * gh * gw, a.embed, device),
             image,
         }
     }
 
-    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+    /// `keep`: in training, the dropout mask of the flattened conv features (0 or
+    /// 1/(1-p) each), drawn by the training loop from the fit's seed.
+    fn forward(&self, x: Tensor<2>, keep: Option<Tensor<2>>) -> Tensor<2> {
         let [b, _] = x.dims();
         let [c, h, w] = self.image;
         let x = x.reshape([b, c, h, w]);
-        let x = self.pool.forward(relu(self.conv1.forward(x)));
-        let x = self.pool.forward(relu(self.conv2.forward(x)));
-        relu(self.dense.forward(x.flatten(1, 3)))
+        let x = self
+            .pool
+            .forward(relu(self.norm1.forward(self.conv1.forward(x))));
+        let x = self
+            .pool
+            .forward(relu(self.norm2.forward(self.conv2.forward(x))));
+        let x = x.flatten(1, 3);
+        let x = match keep {
+            Some(k) => x * k,
+            None => x,
+        };
+        relu(self.dense.forward(x))
+    }
+
+    /// Values a flattened conv output holds (the dropout mask's width).
+    pub fn flat_features(&self) -> usize {
+        // Linear weights are (in, out).
+        self.dense.weight.dims()[0]
     }
 
     /// The first convolution's kernels, (32, channels, 3, 3).
@@ -339,9 +361,14 @@ impl Classifier {
 
     /// The feature extractor's output, before the SKM head's standardisation, (B, D).
     pub fn features(&self, x: Tensor<2>) -> Tensor<2> {
+        self.features_dropped(x, None)
+    }
+
+    /// [`Classifier::features`] with a CNN dropout mask (training).
+    fn features_dropped(&self, x: Tensor<2>, keep: Option<Tensor<2>>) -> Tensor<2> {
         let x = self.standardize.forward(x);
         match (&self.cnn, &self.mlp) {
-            (Some(c), _) => c.forward(x),
+            (Some(c), _) => c.forward(x, keep),
             (_, Some(m)) => m.forward(x),
             _ => unreachable!("a classifier has a feature extractor"),
         }
@@ -349,7 +376,11 @@ impl Classifier {
 
     /// The embedding the head sees, (B, D): the features, standardised for the SKM head.
     pub fn embed(&self, x: Tensor<2>) -> Tensor<2> {
-        let z = self.features(x);
+        self.embed_dropped(x, None)
+    }
+
+    fn embed_dropped(&self, x: Tensor<2>, keep: Option<Tensor<2>>) -> Tensor<2> {
+        let z = self.features_dropped(x, keep);
         match &self.norm {
             Some(bn) => bn.forward(z),
             None => z,
@@ -377,6 +408,11 @@ impl Classifier {
     /// Inputs, (B, features), to scores.
     pub fn forward(&self, x: Tensor<2>) -> Output {
         self.head(self.embed(x))
+    }
+
+    /// [`Classifier::forward`] in training, with the CNN's dropout mask when given.
+    pub fn forward_train(&self, x: Tensor<2>, keep: Option<Tensor<2>>) -> Output {
+        self.head(self.embed_dropped(x, keep))
     }
 
     /// The SKM layer, when the head is one.

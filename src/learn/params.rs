@@ -96,6 +96,9 @@ pub struct FitParams {
     /// Random changes to training images.
     #[serde(default)]
     pub augment: Augment,
+    /// CNN: the share of flattened conv features dropped in each training step.
+    #[serde(default)]
+    pub dropout: f64,
 }
 
 impl Default for FitParams {
@@ -112,6 +115,7 @@ impl Default for FitParams {
             learning_rate: 1e-3,
             weight_decay: 1e-4,
             augment: Augment::None,
+            dropout: 0.25,
         }
     }
 }
@@ -194,6 +198,9 @@ impl FitParams {
         };
         if !(p.learning_rate.is_finite() && p.learning_rate > 0.0 && p.learning_rate <= 10.0) {
             return Err(invalid("learning rate", "in (0, 10]", p.learning_rate));
+        }
+        if !(p.dropout.is_finite() && (0.0..0.95).contains(&p.dropout)) {
+            return Err(invalid("dropout", "in [0, 0.95)", p.dropout));
         }
         if !(p.weight_decay.is_finite() && (0.0..=1.0).contains(&p.weight_decay)) {
             return Err(invalid("weight decay", "in [0, 1]", p.weight_decay));

@@ -222,7 +222,27 @@ pub fn fit(
             let x = augmented_batch(train.inputs, rows, p.augment, &mut rng, &autodiff);
             let labels: Vec<i64> = rows.iter().map(|&i| train.labels[i] as i64).collect();
             let y = Tensor::<1, Int>::from_ints(labels.as_slice(), &autodiff);
-            let out = model.forward(x);
+            let keep = match model.cnn() {
+                Some(c) if p.dropout > 0.0 => {
+                    let w = c.flat_features();
+                    let scale = (1.0 / (1.0 - p.dropout)) as f32;
+                    let mask: Vec<f32> = (0..rows.len() * w)
+                        .map(|_| {
+                            if rng.uniform() < p.dropout {
+                                0.0
+                            } else {
+                                scale
+                            }
+                        })
+                        .collect();
+                    Some(Tensor::from_data(
+                        TensorData::new(mask, [rows.len(), w]),
+                        &autodiff,
+                    ))
+                }
+                _ => None,
+            };
+            let out = model.forward_train(x, keep);
             let predicted = out.scores.clone().argmax(1).into_data();
             right += predicted
                 .iter::<i64>()

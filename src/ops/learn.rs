@@ -332,13 +332,7 @@ pub fn learn_fit(
     let mut learned = pool.install(|| fit_model(&train, test.as_ref(), params, progress))?;
     learned.record.seconds = started.elapsed().as_secs_f64();
     let record = &learned.record;
-    let mut files = vec![write_atomic(
-        &out.join("model.safetensors"),
-        &learned.weights().map_err(|reason| Error::Encode {
-            path: out.join("model.safetensors"),
-            reason,
-        })?,
-    )?];
+    let mut files = vec![write_model_weights(out, &learned)?];
     files.push(learn_plots::training_curves(
         &out.join("training.png"),
         &format!(
@@ -375,6 +369,15 @@ pub fn learn_fit(
         record: learned.record,
         files,
     })
+}
+
+fn write_model_weights(dir: &Path, learned: &LearnedModel) -> Result<PathBuf> {
+    let path = dir.join("model.safetensors");
+    let bytes = learned.weights().map_err(|reason| Error::Encode {
+        path: path.clone(),
+        reason,
+    })?;
+    write_atomic(&path, &bytes)
 }
 
 /// A rayon pool of `threads` workers (0: one a core) for a fit or a prediction.
@@ -721,6 +724,20 @@ fn embedding_figure(
     y: &[u32],
     classes: &[i64],
 ) -> Result<PathBuf> {
+    let names: Vec<String> = classes.iter().map(|c| format!("class {c}")).collect();
+    embedding_figure_named(path, model, a, pred, y, &names, None)
+}
+
+/// [`embedding_figure`] with a legend name for each class index in `y`.
+fn embedding_figure_named(
+    path: &Path,
+    model: &Classifier,
+    a: &Architecture,
+    pred: &Predictions,
+    y: &[u32],
+    names: &[String],
+    outsider: Option<u32>,
+) -> Result<PathBuf> {
     let d = pred.embed;
     let n = y.len();
     // At most 5,000 points: enough to see the classes, few enough to see through.
@@ -784,7 +801,6 @@ fn embedding_figure(
         ny,
         values,
     };
-    let names: Vec<String> = classes.iter().map(|c| format!("class {c}")).collect();
     let (ax, title) = if d == 2 {
         (
             ("embedding 1", "embedding 2"),
@@ -806,9 +822,10 @@ fn embedding_figure(
             title: &title,
             axes: ax,
             points: &points,
-            class_names: &names,
+            class_names: names,
             support: &support,
             field: Some(&field),
+            outsider,
         },
     )
 }
@@ -844,4 +861,304 @@ fn plane(embedding: &[f32], d: usize, rows: &[usize]) -> Result<(Vec<f64>, [Vec<
     let fit = params.check(&source)?.fit(&source)?;
     let c = fit.model.components_f64(2);
     Ok((mean, [c[..d].to_vec(), c[d..2 * d].to_vec()]))
+}
+
+/// What the `skm` stage is asked for: which bars.csv column is the class, how the rows
+/// split, and the fit (an MLP on the rows).
+#[derive(Clone, Debug)]
+pub struct BarClassesParams {
+    /// The bars.csv column whose values are the classes (`track`, `segment`, ...).
+    pub labels: String,
+    /// Leading matrix columns used (0: all); a PCA's scores come in order of variance.
+    pub components: usize,
+    /// The last share of each class's rows (in row order) is the test set.
+    pub test_fraction: f64,
+    /// Classes held out entirely (every (C / n)-th in sorted order): their rows are
+    /// the unfamiliar data the confidence should flag.
+    pub hold_out: usize,
+    /// The fit; `epochs` 0 picks enough passes for about 3,000 gradient steps.
+    pub fit: FitParams,
+}
+
+/// skm.json: how well a bar's class is told from its row, and how well the confidence
+/// flags rows of classes never seen.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BarClassesReport {
+    /// The bars.csv column.
+    pub labels: String,
+    /// The classes trained on.
+    pub classes: Vec<String>,
+    /// The classes held out entirely.
+    pub held_out: Vec<String>,
+    /// Matrix columns used.
+    pub features: usize,
+    /// Rows in each split.
+    pub train_rows: usize,
+    /// Rows in each split.
+    pub test_rows: usize,
+    /// Rows in each split.
+    pub held_out_rows: usize,
+    /// Accuracy on the test rows.
+    pub accuracy: f64,
+    /// AUROC of the confidence for telling test rows from held-out rows.
+    pub auroc_ood: Option<f64>,
+    /// Wall seconds of the fit.
+    pub seconds: f64,
+}
+
+/// The `skm` stage: learn each row's class (a bars.csv column) from the matrix `npy`
+/// (bars, or a PCA's scores), and write into `out` predictions.csv (row, label,
+/// predicted, probability, confidence, split), skm.json, embedding.png and the model
+/// (model/learn.json, model/model.safetensors). `skip_rows`: bars.csv rows the
+/// matrix does not have (a PCA's dropped rows).
+pub fn bar_classes_to_dir(
+    npy: &Path,
+    csv_path: &Path,
+    skip_rows: &[usize],
+    out: &Path,
+    p: &BarClassesParams,
+) -> Result<(BarClassesReport, Vec<PathBuf>)> {
+    let started = Instant::now();
+    let (inputs, _) = read_matrix_data(npy, None)?;
+    let d_all = inputs.shape.len();
+    let d = if p.components == 0 {
+        d_all
+    } else {
+        p.components.min(d_all)
+    };
+    let n = inputs.rows();
+    let values: Vec<f32> = if d == d_all {
+        inputs.values
+    } else {
+        inputs
+            .values
+            .chunks_exact(d_all)
+            .flat_map(|r| r[..d].iter().copied())
+            .collect()
+    };
+    let names = read_csv_column(csv_path, &p.labels, skip_rows)?;
+    if names.len() != n {
+        return Err(bad(
+            csv_path,
+            format!(
+                "{} rows (after {} skipped) for the {n} rows of {}",
+                names.len(),
+                skip_rows.len(),
+                npy.display()
+            ),
+        ));
+    }
+    let mut distinct: Vec<&str> = names.iter().map(String::as_str).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let step = if p.hold_out == 0 {
+        usize::MAX
+    } else {
+        (distinct.len() / p.hold_out).max(1)
+    };
+    let held: Vec<&str> = distinct
+        .iter()
+        .step_by(step.min(distinct.len().max(1)))
+        .take(p.hold_out)
+        .copied()
+        .collect();
+    let kept: Vec<&str> = distinct
+        .iter()
+        .filter(|c| !held.contains(c))
+        .copied()
+        .collect();
+    if kept.len() < 2 {
+        return Err(Error::InvalidArgument {
+            name: "skm",
+            expected: "at least 2 classes left to train on".into(),
+            actual: format!(
+                "{} distinct '{}' values, {} held out",
+                distinct.len(),
+                p.labels,
+                held.len()
+            ),
+        });
+    }
+    // Split each kept class in row order: the first share trains, the rest tests.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Part {
+        Train,
+        Test,
+        Held,
+    }
+    let mut part = vec![Part::Held; n];
+    let mut class = vec![0i64; n];
+    for (ci, c) in kept.iter().enumerate() {
+        let rows: Vec<usize> = (0..n).filter(|&i| names[i] == *c).collect();
+        let train_n = ((rows.len() as f64) * (1.0 - p.test_fraction)).round() as usize;
+        let train_n = train_n.clamp(1, rows.len());
+        for (k, &i) in rows.iter().enumerate() {
+            class[i] = ci as i64;
+            part[i] = if k < train_n { Part::Train } else { Part::Test };
+        }
+    }
+    let pick = |which: Part| -> (Vec<f32>, Vec<i64>) {
+        let mut v = Vec::new();
+        let mut l = Vec::new();
+        for i in (0..n).filter(|&i| part[i] == which) {
+            v.extend_from_slice(&values[i * d..(i + 1) * d]);
+            l.push(class[i]);
+        }
+        (v, l)
+    };
+    let shape = InputShape::Vector { features: d };
+    let (tv, tl) = pick(Part::Train);
+    let train = LabelledData {
+        inputs: Inputs::new(tv, shape).map_err(|e| bad(npy, e.to_string()))?,
+        labels: tl,
+        source: format!("{} ({} = class)", npy.display(), p.labels),
+    };
+    let mut fit_params = p.fit.clone();
+    fit_params.net = crate::learn::Net::Mlp;
+    if fit_params.epochs == 0 {
+        let batches = train.inputs.rows().div_ceil(fit_params.batch.max(1));
+        fit_params.epochs = 3000usize.div_ceil(batches.max(1)).clamp(1, 1000);
+    }
+    let learned = fit_model(&train, None, &fit_params, &mut |_| {})?;
+    let all = Inputs::new(values, shape).map_err(|e| bad(npy, e.to_string()))?;
+    let pred = learned.predict(&all);
+    let labels = pred.labels();
+    let c = pred.classes;
+    let mut text = String::from("row,label,predicted,probability,confidence,split\n");
+    for i in 0..n {
+        let k = labels[i] as usize;
+        text.push_str(&format!(
+            "{i},{},{},{},{},{}\n",
+            csv_field(&names[i]),
+            csv_field(kept[k]),
+            pred.probabilities[i * c + k],
+            pred.confidence[i],
+            match part[i] {
+                Part::Train => "train",
+                Part::Test => "test",
+                Part::Held => "held-out",
+            }
+        ));
+    }
+    let rows_of = |w: Part| (0..n).filter(|&i| part[i] == w).collect::<Vec<_>>();
+    let (test_rows, held_rows) = (rows_of(Part::Test), rows_of(Part::Held));
+    let accuracy = if test_rows.is_empty() {
+        f64::NAN
+    } else {
+        test_rows
+            .iter()
+            .filter(|&&i| labels[i] as i64 == class[i])
+            .count() as f64
+            / test_rows.len() as f64
+    };
+    let conf = |rows: &[usize]| rows.iter().map(|&i| pred.confidence[i]).collect::<Vec<_>>();
+    let auroc_ood = (!held_rows.is_empty() && !test_rows.is_empty())
+        .then(|| auroc(&conf(&test_rows), &conf(&held_rows)));
+    let report = BarClassesReport {
+        labels: p.labels.clone(),
+        classes: kept.iter().map(|s| s.to_string()).collect(),
+        held_out: held.iter().map(|s| s.to_string()).collect(),
+        features: d,
+        train_rows: train.inputs.rows(),
+        test_rows: test_rows.len(),
+        held_out_rows: held_rows.len(),
+        accuracy,
+        auroc_ood,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let model_dir = out.join("model");
+    std::fs::create_dir_all(&model_dir).map_err(|e| Error::io(&model_dir, e))?;
+    let mut files = vec![
+        write_atomic(&out.join("predictions.csv"), text.as_bytes())?,
+        write_model_weights(&model_dir, &learned)?,
+        write_atomic(
+            &model_dir.join("learn.json"),
+            &serde_json::to_vec_pretty(&learned.record).expect("serialisable"),
+        )?,
+    ];
+    // The embedding of the test and held-out rows (all rows when there are none).
+    let shown: Vec<usize> = if test_rows.is_empty() {
+        (0..n).collect()
+    } else {
+        test_rows.iter().chain(&held_rows).copied().collect()
+    };
+    let sub = Predictions {
+        classes: c,
+        probabilities: Vec::new(),
+        confidence: Vec::new(),
+        scores: Vec::new(),
+        embedding: shown
+            .iter()
+            .flat_map(|&i| {
+                pred.embedding[i * pred.embed..(i + 1) * pred.embed]
+                    .iter()
+                    .copied()
+            })
+            .collect(),
+        embed: pred.embed,
+    };
+    // Held-out rows are drawn as one more class, after the trained ones.
+    let shown_y: Vec<u32> = shown
+        .iter()
+        .map(|&i| match part[i] {
+            Part::Held => kept.len() as u32,
+            _ => class[i] as u32,
+        })
+        .collect();
+    let mut legend: Vec<String> = kept.iter().map(|s| short_name(s)).collect();
+    legend.push("held out".into());
+    files.push(embedding_figure_named(
+        &out.join("embedding.png"),
+        &learned.model,
+        &learned.record.architecture,
+        &sub,
+        &shown_y,
+        &legend,
+        Some(kept.len() as u32),
+    )?);
+    files.push(write_atomic(
+        &out.join("skm.json"),
+        &serde_json::to_vec_pretty(&report).expect("serialisable"),
+    )?);
+    Ok((report, files))
+}
+
+/// A file path's name, or the value as it is.
+fn short_name(s: &str) -> String {
+    Path::new(s)
+        .file_name()
+        .map_or_else(|| s.to_string(), |f| f.to_string_lossy().into_owned())
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The values of one column of a CSV file with a header, skipping the data rows
+/// `skip` (0-based, sorted or not).
+fn read_csv_column(path: &Path, column: &str, skip: &[usize]) -> Result<Vec<String>> {
+    let mut r = csv::Reader::from_path(path).map_err(|e| bad(path, e.to_string()))?;
+    let headers = r.headers().map_err(|e| bad(path, e.to_string()))?.clone();
+    let Some(at) = headers.iter().position(|h| h == column) else {
+        return Err(bad(
+            path,
+            format!(
+                "no column '{column}'; it has {}",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    };
+    let mut out = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let rec = rec.map_err(|e| bad(path, e.to_string()))?;
+        if skip.contains(&i) {
+            continue;
+        }
+        out.push(rec.get(at).unwrap_or("").to_string());
+    }
+    Ok(out)
 }

@@ -17,6 +17,7 @@ mod npy;
 mod pca;
 mod ppca;
 mod resample;
+mod skm;
 mod stretch;
 mod tempo;
 mod write_wav;
@@ -35,6 +36,7 @@ pub use npy::NpyType;
 pub use pca::{FiguresType, ListenType, PcaType};
 pub use ppca::{OutliersType, SampleType, SelectKType};
 pub use resample::ResampleType;
+pub use skm::SkmType;
 pub use stretch::{StretchType, bar_length};
 pub use tempo::TempoType;
 pub use write_wav::WriteWavType;
@@ -89,6 +91,7 @@ pub fn builtin() -> Vec<Box<dyn StageType>> {
         Box::new(ListenType),
         Box::new(FiguresType),
         Box::new(OutliersType),
+        Box::new(SkmType),
         Box::new(SampleType),
         Box::new(SelectKType),
         Box::new(BandEnergiesType),
