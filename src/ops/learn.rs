@@ -951,11 +951,10 @@ pub fn bar_classes_to_dir(
     let mut distinct: Vec<&str> = names.iter().map(String::as_str).collect();
     distinct.sort_unstable();
     distinct.dedup();
-    let step = if p.hold_out == 0 {
-        usize::MAX
-    } else {
-        (distinct.len() / p.hold_out).max(1)
-    };
+    let step = distinct
+        .len()
+        .checked_div(p.hold_out)
+        .map_or(usize::MAX, |s| s.max(1));
     let held: Vec<&str> = distinct
         .iter()
         .step_by(step.min(distinct.len().max(1)))
