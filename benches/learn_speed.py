@@ -5,9 +5,9 @@ acceptance 5).
     python benches/learn_speed.py DATA/fashion-mnist [--images 6000] [--batch 128]
         [--threads 2] [--rounds 3] [--bin target/release/eigentechno]
 
-The network: conv(32, 3x3) - ReLU - maxpool 2 - conv(64, 3x3) - ReLU - maxpool 2 -
-dense(128) - ReLU - dense(10), softmax cross-entropy, AdamW at 1e-3 (PyTorch's default
-initialisation in both). eigentechno's figure is learn.json's `rows_per_second` of one
+The network: conv(32, 3x3) - BatchNorm - ReLU - maxpool 2 - conv(64, 3x3) - BatchNorm -
+ReLU - maxpool 2 - dropout 0.25 - dense(128) - ReLU - dense(10), softmax cross-entropy,
+AdamW at 1e-3 (PyTorch's default initialisation in both). eigentechno's figure is learn.json's `rows_per_second` of one
 epoch of `learn fit --head softmax` over the first IMAGES training images (training
 steps only); PyTorch's is the same steps timed in-process, after 5 warm-up batches.
 PyTorch comes from PyPI in a bench venv only (`pip install torch --index-url
@@ -47,9 +47,9 @@ def torch_rate(x: np.ndarray, y: np.ndarray, batch: int, threads: int) -> float:
     xt = torch.from_numpy(x.reshape(-1, 1, 28, 28).astype(np.float32) / 255)
     yt = torch.from_numpy(y.astype(np.int64))
     net = nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10),
+        nn.Conv2d(1, 32, 3), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(0.25), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10),
     )
     opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-4)
     batches = len(x) // batch
