@@ -20,7 +20,8 @@ fn skm_loss(z: &[f32], s: &[f32], lw: &[f32], a: &[f32], b: &[f32], y: &[i64]) -
     );
     let yt = Tensor::<1, Int>::from_ints(y, &dev);
     let scores = layer.scores(layer.kernels(zt));
-    loss(Head::Skm, scores, yt).into_scalar::<f32>() as f64
+    let logits = layer.class_logits(scores.clone());
+    loss(Head::Skm, scores, logits, yt).into_scalar::<f32>() as f64
 }
 
 #[test]
@@ -38,7 +39,8 @@ fn skm_gradients_match_finite_differences() {
     let layer = SkmLayer::from_values(s.clone(), lw.clone(), a.clone(), b.clone(), &dev);
     let zt = Tensor::<2>::from_data(TensorData::new(z.clone(), [bsz, d]), &dev).require_grad();
     let yt = Tensor::<1, Int>::from_ints(y.as_slice(), &dev);
-    let l = loss(Head::Skm, layer.scores(layer.kernels(zt.clone())), yt);
+    let scores = layer.scores(layer.kernels(zt.clone()));
+    let l = loss(Head::Skm, scores.clone(), layer.class_logits(scores), yt);
     let grads = l.backward();
     let grad = |t: Tensor<2>| {
         t.grad(&grads)
@@ -183,7 +185,7 @@ fn probabilities_follow_the_heads_definitions() {
     let dev = train::device();
     let scores =
         Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 2.0, -1.0, 1.0], [2, 2]), &dev);
-    let (p, c) = probabilities(Head::Skm, scores.clone());
+    let (p, c) = probabilities(Head::Skm, scores.clone(), scores.clone());
     let p = p.into_data().try_into_vec::<f32>().unwrap();
     let c = c.into_data().try_into_vec::<f32>().unwrap();
     let sig = |x: f32| 1.0 / (1.0 + (-x).exp());
@@ -191,7 +193,7 @@ fn probabilities_follow_the_heads_definitions() {
     // The class probabilities are softmax(f), not the normalised sigmoids.
     assert!((p[0] - 1.0 / (1.0 + 2f32.exp())).abs() < 1e-6);
     assert!((p[3] - 1.0 / (1.0 + (-2f32).exp())).abs() < 1e-6);
-    let (p, _) = probabilities(Head::Softmax, scores);
+    let (p, _) = probabilities(Head::Softmax, scores.clone(), scores);
     let p = p.into_data().try_into_vec::<f32>().unwrap();
     assert!((p[1] - 2f32.exp() / (1.0 + 2f32.exp())).abs() < 1e-6);
 }

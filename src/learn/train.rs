@@ -249,7 +249,7 @@ pub fn fit(
                 .zip(&labels)
                 .filter(|(p, l)| p == *l)
                 .count();
-            let l = loss(a.head, out.scores, y);
+            let l = loss(a.head, out.scores, out.class_logits, y);
             let value = l.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
                 return Err(LearnError::Data(format!(
@@ -369,8 +369,9 @@ pub fn predict(model: &Classifier, a: &Architecture, inputs: &Inputs, batch: usi
     let all: Vec<usize> = (0..n).collect();
     for rows in all.chunks(batch.max(1)) {
         let z = model.embed(batch_tensor(inputs, rows, &dev));
-        let scores = model.head(z.clone()).scores;
-        let (p, c) = probabilities(a.head, scores.clone());
+        let head = model.head(z.clone());
+        let scores = head.scores;
+        let (p, c) = probabilities(a.head, scores.clone(), head.class_logits);
         let f = |t: TensorData| t.try_into_vec::<f32>().expect("f32 outputs");
         out.scores.extend(f(scores.into_data()));
         out.embedding.extend(f(z.into_data()));

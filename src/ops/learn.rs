@@ -786,7 +786,8 @@ fn embedding_figure_named(
         burn::tensor::TensorData::new(grid, [nx * ny, d]),
         &dev,
     );
-    let (_, conf) = crate::learn::model::probabilities(a.head, model.head(z).scores);
+    let out = model.head(z);
+    let (_, conf) = crate::learn::model::probabilities(a.head, out.scores, out.class_logits);
     let values = conf
         .into_data()
         .try_into_vec::<f32>()
