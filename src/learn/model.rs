@@ -93,7 +93,7 @@ fn inverse_std(var: f64) -> f64 {
     if var > 1e-12 { 1.0 / var.sqrt() } else { 1.0 }
 }
 
-/// conv(32, 3x3) - BN - ReLU - pool(2) - conv(64, 3x3) - BN - ReLU - pool(2) - [dropout]
+/// conv(32, 3x3) - BN - ReLU - pool(2) - conv(64, 3x3) - BN - ReLU - pool(2) - (dropout)
 /// - dense(embed) - ReLU.
 #[derive(Module, Debug)]
 pub struct Cnn {
