@@ -1,5 +1,6 @@
 //! `learn fit`, `learn eval` and `learn predict` through the binary, on the committed
-//! 1,000-image Fashion-MNIST subset (fixtures/learn), and their errors on bad input.
+//! 1,000-image Fashion-MNIST subset and a committed model (fixtures/learn), and their
+//! errors on bad input.
 
 mod common;
 
@@ -115,6 +116,59 @@ fn skm_trains_on_1000_fashion_images_and_evaluates_with_confidence() {
     assert_eq!(lines.count(), 500);
 }
 
+/// `learn eval` on a committed model (an MLP + SKM trained on `fixtures/learn/blobs`,
+/// int64 labels) gives the metrics `eval_reference.py` computes from the same weights
+/// with numpy and scikit-learn, forward pass included.
+#[test]
+fn learn_eval_on_the_fixture_model_gives_the_independently_computed_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    std::fs::create_dir_all(&model).unwrap();
+    for f in ["model.safetensors", "learn.json"] {
+        std::fs::copy(
+            root().join("fixtures/learn/blobs-model").join(f),
+            model.join(f),
+        )
+        .unwrap();
+    }
+    let want = json(&root().join("fixtures/learn/blobs-model/expected_eval.json"));
+    let o = run(&[
+        "learn",
+        "eval",
+        model.to_str().unwrap(),
+        &fixture("blobs/x_test.npy"),
+        "--labels",
+        &fixture("blobs/y_test.npy"),
+        "--ood",
+        &fixture("blobs/x_ood.npy"),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(got, json(&model.join("eval.json")));
+    // The nearest decision is far above float32 rounding, so the discrete metrics agree
+    // exactly; the continuous ones to float32 precision.
+    assert!(want["smallest_top_two_gap"].as_f64().unwrap() > 1e-3);
+    let close = |key: &str, tol: f64| {
+        let (g, w) = (got[key].as_f64().unwrap(), want[key].as_f64().unwrap());
+        assert!((g - w).abs() <= tol, "{key}: {g} against {w}");
+    };
+    close("accuracy", 1e-12);
+    close("error", 1e-12);
+    close("nll", 1e-5);
+    close("ece", 1e-5);
+    close("auroc_ood", 1e-12);
+    for c in ["100", "99", "95", "90", "80"] {
+        let (g, w) = (
+            got["rejection"][c].as_f64().unwrap(),
+            want["rejection"][c].as_f64().unwrap(),
+        );
+        assert!((g - w).abs() < 1e-12, "rejection at {c} %: {g} against {w}");
+    }
+    assert_eq!(got["rows"], 150);
+    assert!(model.join("rejection.png").exists());
+}
+
 #[test]
 fn bad_data_gets_a_clear_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -133,6 +187,16 @@ fn bad_data_gets_a_clear_error_naming_the_file() {
     .unwrap();
     let three = d.join("three.txt");
     std::fs::write(&three, "0\n1\n0\n").unwrap();
+    // .npy labels: int64 (read as integers, so the error is the count), and floats
+    // that are not whole.
+    let three_npy = d.join("three.npy");
+    ndarray_npy::write_npy(&three_npy, &ndarray::Array1::<i64>::from(vec![0, 1, 0])).unwrap();
+    let halves = d.join("halves.npy");
+    ndarray_npy::write_npy(
+        &halves,
+        &ndarray::Array1::<f64>::from(vec![0.0, 1.0, 0.5, 1.0]),
+    )
+    .unwrap();
     let words = d.join("words.txt");
     std::fs::write(&words, "0\ncat\n1\n0\n").unwrap();
     let lying = d.join("lying");
@@ -166,6 +230,36 @@ fn bad_data_gets_a_clear_error_naming_the_file() {
             ],
             1,
             "3 labels for the 4 rows",
+        ),
+        (
+            vec![
+                "learn",
+                "fit",
+                xs,
+                "--labels",
+                three_npy.to_str().unwrap(),
+                "--out",
+                o_s,
+                "--net",
+                "mlp",
+            ],
+            1,
+            "3 labels for the 4 rows",
+        ),
+        (
+            vec![
+                "learn",
+                "fit",
+                xs,
+                "--labels",
+                halves.to_str().unwrap(),
+                "--out",
+                o_s,
+                "--net",
+                "mlp",
+            ],
+            1,
+            "label 0.5 (row 2) is not an integer",
         ),
         (
             vec![

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use eigentechno::learn::{Augment, FitParams, Head, Net, Progress};
-use eigentechno::ops::learn::{learn_eval, learn_fit, learn_predict};
+use eigentechno::ops::learn::{COVERAGES, learn_eval, learn_fit, learn_predict};
 
 use super::{Outcome, progress_bar, usage};
 
@@ -130,10 +130,10 @@ pub fn learn(command: LearnCommand) -> Outcome {
                         r.ood.as_deref().unwrap_or("?")
                     );
                 }
-                let rej: Vec<String> = r
-                    .rejection
+                // eval.json's keys sort as text ("100" < "80"); print by coverage.
+                let rej: Vec<String> = COVERAGES
                     .iter()
-                    .rev()
+                    .filter_map(|c| r.rejection.get(&c.to_string()).map(|e| (c, e)))
                     .map(|(c, e)| format!("{c} %: {:.2} %", 100.0 * e))
                     .collect();
                 println!("  error at coverage {}", rej.join(", "));

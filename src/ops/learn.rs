@@ -158,22 +158,14 @@ fn integer_labels(path: &Path, values: &[f64]) -> Result<Vec<i64>> {
         .collect()
 }
 
-/// Labels from a `.npy` array (integral floats) or a text file of one integer a line
-/// (blank lines and `#` comments skipped).
+/// Labels from a `.npy` array (any integer dtype, or whole-number floats) or a text
+/// file of one integer a line (blank lines and `#` comments skipped).
 pub fn read_labels(path: &Path) -> Result<Vec<i64>> {
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
     {
-        let a = read_npy(path)?;
-        if a.shape().len() != 1 && !(a.shape().len() == 2 && a.shape()[1] == 1) {
-            return Err(bad(
-                path,
-                format!("labels of shape {:?}: expected one column", a.shape()),
-            ));
-        }
-        let v: Vec<f64> = a.to_f64().iter().copied().collect();
-        return integer_labels(path, &v);
+        return crate::store::read_npy_integers(path);
     }
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let mut out = Vec::new();

@@ -18,6 +18,9 @@ pub use atomic::{AtomicFile, write_atomic, write_atomic_unsynced};
 pub use json::read_json;
 pub use lock::{LOCK_FILE, OutputLock};
 pub use matrix_file::{Dtype, NpyMatrix};
-pub use npy::{NdArray, NpyRowWriter, read_npy, read_npy_from, write_npy};
+pub use npy::{
+    NdArray, NpyRowWriter, read_npy, read_npy_from, read_npy_integers, read_npy_integers_from,
+    write_npy,
+};
 pub use stored_rows::StoredRows;
 pub use tables::{BarRow, OutlierRow, Table, TableWriter, VarianceRow, read_table, write_table};

@@ -8,7 +8,9 @@ use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use ndarray_npy::WriteNpyExt;
 
 use super::AtomicFile;
-use super::npy_header::{Dtype, NpyFloat, NpyHeader, read_header};
+use super::npy_header::{
+    AnyHeader, Dtype, Element, NpyFloat, NpyHeader, decode_ints, read_any_header, read_header,
+};
 use crate::error::{Error, Result};
 
 /// An n-dimensional float array of either precision.
@@ -109,6 +111,93 @@ fn read_array<T: NpyFloat, R: Read>(
     })
 }
 
+/// Read a one-column `.npy` of integers (labels): any integer dtype numpy writes
+/// (`int8`-`int64`, `uint8`-`uint64`, `bool`), or floats that are all whole numbers.
+/// The shape must be `(n,)` or `(n, 1)`. Errors name the file and, for a float that
+/// is not whole, its row.
+pub fn read_npy_integers(path: &Path) -> Result<Vec<i64>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let total_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    read_npy_integers_from(path, BufReader::new(file), total_len)
+}
+
+/// [`read_npy_integers`] from any reader holding a whole `.npy` file of `total_len`
+/// bytes.
+pub fn read_npy_integers_from<R: Read>(
+    path: &Path,
+    mut reader: R,
+    total_len: u64,
+) -> Result<Vec<i64>> {
+    let invalid = |reason: String| Error::InvalidData {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let header: AnyHeader = read_any_header(path, &mut reader, total_len)?.map_err(|descr| {
+        invalid(format!(
+            "dtype {descr} is not supported for labels: expected integers (or whole-number floats)"
+        ))
+    })?;
+    let extra = total_len - header.data_offset - header.data_len;
+    if extra > 0 {
+        return Err(invalid(format!(
+            "{extra} bytes after the data the header describes"
+        )));
+    }
+    let one_column = header.shape.len() == 1 || (header.shape.len() == 2 && header.shape[1] == 1);
+    if !one_column {
+        return Err(invalid(format!(
+            "labels of shape {:?}: expected one column",
+            header.shape
+        )));
+    }
+    // One column: Fortran and C order hold the same bytes.
+    let element = header.element;
+    let width = element.width();
+    let mut out: Vec<i64> = Vec::with_capacity(header.len);
+    let mut floats: Vec<f64> = Vec::new();
+    let mut floats32: Vec<f32> = Vec::new();
+    let mut chunk = vec![0u8; (64 << 10) / width * width];
+    let mut left = header.data_len as usize;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        reader
+            .read_exact(&mut chunk[..n])
+            .map_err(|e| Error::io(path, e))?;
+        let bytes = &chunk[..n];
+        match element {
+            Element::Int { .. } => {
+                if !decode_ints(bytes, element, header.big_endian, &mut out) {
+                    return Err(invalid(format!(
+                        "label {} is past the largest integer this reads (2^63 - 1)",
+                        out.len()
+                    )));
+                }
+            }
+            Element::Float(d) => {
+                floats.clear();
+                if d == Dtype::F32 {
+                    floats32.clear();
+                    f32::decode_into(bytes, header.big_endian, &mut floats32);
+                    floats.extend(floats32.iter().map(|&v| v as f64));
+                } else {
+                    f64::decode_into(bytes, header.big_endian, &mut floats);
+                }
+                for &v in &floats {
+                    if !(v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15) {
+                        return Err(invalid(format!(
+                            "label {v} (row {}) is not an integer",
+                            out.len()
+                        )));
+                    }
+                    out.push(v as i64);
+                }
+            }
+        }
+        left -= n;
+    }
+    Ok(out)
+}
+
 /// Write an array as `.npy`, atomically.
 pub fn write_npy(path: &Path, array: &NdArray) -> Result<PathBuf> {
     let mut file = AtomicFile::create(path)?;
@@ -160,6 +249,101 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("not a .npy file")
+        );
+    }
+
+    /// A `.npy` with the given descr and shape text over raw data bytes.
+    fn raw_npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+        let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        let mut h = b"\x93NUMPY\x01\x00".to_vec();
+        let len = (10 + dict.len() + 1).div_ceil(64) * 64 - 10;
+        h.extend_from_slice(&(len as u16).to_le_bytes());
+        h.extend_from_slice(dict.as_bytes());
+        h.resize(10 + len - 1, b' ');
+        h.push(b'\n');
+        h.extend_from_slice(data);
+        h
+    }
+
+    fn ints(bytes: &[u8]) -> Result<Vec<i64>> {
+        read_npy_integers_from(Path::new("l.npy"), bytes, bytes.len() as u64)
+    }
+
+    #[test]
+    fn labels_of_every_integer_dtype_and_whole_floats() {
+        // Written by ndarray-npy, a separate writer.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("l.npy");
+        let want = vec![3i64, -1, 0, 7];
+        macro_rules! round {
+            ($t:ty) => {{
+                let a =
+                    ndarray::Array1::<$t>::from(want.iter().map(|&v| v as $t).collect::<Vec<_>>());
+                ndarray_npy::write_npy(&p, &a).unwrap();
+                let got = read_npy_integers(&p).unwrap();
+                let expect: Vec<i64> = want.iter().map(|&v| v as $t as i64).collect();
+                assert_eq!(got, expect, "{}", stringify!($t));
+            }};
+        }
+        round!(i8);
+        round!(i16);
+        round!(i32);
+        round!(i64);
+        round!(u8);
+        round!(u16);
+        round!(u32);
+        // u64 of -1 is past i64::MAX (refused below); the others round-trip.
+        let a = ndarray::Array1::<u64>::from(vec![3, 0, 7, i64::MAX as u64]);
+        ndarray_npy::write_npy(&p, &a).unwrap();
+        assert_eq!(read_npy_integers(&p).unwrap(), vec![3, 0, 7, i64::MAX]);
+        round!(f32);
+        round!(f64);
+        let column = ndarray::Array2::<i64>::from_shape_vec((4, 1), want.clone()).unwrap();
+        ndarray_npy::write_npy(&p, &column).unwrap();
+        assert_eq!(read_npy_integers(&p).unwrap(), want);
+        let bools = ndarray::Array1::<bool>::from(vec![true, false, true]);
+        ndarray_npy::write_npy(&p, &bools).unwrap();
+        assert_eq!(read_npy_integers(&p).unwrap(), vec![1, 0, 1]);
+
+        // Big-endian, by hand: >i2 -2, 300; >u4 5.
+        let be = raw_npy(">i2", "(2,)", &[0xff, 0xfe, 0x01, 0x2c]);
+        assert_eq!(ints(&be).unwrap(), vec![-2, 300]);
+        let be = raw_npy(">u4", "(1,)", &[0, 0, 0, 5]);
+        assert_eq!(ints(&be).unwrap(), vec![5]);
+
+        // Refused, naming the file and what is wrong.
+        let e = ints(&raw_npy("<u8", "(1,)", &u64::MAX.to_le_bytes()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("l.npy") && e.contains("past the largest"), "{e}");
+        let e = ints(&raw_npy(
+            "<f8",
+            "(2,)",
+            &[1.0f64.to_le_bytes(), 2.5f64.to_le_bytes()].concat(),
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("2.5 (row 1) is not an integer"), "{e}");
+        let e = ints(&raw_npy("<i4", "(2, 2)", &[0u8; 16]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected one column"), "{e}");
+        let e = ints(&raw_npy("<c8", "(1,)", &[0u8; 8]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("<c8 is not supported for labels"), "{e}");
+        let e = ints(&raw_npy("<i8", "(3,)", &[0u8; 16]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("shorter than its header says"), "{e}");
+        // The float readers still refuse integers, naming the dtype.
+        let bytes = raw_npy("<i8", "(1,)", &[0u8; 8]);
+        let e = read_npy_from(Path::new("l.npy"), &bytes[..], bytes.len() as u64)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("dtype <i8 is not supported: expected float32 or float64"),
+            "{e}"
         );
     }
 }

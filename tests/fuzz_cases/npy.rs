@@ -1,12 +1,12 @@
-//! Target `npy`: the `.npy` header parser and the three readers built on it: the
-//! header alone, the whole array (`store::read_npy_from`, `store::read_npy`) and the
-//! streamed matrix (`store::NpyMatrix`: open, `read_rows`, block visits).
+//! Target `npy`: the `.npy` header parser and the readers built on it: the header
+//! alone, the whole array (`store::read_npy_from`, `store::read_npy`), the labels
+//! (`store::read_npy_integers_from`) and the streamed matrix (`store::NpyMatrix`: open, `read_rows`, block visits).
 
 use std::path::Path;
 
 use eigentechno::engine::pca::RowSource;
 use eigentechno::store::npy_header::read_header;
-use eigentechno::store::{NpyMatrix, read_npy, read_npy_from};
+use eigentechno::store::{NpyMatrix, read_npy, read_npy_from, read_npy_integers_from};
 
 use super::{msg, temp_file};
 
@@ -20,6 +20,11 @@ pub fn run(data: &[u8]) -> Result<(), String> {
     }
     if whole.is_ok() {
         assert!(header.is_ok(), "an array was read whose header is refused");
+    }
+    // The labels reader: any outcome but a panic, and never more values than the file
+    // holds.
+    if let Ok(labels) = read_npy_integers_from(name, data, data.len() as u64) {
+        assert!(labels.len() <= data.len(), "more labels than bytes");
     }
     let file = temp_file("npy", data);
     // The file reader and the in-memory reader agree (values may be NaN: compare shapes).

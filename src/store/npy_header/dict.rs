@@ -1,12 +1,12 @@
 //! The header dict's three keys, checked as numpy checks them.
 
-use super::dtype::Dtype;
+use super::dtype::Element;
 use super::literal::{Kind, Parser, Value, quote_excerpt};
 
 /// The checked fields of a header dict.
 #[derive(Debug)]
 pub(super) struct Fields {
-    pub(super) dtype: Dtype,
+    pub(super) element: Element,
     pub(super) big_endian: bool,
     pub(super) fortran_order: bool,
     pub(super) shape: Vec<usize>,
@@ -15,7 +15,7 @@ pub(super) struct Fields {
 
 /// Parse the header dict text (with its padding) and check its fields. `py2_longs`:
 /// accept Python 2's `3L` integers, as numpy does for format versions 1 and 2. A
-/// well-formed dict of another dtype is `Ok(Err(descr))`.
+/// well-formed dict of a dtype that is neither float nor integer is `Ok(Err(descr))`.
 pub(super) fn parse_dict(
     text: &str,
     py2_longs: bool,
@@ -100,18 +100,15 @@ pub(super) fn parse_dict(
             }
         }
     }
-    let (dtype, big_endian) = match &descr.kind {
-        Kind::Str(d) => match d.as_str() {
-            "<f4" | "|f4" => (Dtype::F32, false),
-            ">f4" => (Dtype::F32, true),
-            "<f8" | "|f8" => (Dtype::F64, false),
-            ">f8" => (Dtype::F64, true),
-            other => return Ok(Err(other.to_string())),
+    let (element, big_endian) = match &descr.kind {
+        Kind::Str(d) => match Element::parse(d) {
+            Some(e) => e,
+            None => return Ok(Err(d.to_string())),
         },
         _ => return Ok(Err(raw(&descr))),
     };
     Ok(Ok(Fields {
-        dtype,
+        element,
         big_endian,
         fortran_order,
         shape: dims,

@@ -20,7 +20,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 use dict::parse_dict;
-pub use dtype::{Dtype, NpyFloat};
+pub use dtype::{Dtype, Element, NpyFloat, decode_ints};
 
 /// A checked `.npy` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +30,25 @@ pub struct NpyHeader {
     /// Elements stored big-endian (`>f4`, `>f8`); numpy writes little-endian by default.
     pub big_endian: bool,
     /// Stored column-major (numpy writes this for transposed arrays).
+    pub fortran_order: bool,
+    /// Dimensions.
+    pub shape: Vec<usize>,
+    /// Elements (the product of the dimensions).
+    pub len: usize,
+    /// Where the data starts in the file.
+    pub data_offset: u64,
+    /// Bytes of data the header describes (`len` times the element width).
+    pub data_len: u64,
+}
+
+/// A checked `.npy` header of a float or integer array.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnyHeader {
+    /// Element type.
+    pub element: Element,
+    /// Elements stored big-endian.
+    pub big_endian: bool,
+    /// Stored column-major.
     pub fortran_order: bool,
     /// Dimensions.
     pub shape: Vec<usize>,
@@ -70,6 +89,44 @@ pub fn read_header_or_dtype<R: Read>(
     reader: &mut R,
     total_len: u64,
 ) -> Result<std::result::Result<NpyHeader, String>> {
+    Ok(match read_any_header(path, reader, total_len)? {
+        Ok(AnyHeader {
+            element: Element::Float(dtype),
+            big_endian,
+            fortran_order,
+            shape,
+            len,
+            data_offset,
+            data_len,
+        }) => Ok(NpyHeader {
+            dtype,
+            big_endian,
+            fortran_order,
+            shape,
+            len,
+            data_offset,
+            data_len,
+        }),
+        Ok(h) => Err(format!(
+            "{}{}",
+            if h.big_endian { '>' } else { '<' },
+            match h.element {
+                Element::Int { signed, width } =>
+                    format!("{}{width}", if signed { 'i' } else { 'u' }),
+                Element::Float(d) => format!("f{}", d.width()),
+            }
+        )),
+        Err(descr) => Err(descr),
+    })
+}
+
+/// As [`read_header`] for a float or integer array (labels). A well-formed header of
+/// any other dtype is `Ok(Err(descr))`.
+pub fn read_any_header<R: Read>(
+    path: &Path,
+    reader: &mut R,
+    total_len: u64,
+) -> Result<std::result::Result<AnyHeader, String>> {
     let mut pre = [0u8; 10];
     reader
         .read_exact(&mut pre)
@@ -132,7 +189,7 @@ pub fn read_header_or_dtype<R: Read>(
         .iter()
         .filter(|&&d| d != 0)
         .try_fold(1usize, |n, &d| n.checked_mul(d));
-    let width = fields.dtype.width();
+    let width = fields.element.width();
     let (len, data_len) = match (elements, nonzero) {
         (Some(n), Some(nz)) if nz <= isize::MAX as usize => match n.checked_mul(width) {
             Some(b) => (n, b as u64),
@@ -147,13 +204,13 @@ pub fn read_header_or_dtype<R: Read>(
             format!(
                 "the file is shorter than its header says ({total_len} bytes; shape {} of {} needs {} after the {data_offset}-byte header): truncated?",
                 fields.shape_text,
-                dtype_name(fields.dtype),
+                fields.element.name(),
                 data_len
             ),
         ));
     }
-    Ok(Ok(NpyHeader {
-        dtype: fields.dtype,
+    Ok(Ok(AnyHeader {
+        element: fields.element,
         big_endian: fields.big_endian,
         fortran_order: fields.fortran_order,
         shape: fields.shape,
@@ -168,13 +225,6 @@ fn too_big(path: &Path, shape: &str) -> Error {
         path,
         format!("malformed .npy header: shape {shape} has more elements than can be addressed"),
     )
-}
-
-fn dtype_name(d: Dtype) -> &'static str {
-    match d {
-        Dtype::F32 => "float32",
-        Dtype::F64 => "float64",
-    }
 }
 
 #[cfg(test)]
