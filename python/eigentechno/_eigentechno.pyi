@@ -69,7 +69,7 @@ class PcaModel:
 def learn_fit(
     data: str, out: str, labels: Optional[str], head: str, net: str, epochs: int, batch: int,
     support: int, embed: int, hidden: int, seed: int, learning_rate: float,
-    weight_decay: float, augment: str, threads: int,
+    weight_decay: float, augment: str, dropout: float, threads: int,
 ) -> str: ...
 
 class LearnedModel:

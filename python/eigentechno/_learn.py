@@ -265,12 +265,14 @@ def learn_fit(
     learning_rate: float = 1e-3,
     weight_decay: float = 1e-4,
     augment: str = "none",
+    dropout: float = 0.25,
     threads: int = 0,
 ) -> Dict[str, Any]:
     """``eigentechno learn fit DATA --out OUT``: train on an IDX folder (its train split;
     test accuracy per epoch on its t10k split) or a float ``.npy`` matrix with
     ``labels`` (``.npy`` of integers, or text, one a line). ``augment``: ``'none'``,
-    ``'shift'``, ``'flip'`` or ``'shift-flip'`` (random changes to training images). Writes model.safetensors,
+    ``'shift'``, ``'flip'`` or ``'shift-flip'`` (random changes to training images);
+    ``dropout``: the CNN's share of flattened conv features dropped per step. Writes model.safetensors,
     learn.json, training.png and embedding.png into ``out`` and returns learn.json as a
     dict. Releases the GIL; Ctrl-C stops it.
 
@@ -294,6 +296,7 @@ def learn_fit(
         float(learning_rate),
         float(weight_decay),
         str(augment),
+        float(dropout),
         _whole(threads, "threads", 0),
     )
     result: Dict[str, Any] = json.loads(text)

@@ -62,5 +62,6 @@ def learn_fit(
     learning_rate: float = 1e-3,
     weight_decay: float = 1e-4,
     augment: str = "none",
+    dropout: float = 0.25,
     threads: int = 0,
 ) -> Dict[str, Any]: ...

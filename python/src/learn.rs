@@ -29,6 +29,7 @@ fn options(
     learning_rate: f64,
     weight_decay: f64,
     augment: &str,
+    dropout: f64,
 ) -> PyResult<FitParams> {
     Ok(FitParams {
         head: parse(py, head)?,
@@ -42,6 +43,7 @@ fn options(
         learning_rate,
         weight_decay,
         augment: parse(py, augment)?,
+        dropout,
         ..FitParams::default()
     })
 }
@@ -127,6 +129,7 @@ impl PyLearnedModel {
             learning_rate,
             weight_decay,
             "none",
+            FitParams::default().dropout,
         )?;
         let train = LabelledData {
             inputs: rows(py, &x)?,
@@ -222,7 +225,7 @@ impl PyLearnedModel {
 
 /// `eigentechno learn fit DATA --out DIR ...`: returns learn.json's text.
 #[pyfunction]
-#[pyo3(signature = (data, out, labels, head, net, epochs, batch, support, embed, hidden, seed, learning_rate, weight_decay, augment, threads))]
+#[pyo3(signature = (data, out, labels, head, net, epochs, batch, support, embed, hidden, seed, learning_rate, weight_decay, augment, dropout, threads))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn learn_fit(
     py: Python<'_>,
@@ -240,6 +243,7 @@ pub(crate) fn learn_fit(
     learning_rate: f64,
     weight_decay: f64,
     augment: &str,
+    dropout: f64,
     threads: usize,
 ) -> PyResult<String> {
     let params = options(
@@ -255,6 +259,7 @@ pub(crate) fn learn_fit(
         learning_rate,
         weight_decay,
         augment,
+        dropout,
     )?;
     let outcome = blocking(py, || {
         ops::learn::learn_fit(

@@ -98,3 +98,9 @@ def test_learn_fit_from_python_writes_the_clis_files(tmp_path, cli):
     assert (tmp_path / "cli.csv").read_text() == (tmp_path / "py.csv").read_text()
     with pytest.raises(et.InvalidInputError, match="augment"):
         et.learn_fit(data, tmp_path / "bad", augment="rotate")
+    # dropout reaches the fit (learn.json records it) and is checked there.
+    assert rec["options"]["dropout"] == 0.25
+    none = et.learn_fit(data, tmp_path / "nodrop", epochs=1, batch=64, seed=3, dropout=0.0)
+    assert none["options"]["dropout"] == 0.0
+    with pytest.raises(et.InvalidInputError, match="dropout"):
+        et.learn_fit(data, tmp_path / "bad", dropout=0.99)
