@@ -44,7 +44,6 @@ fn options(
         weight_decay,
         augment: parse(py, augment)?,
         dropout,
-        ..FitParams::default()
     })
 }
 
