@@ -280,6 +280,8 @@ pub struct PcaTiming {
     /// The fitted singular values.
     #[serde(skip)]
     pub singular_values: Vec<f64>,
+    /// Power iterations run (randomized; 0 for exact).
+    pub power_iterations: usize,
 }
 
 /// Time `methods` on the matrix file, k components, each once (the data is big).
@@ -306,6 +308,7 @@ pub fn pca(
             seconds,
             max_rel_error: None,
             singular_values: fit.model.singular_values,
+            power_iterations: fit.power_iterations,
         });
     }
     // Errors against float64 exact singular values (the float32 exact fit is itself

@@ -39,7 +39,9 @@ class PCA:
     random_state : int, numpy Generator/RandomState or None
         Seed of the randomized sketch.
     power_iterations : int or None
-        Randomized: power iterations (default 3).
+        Randomized: power iterations, all run (scikit-learn's ``n_iter``). ``None``
+        (default): until no top-k singular value moves by more than 1e-5 of itself, at
+        most 12; ``pca.json`` records how many ran.
 
     Attributes have scikit-learn's meanings and dtypes (float32 for float32 input,
     float64 otherwise): ``components_``, ``explained_variance_``,

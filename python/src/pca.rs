@@ -72,8 +72,10 @@ impl PcaModel {
             seed,
             ..PcaParams::default()
         };
+        // A count asked for is run in full (scikit-learn's n_iter); none: adaptive.
         if let Some(q) = power_iterations {
             params.power_iterations = q;
+            params.tolerance = 0.0;
         }
         let rows = x.rows(py)?;
         fitted(py, &params, || ops::fit_memory(&rows, &params))
@@ -104,8 +106,10 @@ impl PcaModel {
             seed,
             ..PcaParams::default()
         };
+        // A count asked for is run in full (scikit-learn's n_iter); none: adaptive.
         if let Some(q) = power_iterations {
             params.power_iterations = q;
+            params.tolerance = 0.0;
         }
         let products = PyProducts {
             shape: (n, mean.len()),

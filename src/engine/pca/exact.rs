@@ -83,6 +83,7 @@ pub(super) fn gram<T: Scalar>(x: &[T], n: usize, d: usize, k: usize) -> Result<R
         scores.extend((0..k).map(|j| (uk[(i, j)].f64() * sigma[j]) as f32));
     }
     Ok(RawFit {
+        power_iterations: 0,
         singular_values: sigma,
         components,
         scores: Some(scores),
@@ -114,6 +115,7 @@ pub(super) fn covariance<T: Scalar>(data: &Data<'_, T>, k: usize) -> Result<RawF
 pub(super) fn from_covariance<T: Scalar>(c: MatRef<'_, T>, k: usize) -> Result<RawFit, PcaError> {
     let (lambdas, v, order) = top_eigen(c, k)?;
     Ok(RawFit {
+        power_iterations: 0,
         singular_values: lambdas.iter().map(|l| l.sqrt()).collect(),
         components: columns_as_rows(v.as_ref(), &order),
         scores: None,

@@ -70,6 +70,9 @@ pub enum PcaError {
         /// The most there can be.
         max: usize,
     },
+    /// A parameter out of its range.
+    #[error("{0}")]
+    InvalidParameter(String),
     /// Interrupted between blocks ([`crate::interrupt`]).
     #[error("interrupted")]
     Interrupted,
@@ -113,6 +116,8 @@ pub enum PcaError {
 /// What an algorithm hands back before the sign rule and the variances.
 pub(crate) struct RawFit {
     singular_values: Vec<f64>,
+    /// Power iterations run (randomized; 0 for exact).
+    power_iterations: usize,
     /// Row-major `k x d`, in float64 whatever the arithmetic (a float32 model rounds them).
     components: Vec<f64>,
     scores: Option<Vec<f32>>,

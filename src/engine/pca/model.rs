@@ -182,7 +182,8 @@ pub struct PcaFit {
     pub dropped_rows: Vec<usize>,
     /// Oversampling used by the randomized method (0 for exact).
     pub oversampling: usize,
-    /// Power iterations used by the randomized method (0 for exact).
+    /// Power iterations the randomized method ran (at most the parameter's; fewer when
+    /// the singular values settled first; 0 for exact).
     pub power_iterations: usize,
 }
 
@@ -307,7 +308,7 @@ impl PcaConfig {
             .map(|v| v / stats.total_variance)
             .collect();
         let (oversampling, power_iterations) = match self.method {
-            Method::Randomized => (self.oversampling, self.params.power_iterations),
+            Method::Randomized => (self.oversampling, raw.power_iterations),
             _ => (0, 0),
         };
         PcaFit {

@@ -2,6 +2,7 @@
 //! range of the centred data with a Gaussian test matrix of k + p columns, sharpen it
 //! with q power iterations (each re-orthonormalised by a thin QR, so small singular
 //! values are not lost to rounding), then take the exact SVD of the small projection.
+//! q is adaptive: the iterations stop once the sketch's top k singular values settle.
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, get_global_parallelism};
@@ -23,6 +24,7 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
     let mut q = orthonormal(data.times(omega.as_ref())?);
     drop(omega);
     // Q (n x m, orthonormal columns) and B^T = X^T Q (d x m).
+    let mut iterations = 0;
     let (q, bt) = if cfg.params.krylov {
         // Block Krylov (Rokhlin, Szlam & Tygert 2009; Musco & Musco 2015): keep every
         // power-iteration block, each orthogonalised against the ones before, and
@@ -31,13 +33,18 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
         // and X^T Q comes out of the iteration itself, block by block.
         let mut blocks = vec![q];
         let mut z_blocks: Vec<Mat<T>> = Vec::new();
-        for _ in 0..cfg.params.power_iterations {
-            if (blocks.len() + 1) * l > n.min(d) {
+        let mut settle = Settling::new(cfg, d);
+        loop {
+            let z = data.t_times(blocks.last().expect("one block").as_ref())?;
+            let grown = blocks.len() * l;
+            // z completes X^T Q for the basis so far: stop here, with nothing more to
+            // compute, once its top k singular values have settled.
+            let settled = settle.add_block(&z, k);
+            z_blocks.push(z);
+            if settled || blocks.len() > cfg.params.power_iterations || grown + l > n.min(d) {
                 break;
             }
-            let z = data.t_times(blocks.last().expect("one block").as_ref())?;
-            let mut y = data.times(z.as_ref())?;
-            z_blocks.push(z);
+            let mut y = data.times(z_blocks.last().expect("just pushed").as_ref())?;
             // Block Gram-Schmidt against the basis (twice), a QR, and the same again:
             // when the data's rank is near the basis size, the projected block is mostly
             // rounding noise, and only a second pass after normalising makes it
@@ -49,15 +56,20 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
             }
             blocks.push(y);
         }
-        z_blocks.push(data.t_times(blocks.last().expect("one block").as_ref())?);
+        iterations = blocks.len() - 1;
         (concat_cols(&blocks), concat_cols(&z_blocks))
     } else {
-        for _ in 0..cfg.params.power_iterations {
-            let z = orthonormal(data.t_times(q.as_ref())?);
+        let mut settle = Settling::new(cfg, d);
+        loop {
+            let z = data.t_times(q.as_ref())?;
+            settle.restart();
+            if settle.add_block(&z, k) || iterations == cfg.params.power_iterations {
+                break (q, z);
+            }
+            let z = orthonormal(z);
             q = orthonormal(data.times(z.as_ref())?);
+            iterations += 1;
         }
-        let bt = data.t_times(q.as_ref())?;
-        (q, bt)
     };
     // B = Q^T X (m x d) = Ub S W^T, from the eigendecomposition of the small m x m
     // matrix B B^T in float64 (so float32 data loses nothing here); then
@@ -164,10 +176,98 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
         scores.extend((0..k).map(|j| (left[(i, j)].f64() * sigma[j]) as f32));
     }
     Ok(RawFit {
+        power_iterations: iterations,
         singular_values: sigma,
         components,
         scores: Some(scores),
     })
+}
+
+/// Whether the sketch's top k singular values have settled: the Gram matrix of
+/// Z = X^T Q (in float64, grown a block at a time) gives them as the square roots of
+/// its top eigenvalues (Q's columns are orthonormal to rounding), and they are
+/// compared with the last block's.
+struct Settling {
+    tolerance: f64,
+    cols: usize,
+    /// Z's blocks so far, in float64 (d x l each).
+    z: Vec<Mat<f64>>,
+    gram: Mat<f64>,
+    last: Option<Vec<f64>>,
+}
+
+impl Settling {
+    fn new(cfg: &PcaConfig, d: usize) -> Self {
+        Settling {
+            tolerance: cfg.params.tolerance,
+            cols: d,
+            z: Vec::new(),
+            gram: Mat::zeros(0, 0),
+            last: None,
+        }
+    }
+
+    /// Forget the blocks (plain subspace iteration replaces its basis), keeping the
+    /// last values to compare with.
+    fn restart(&mut self) {
+        self.z.clear();
+        self.gram = Mat::zeros(0, 0);
+    }
+
+    /// Add Z's next block; true when the top k values moved less than the tolerance
+    /// since the last call.
+    fn add_block<T: Scalar>(&mut self, z: &Mat<T>, k: usize) -> bool {
+        if self.tolerance <= 0.0 {
+            return false;
+        }
+        let par = get_global_parallelism();
+        let zb = Mat::<f64>::from_fn(self.cols, z.ncols(), |i, j| z[(i, j)].f64());
+        let (old, new) = (self.gram.nrows(), zb.ncols());
+        let mut gram = Mat::<f64>::zeros(old + new, old + new);
+        gram.as_mut()
+            .submatrix_mut(0, 0, old, old)
+            .copy_from(self.gram.as_ref());
+        let mut at = 0;
+        for b in self.z.iter().chain(std::iter::once(&zb)) {
+            let w = b.ncols();
+            let mut cross = Mat::<f64>::zeros(w, new);
+            matmul(
+                cross.as_mut(),
+                Accum::Replace,
+                b.transpose(),
+                zb.as_ref(),
+                1.0,
+                par,
+            );
+            for i in 0..w {
+                for j in 0..new {
+                    gram[(at + i, old + j)] = cross[(i, j)];
+                    gram[(old + j, at + i)] = cross[(i, j)];
+                }
+            }
+            at += w;
+        }
+        self.z.push(zb);
+        self.gram = gram;
+        // Eigenvalues only (no vectors): a few times cheaper on the growing basis.
+        let Ok(lam) = self.gram.self_adjoint_eigenvalues(faer::Side::Lower) else {
+            return false;
+        };
+        let m = lam.len();
+        let values: Vec<f64> = (0..k.min(m))
+            .map(|i| lam[m - 1 - i].max(0.0).sqrt())
+            .collect();
+        let settled = self.last.as_ref().is_some_and(|last| {
+            let top = values.first().copied().unwrap_or(0.0);
+            last.len() == values.len()
+                && values.iter().zip(last).all(|(&v, &u)| {
+                    // Values at rounding level of the largest cannot settle relatively.
+                    (v - u).abs() <= self.tolerance * v.max(1e-6 * top)
+                })
+        });
+        self.last = Some(values);
+        settled
+    }
 }
 
 /// `y -= B (B^T y)` for every block `B` of an orthonormal basis.

@@ -274,3 +274,101 @@ fn randomized_float32_survives_a_basis_larger_than_the_rank() {
         assert!((a - b).abs() <= 1e-3 * b, "sigma {i}: {a} vs {b}");
     }
 }
+
+/// `n x d` float64 data whose spectrum falls slowly (weights 1 / (1 + t)^0.2 over rank
+/// r), as bars' spectra do: a few power iterations leave the k-th value visibly off.
+fn flat_spectrum(n: usize, d: usize, r: usize, seed: u64) -> Vec<f64> {
+    let mut rng = Rng::new(seed);
+    let a: Vec<f64> = (0..n * r).map(|_| rng.normal()).collect();
+    let b: Vec<f64> = (0..r * d).map(|_| rng.normal()).collect();
+    let mut x = vec![0f64; n * d];
+    for i in 0..n {
+        for t in 0..r {
+            let w = a[i * r + t] / (1.0 + t as f64).powf(0.2);
+            for j in 0..d {
+                x[i * d + j] += w * b[t * d + j];
+            }
+        }
+    }
+    x
+}
+
+#[test]
+fn randomized_power_iterations_stop_once_the_top_k_settle() {
+    let (n, d, k) = (500, 300, 20);
+    let x = flat_spectrum(n, d, 250, 9);
+    let rows = MemoryRows::f64(&x, n, d).unwrap();
+    let run = |p: PcaParams| p.check(&rows).unwrap().fit(&rows).unwrap();
+    let exact = run(PcaParams {
+        method: Method::Exact,
+        ..Default::default()
+    });
+    let worst = |f: &PcaFit| {
+        (0..k)
+            .map(|i| {
+                let (a, b) = (exact.model.singular_values[i], f.model.singular_values[i]);
+                (a - b).abs() / a
+            })
+            .fold(0.0, f64::max)
+    };
+    for krylov in [true, false] {
+        let base = PcaParams {
+            k: Some(k),
+            method: Method::Randomized,
+            krylov,
+            ..Default::default()
+        };
+        // A fixed count is run in full (tolerance 0), and one iteration is not enough
+        // on this spectrum.
+        let one = run(PcaParams {
+            power_iterations: 1,
+            tolerance: 0.0,
+            ..base.clone()
+        });
+        assert_eq!(one.power_iterations, 1);
+        assert!(
+            worst(&one) > 1e-4,
+            "krylov {krylov}: q = 1 is already {:.1e} off",
+            worst(&one)
+        );
+        // The default stops on its own, before its cap, with every top-k value within
+        // a few times the tolerance of exact (the sketch's values rise towards the true
+        // ones, so the last step's move bounds what is left only roughly).
+        let auto = run(base.clone());
+        let used = auto.power_iterations;
+        if krylov {
+            assert!((2..12).contains(&used), "{used} power iterations");
+            assert!(
+                worst(&auto) < 5e-5,
+                "{used} iterations leave the top {k} {:.1e} off",
+                worst(&auto)
+            );
+        } else {
+            // Plain subspace iteration converges as (sigma_l / sigma_k)^2q, slowly on
+            // a flat spectrum (the reason block Krylov is the default): here it runs to
+            // its cap, and is still better than one iteration.
+            assert_eq!(used, 12);
+            assert!(worst(&auto) < worst(&one) / 10.0);
+        }
+        // Running the same number of iterations with no tolerance gives the same fit.
+        let fixed = run(PcaParams {
+            power_iterations: used,
+            tolerance: 0.0,
+            ..base.clone()
+        });
+        assert_eq!(fixed.model.singular_values, auto.model.singular_values);
+        // A looser tolerance stops no later.
+        let loose = run(PcaParams {
+            tolerance: 1e-2,
+            ..base
+        });
+        assert!(loose.power_iterations <= used);
+    }
+    let bad = PcaParams {
+        k: Some(k),
+        tolerance: -1.0,
+        ..Default::default()
+    };
+    let e = bad.check(&rows).unwrap_err().to_string();
+    assert!(e.contains("tolerance"), "{e}");
+}

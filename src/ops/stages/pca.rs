@@ -49,8 +49,14 @@ const PCA_PARAMS: &[ParamSpec] = &[
     ParamSpec {
         name: "power_iterations",
         ty: ParamType::Int,
-        default: Some("3"),
-        help: "randomized: power iterations",
+        default: Some("12"),
+        help: "randomized: the most power iterations (fewer once the singular values settle)",
+    },
+    ParamSpec {
+        name: "tolerance",
+        ty: ParamType::Float,
+        default: Some("1e-5"),
+        help: "randomized: stop iterating once no top-k singular value moves by this fraction; 0: run every power iteration",
     },
     ParamSpec {
         name: "seed",
@@ -100,6 +106,7 @@ impl StageType for PcaType {
             precision: p.choice("precision")?.parse().expect("choice checked"),
             oversampling: (over > 0).then_some(over),
             power_iterations: p.int_in("power_iterations", 0, 100)? as usize,
+            tolerance: p.float_in("tolerance", 0.0, 1.0)?,
             seed: p.int("seed")? as u64,
             drop_nonfinite: p.bool("drop_nonfinite")?,
             ..Default::default()
