@@ -33,6 +33,19 @@ fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
+/// `learn eval DIR DATA [more] --json`: its report, which must equal the eval.json it
+/// writes into DIR.
+fn eval_json(dir: &Path, data: &str, more: &[&str]) -> serde_json::Value {
+    let mut args = vec!["learn", "eval", dir.to_str().unwrap(), data];
+    args.extend_from_slice(more);
+    args.push("--json");
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report, json(&dir.join("eval.json")));
+    report
+}
+
 #[test]
 fn skm_trains_on_1000_fashion_images_and_evaluates_with_confidence() {
     let dir = tempfile::tempdir().unwrap();
@@ -68,18 +81,11 @@ fn skm_trains_on_1000_fashion_images_and_evaluates_with_confidence() {
     // A CNN on 1,000 Fashion-MNIST images reaches about 75 % after a few epochs.
     assert!(test > 0.70, "test accuracy {test} after 4 epochs");
 
-    let o = run(&[
-        "learn",
-        "eval",
-        out.to_str().unwrap(),
+    let report = eval_json(
+        &out,
         &fixture("fashion-1000"),
-        "--ood",
-        &fixture("digits-500"),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(report, json(&out.join("eval.json")));
+        &["--ood", &fixture("digits-500")],
+    );
     assert!(out.join("rejection.png").is_file());
     let acc = report["accuracy"].as_f64().unwrap();
     assert!(
@@ -132,20 +138,16 @@ fn learn_eval_on_the_fixture_model_gives_the_independently_computed_metrics() {
         .unwrap();
     }
     let want = json(&root().join("fixtures/learn/blobs-model/expected_eval.json"));
-    let o = run(&[
-        "learn",
-        "eval",
-        model.to_str().unwrap(),
+    let got = eval_json(
+        &model,
         &fixture("blobs/x_test.npy"),
-        "--labels",
-        &fixture("blobs/y_test.npy"),
-        "--ood",
-        &fixture("blobs/x_ood.npy"),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let got: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(got, json(&model.join("eval.json")));
+        &[
+            "--labels",
+            &fixture("blobs/y_test.npy"),
+            "--ood",
+            &fixture("blobs/x_ood.npy"),
+        ],
+    );
     // The nearest decision is far above float32 rounding, so the discrete metrics agree
     // exactly; the continuous ones to float32 precision.
     assert!(want["smallest_top_two_gap"].as_f64().unwrap() > 1e-3);

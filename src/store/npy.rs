@@ -80,6 +80,28 @@ pub fn read_npy_from<R: Read>(path: &Path, mut reader: R, total_len: u64) -> Res
     })
 }
 
+/// Read `data_len` bytes of whole `width`-byte elements in chunks of about 64 kB,
+/// handing each to `f`.
+fn read_chunks<R: Read>(
+    path: &Path,
+    reader: &mut R,
+    data_len: u64,
+    width: usize,
+    mut f: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut chunk = vec![0u8; (64 << 10) / width * width];
+    let mut left = data_len as usize;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        reader
+            .read_exact(&mut chunk[..n])
+            .map_err(|e| Error::io(path, e))?;
+        f(&chunk[..n])?;
+        left -= n;
+    }
+    Ok(())
+}
+
 /// The data after a checked header, as a C-order array.
 fn read_array<T: NpyFloat, R: Read>(
     path: &Path,
@@ -88,17 +110,16 @@ fn read_array<T: NpyFloat, R: Read>(
 ) -> Result<ArrayD<T>> {
     // `header.len` elements fit in the file (read_header checked), so this is bounded.
     let mut values = Vec::with_capacity(header.len);
-    let width = header.dtype.width();
-    let mut chunk = vec![0u8; (64 << 10) / width * width];
-    let mut left = header.data_len as usize;
-    while left > 0 {
-        let n = left.min(chunk.len());
-        reader
-            .read_exact(&mut chunk[..n])
-            .map_err(|e| Error::io(path, e))?;
-        T::decode_into(&chunk[..n], header.big_endian, &mut values);
-        left -= n;
-    }
+    read_chunks(
+        path,
+        &mut reader,
+        header.data_len,
+        header.dtype.width(),
+        |bytes| {
+            T::decode_into(bytes, header.big_endian, &mut values);
+            Ok(())
+        },
+    )?;
     let shape = IxDyn(&header.shape);
     let array = if header.fortran_order {
         ArrayD::from_shape_vec(shape.f(), values).map(|a| a.as_standard_layout().into_owned())
@@ -151,50 +172,47 @@ pub fn read_npy_integers_from<R: Read>(
         )));
     }
     // One column: Fortran and C order hold the same bytes.
-    let element = header.element;
-    let width = element.width();
+    let element = header.dtype;
     let mut out: Vec<i64> = Vec::with_capacity(header.len);
-    let mut floats: Vec<f64> = Vec::new();
-    let mut floats32: Vec<f32> = Vec::new();
-    let mut chunk = vec![0u8; (64 << 10) / width * width];
-    let mut left = header.data_len as usize;
-    while left > 0 {
-        let n = left.min(chunk.len());
-        reader
-            .read_exact(&mut chunk[..n])
-            .map_err(|e| Error::io(path, e))?;
-        let bytes = &chunk[..n];
-        match element {
-            Element::Int { .. } => {
-                if !decode_ints(bytes, element, header.big_endian, &mut out) {
-                    return Err(invalid(format!(
-                        "label {} is past the largest integer this reads (2^63 - 1)",
-                        out.len()
-                    )));
-                }
-            }
-            Element::Float(d) => {
-                floats.clear();
-                if d == Dtype::F32 {
-                    floats32.clear();
-                    f32::decode_into(bytes, header.big_endian, &mut floats32);
-                    floats.extend(floats32.iter().map(|&v| v as f64));
-                } else {
-                    f64::decode_into(bytes, header.big_endian, &mut floats);
-                }
-                for &v in &floats {
-                    if !(v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15) {
+    let (mut floats, mut floats32) = (Vec::<f64>::new(), Vec::<f32>::new());
+    read_chunks(
+        path,
+        &mut reader,
+        header.data_len,
+        element.width(),
+        |bytes| {
+            match element {
+                Element::Int { .. } => {
+                    if !decode_ints(bytes, element, header.big_endian, &mut out) {
                         return Err(invalid(format!(
-                            "label {v} (row {}) is not an integer",
+                            "label {} is past the largest integer this reads (2^63 - 1)",
                             out.len()
                         )));
                     }
-                    out.push(v as i64);
+                }
+                Element::Float(d) => {
+                    floats.clear();
+                    if d == Dtype::F32 {
+                        floats32.clear();
+                        f32::decode_into(bytes, header.big_endian, &mut floats32);
+                        floats.extend(floats32.iter().map(|&v| v as f64));
+                    } else {
+                        f64::decode_into(bytes, header.big_endian, &mut floats);
+                    }
+                    for &v in &floats {
+                        if !(v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15) {
+                            return Err(invalid(format!(
+                                "label {v} (row {}) is not an integer",
+                                out.len()
+                            )));
+                        }
+                        out.push(v as i64);
+                    }
                 }
             }
-        }
-        left -= n;
-    }
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 

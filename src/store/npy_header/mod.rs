@@ -22,11 +22,12 @@ use crate::error::{Error, Result};
 use dict::parse_dict;
 pub use dtype::{Dtype, Element, NpyFloat, decode_ints};
 
-/// A checked `.npy` header.
+/// A checked `.npy` header whose element type is `D`: [`NpyHeader`] for the float
+/// readers, [`AnyHeader`] for the labels reader.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NpyHeader {
+pub struct Header<D> {
     /// Element type.
-    pub dtype: Dtype,
+    pub dtype: D,
     /// Elements stored big-endian (`>f4`, `>f8`); numpy writes little-endian by default.
     pub big_endian: bool,
     /// Stored column-major (numpy writes this for transposed arrays).
@@ -41,24 +42,11 @@ pub struct NpyHeader {
     pub data_len: u64,
 }
 
-/// A checked `.npy` header of a float or integer array.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AnyHeader {
-    /// Element type.
-    pub element: Element,
-    /// Elements stored big-endian.
-    pub big_endian: bool,
-    /// Stored column-major.
-    pub fortran_order: bool,
-    /// Dimensions.
-    pub shape: Vec<usize>,
-    /// Elements (the product of the dimensions).
-    pub len: usize,
-    /// Where the data starts in the file.
-    pub data_offset: u64,
-    /// Bytes of data the header describes (`len` times the element width).
-    pub data_len: u64,
-}
+/// A checked header of a float32 or float64 array.
+pub type NpyHeader = Header<Dtype>;
+
+/// A checked header of a float or integer array.
+pub type AnyHeader = Header<Element>;
 
 fn invalid(path: &Path, reason: impl Into<String>) -> Error {
     Error::InvalidData {
@@ -90,32 +78,22 @@ pub fn read_header_or_dtype<R: Read>(
     total_len: u64,
 ) -> Result<std::result::Result<NpyHeader, String>> {
     Ok(match read_any_header(path, reader, total_len)? {
-        Ok(AnyHeader {
-            element: Element::Float(dtype),
-            big_endian,
-            fortran_order,
-            shape,
-            len,
-            data_offset,
-            data_len,
-        }) => Ok(NpyHeader {
-            dtype,
-            big_endian,
-            fortran_order,
-            shape,
-            len,
-            data_offset,
-            data_len,
-        }),
-        Ok(h) => Err(format!(
-            "{}{}",
-            if h.big_endian { '>' } else { '<' },
-            match h.element {
-                Element::Int { signed, width } =>
-                    format!("{}{width}", if signed { 'i' } else { 'u' }),
-                Element::Float(d) => format!("f{}", d.width()),
-            }
-        )),
+        Ok(h) => match h.dtype {
+            Element::Float(dtype) => Ok(Header {
+                dtype,
+                big_endian: h.big_endian,
+                fortran_order: h.fortran_order,
+                shape: h.shape,
+                len: h.len,
+                data_offset: h.data_offset,
+                data_len: h.data_len,
+            }),
+            Element::Int { signed, width } => Err(format!(
+                "{}{}{width}",
+                if h.big_endian { '>' } else { '<' },
+                if signed { 'i' } else { 'u' }
+            )),
+        },
         Err(descr) => Err(descr),
     })
 }
@@ -210,7 +188,7 @@ pub fn read_any_header<R: Read>(
         ));
     }
     Ok(Ok(AnyHeader {
-        element: fields.element,
+        dtype: fields.element,
         big_endian: fields.big_endian,
         fortran_order: fields.fortran_order,
         shape: fields.shape,
