@@ -171,6 +171,14 @@ fn learn_eval_on_the_fixture_model_gives_the_independently_computed_metrics() {
     assert!(model.join("rejection.png").exists());
 }
 
+/// `learn fit X --labels LABELS --out OUT --net mlp`.
+fn mlp_fit<'a>(x: &'a str, labels: &'a Path, out: &'a str) -> Vec<&'a str> {
+    let labels = labels.to_str().unwrap();
+    vec![
+        "learn", "fit", x, "--labels", labels, "--out", out, "--net", "mlp",
+    ]
+}
+
 #[test]
 fn bad_data_gets_a_clear_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -218,63 +226,15 @@ fn bad_data_gets_a_clear_error_naming_the_file() {
     let xs = x.to_str().unwrap();
     let o_s = out.to_str().unwrap();
     for (args, code, says) in [
+        (mlp_fit(xs, &three, o_s), 1, "3 labels for the 4 rows"),
+        (mlp_fit(xs, &three_npy, o_s), 1, "3 labels for the 4 rows"),
         (
-            vec![
-                "learn",
-                "fit",
-                xs,
-                "--labels",
-                three.to_str().unwrap(),
-                "--out",
-                o_s,
-                "--net",
-                "mlp",
-            ],
-            1,
-            "3 labels for the 4 rows",
-        ),
-        (
-            vec![
-                "learn",
-                "fit",
-                xs,
-                "--labels",
-                three_npy.to_str().unwrap(),
-                "--out",
-                o_s,
-                "--net",
-                "mlp",
-            ],
-            1,
-            "3 labels for the 4 rows",
-        ),
-        (
-            vec![
-                "learn",
-                "fit",
-                xs,
-                "--labels",
-                halves.to_str().unwrap(),
-                "--out",
-                o_s,
-                "--net",
-                "mlp",
-            ],
+            mlp_fit(xs, &halves, o_s),
             1,
             "label 0.5 (row 2) is not an integer",
         ),
         (
-            vec![
-                "learn",
-                "fit",
-                xs,
-                "--labels",
-                words.to_str().unwrap(),
-                "--out",
-                o_s,
-                "--net",
-                "mlp",
-            ],
+            mlp_fit(xs, &words, o_s),
             1,
             "line 2: 'cat' is not an integer label",
         ),
