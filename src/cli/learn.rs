@@ -1,22 +1,30 @@
-//! `learn fit`, `learn eval` and `learn predict`.
+//! `learn fit` (one model, or K diffusion replicas), `learn cv`, `learn eval` and
+//! `learn predict`.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use eigentechno::learn::{Augment, FitParams, Head, Net, Progress};
+use eigentechno::learn::{Augment, DiffusionParams, FitParams, Head, Net, Progress, Topology};
 use eigentechno::ops::learn::{COVERAGES, learn_eval, learn_fit, learn_predict};
+use eigentechno::ops::learn_ensemble::{learn_cv, learn_diffuse};
 
 use super::{Outcome, progress_bar, usage};
 
 #[derive(Subcommand)]
 pub enum LearnCommand {
     /// Train a classifier: an SKM, softmax or L2-SVM head on a CNN or an MLP. Writes
-    /// model.safetensors, learn.json, training.png and embedding.png into --out.
+    /// model.safetensors, learn.json, training.png and embedding.png into --out. With
+    /// --diffusion K: K replicas on 1/K of the data each, mixing parameters (README,
+    /// "Parameter diffusion"); writes replica_NN/, diffusion.json and diffusion.png.
     Fit(FitArgs),
+    /// K-fold cross-validation of the same model: K trainings, the mean validation
+    /// accuracy as the estimate, and their ensemble. Writes fold_NN/ and cv.json.
+    Cv(CvArgs),
     /// Accuracy, NLL, calibration (ECE), rejection and, with --ood, the AUROC of the
     /// confidence; writes eval.json and rejection.png into DIR.
     Eval {
-        /// A folder `learn fit` wrote.
+        /// A folder `learn fit` or `learn cv` wrote (an ensemble's folder is scored as
+        /// the mean of its members' probabilities).
         dir: PathBuf,
         /// An IDX folder (its t10k split) or a .npy matrix with --labels.
         data: PathBuf,
@@ -54,6 +62,44 @@ pub struct FitArgs {
     /// Labels of a .npy matrix (.npy, or text: one integer a line).
     #[arg(long)]
     labels: Option<PathBuf>,
+    /// Train K replicas, each on its own 1/K shard, mixing parameters every --exchange
+    /// steps.
+    #[arg(long, value_name = "K")]
+    diffusion: Option<usize>,
+    /// Diffusion: the weight A a replica gives its neighbours at an exchange, in [0, 1]
+    /// (0: K independent models; 1 with --topology complete: one consensus model).
+    #[arg(long, value_name = "A", default_value_t = DiffusionParams::default().coupling, requires = "diffusion")]
+    coupling: f64,
+    /// Diffusion: steps between exchanges.
+    #[arg(long, value_name = "T", default_value_t = DiffusionParams::default().exchange, requires = "diffusion")]
+    exchange: usize,
+    /// Diffusion: ring (both neighbours), oneway (the predecessor) or complete (all).
+    #[arg(long, default_value = "ring", requires = "diffusion")]
+    topology: String,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+#[derive(Args)]
+pub struct CvArgs {
+    /// An IDX folder (its train split) or a float .npy matrix with --labels.
+    data: PathBuf,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// Labels of a .npy matrix (.npy, or text: one integer a line).
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// K: folds (and trainings).
+    #[arg(long, default_value_t = 4)]
+    folds: usize,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+/// The model and training options `fit` and `cv` share.
+#[derive(Args)]
+pub struct ModelArgs {
     /// The output layer: skm, softmax or svm.
     #[arg(long, default_value = "skm")]
     head: String,
@@ -99,9 +145,29 @@ pub struct FitArgs {
     quiet: bool,
 }
 
+impl ModelArgs {
+    fn params(&self) -> Result<FitParams, super::Failure> {
+        Ok(FitParams {
+            head: self.head.parse::<Head>().map_err(usage)?,
+            net: self.net.parse::<Net>().map_err(usage)?,
+            epochs: self.epochs,
+            batch: self.batch,
+            support: self.support,
+            embed: self.embed,
+            hidden: self.hidden,
+            seed: self.seed,
+            learning_rate: self.learning_rate,
+            weight_decay: self.weight_decay,
+            augment: self.augment.parse::<Augment>().map_err(usage)?,
+            dropout: self.dropout,
+        })
+    }
+}
+
 pub fn learn(command: LearnCommand) -> Outcome {
     match command {
         LearnCommand::Fit(a) => fit(a),
+        LearnCommand::Cv(a) => cv(a),
         LearnCommand::Eval {
             dir,
             data,
@@ -137,6 +203,26 @@ pub fn learn(command: LearnCommand) -> Outcome {
                     .map(|(c, e)| format!("{c} %: {:.2} %", 100.0 * e))
                     .collect();
                 println!("  error at coverage {}", rej.join(", "));
+                if let Some(members) = &r.replicas {
+                    let accs: Vec<String> = members
+                        .iter()
+                        .map(|m| format!("{:.2}", 100.0 * m.accuracy))
+                        .collect();
+                    println!(
+                        "  ensemble of {}: members {} %",
+                        members.len(),
+                        accs.join(", ")
+                    );
+                }
+                if let (Some(e), Some(se)) = (r.estimate, r.estimate_error) {
+                    println!(
+                        "  the run's estimate {:.2} +- {:.2} % beside the measured {:.2} % (off by {:+.2} points)",
+                        100.0 * e,
+                        100.0 * se,
+                        100.0 * r.accuracy,
+                        100.0 * (e - r.accuracy)
+                    );
+                }
                 for f in files {
                     println!("  wrote {}", f.display());
                 }
@@ -151,22 +237,10 @@ pub fn learn(command: LearnCommand) -> Outcome {
     }
 }
 
-fn fit(a: FitArgs) -> Outcome {
-    let params = FitParams {
-        head: a.head.parse::<Head>().map_err(usage)?,
-        net: a.net.parse::<Net>().map_err(usage)?,
-        epochs: a.epochs,
-        batch: a.batch,
-        support: a.support,
-        embed: a.embed,
-        hidden: a.hidden,
-        seed: a.seed,
-        learning_rate: a.learning_rate,
-        weight_decay: a.weight_decay,
-        augment: a.augment.parse::<Augment>().map_err(usage)?,
-        dropout: a.dropout,
-    };
-    let bar = progress_bar(0, a.quiet);
+/// The progress bar of a fit: batches of the epoch (one model) or of the whole run
+/// (ensembles), and one line an epoch.
+fn fit_progress(quiet: bool) -> (indicatif::ProgressBar, impl FnMut(Progress) + Send) {
+    let bar = progress_bar(0, quiet);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "epoch {prefix} [{bar:30}] {pos}/{len} batches, loss {msg}",
@@ -174,22 +248,22 @@ fn fit(a: FitArgs) -> Outcome {
         .expect("a valid template")
         .progress_chars("=> "),
     );
-    let quiet = a.quiet;
-    let mut on = |p: Progress| match p {
+    let b = bar.clone();
+    let on = move |p: Progress| match p {
         Progress::Batch {
             epoch,
             done,
             of,
             loss,
         } => {
-            bar.set_length(of as u64);
-            bar.set_prefix(epoch.to_string());
-            bar.set_position(done as u64);
-            bar.set_message(format!("{loss:.4}"));
+            b.set_length(of as u64);
+            b.set_prefix(epoch.to_string());
+            b.set_position(done as u64);
+            b.set_message(format!("{loss:.4}"));
         }
         Progress::Epoch(e) => {
             if !quiet {
-                bar.suspend(|| {
+                b.suspend(|| {
                     eprintln!(
                         "epoch {:>3}: loss {:.4}, train {:.2} %{}, {:.1} s",
                         e.epoch,
@@ -203,16 +277,73 @@ fn fit(a: FitArgs) -> Outcome {
             }
         }
     };
+    (bar, on)
+}
+
+fn fit(a: FitArgs) -> Outcome {
+    let params = a.model.params()?;
+    let quiet = a.model.quiet;
+    if let Some(k) = a.diffusion {
+        let diffusion = DiffusionParams {
+            replicas: k,
+            coupling: a.coupling,
+            exchange: a.exchange,
+            topology: a.topology.parse::<Topology>().map_err(usage)?,
+        };
+        let (bar, mut on) = fit_progress(quiet);
+        let outcome = learn_diffuse(
+            &a.data,
+            a.labels.as_deref(),
+            &a.out,
+            &params,
+            &diffusion,
+            a.model.threads,
+            &mut on,
+        )?;
+        bar.finish_and_clear();
+        if !quiet {
+            let r = &outcome.record;
+            println!(
+                "{k} replicas ({} topology, A = {}, T = {}) on {} training rows in {:.1} s: estimate {:.2} +- {:.2} %, disagreement {:.2} +- {:.2} %, isolation {:.2}",
+                r.diffusion.topology.as_str(),
+                r.diffusion.coupling,
+                r.diffusion.exchange,
+                r.train_rows,
+                r.seconds,
+                100.0 * r.estimate,
+                100.0 * r.estimate_error,
+                100.0 * r.disagreement,
+                100.0 * r.disagreement_error,
+                r.isolation
+            );
+            if let Some(last) = r.curve.last() {
+                println!(
+                    "  on {}: ensemble {:.2} %, replicas {:.2} to {:.2} %",
+                    r.disagreement_data,
+                    100.0 * last.ensemble,
+                    100.0 * last.replicas.iter().copied().fold(1.0, f64::min),
+                    100.0 * last.replicas.iter().copied().fold(0.0, f64::max)
+                );
+            }
+            println!(
+                "  wrote {} files into {}",
+                outcome.files.len(),
+                a.out.display()
+            );
+        }
+        return Ok(());
+    }
+    let (bar, mut on) = fit_progress(quiet);
     let outcome = learn_fit(
         &a.data,
         a.labels.as_deref(),
         &a.out,
         &params,
-        a.threads,
+        a.model.threads,
         &mut on,
     )?;
     bar.finish_and_clear();
-    if !a.quiet {
+    if !quiet {
         let r = &outcome.record;
         let last = r.epochs.last().expect("at least one epoch");
         println!(
@@ -231,6 +362,44 @@ fn fit(a: FitArgs) -> Outcome {
         for f in &outcome.files {
             println!("  wrote {}", f.display());
         }
+    }
+    Ok(())
+}
+
+fn cv(a: CvArgs) -> Outcome {
+    let params = a.model.params()?;
+    let (bar, mut on) = fit_progress(a.model.quiet);
+    let outcome = learn_cv(
+        &a.data,
+        a.labels.as_deref(),
+        &a.out,
+        &params,
+        a.folds,
+        a.model.threads,
+        &mut on,
+    )?;
+    bar.finish_and_clear();
+    if !a.model.quiet {
+        let r = &outcome.record;
+        let accs: Vec<String> = r
+            .folds
+            .iter()
+            .map(|f| format!("{:.2}", 100.0 * f.validation_accuracy))
+            .collect();
+        println!(
+            "{}-fold cross-validation on {} rows in {:.1} s: estimate {:.2} +- {:.2} % (folds {} %)",
+            r.folds.len(),
+            r.train_rows,
+            r.seconds,
+            100.0 * r.estimate,
+            100.0 * r.estimate_error,
+            accs.join(", ")
+        );
+        println!(
+            "  wrote {} files into {}",
+            outcome.files.len(),
+            a.out.display()
+        );
     }
     Ok(())
 }

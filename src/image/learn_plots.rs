@@ -295,3 +295,158 @@ pub fn bounds(points: impl Iterator<Item = (f64, f64)>) -> (f64, f64, f64, f64) 
     let (px, py) = (0.05 * (x1 - x0).max(1e-9), 0.05 * (y1 - y0).max(1e-9));
     (x0 - px, x1 + px, y0 - py, y1 + py)
 }
+
+/// What diffusion.png shows of a parameter-diffusion run.
+pub struct DiffusionPicture<'a> {
+    /// The title.
+    pub title: &'a str,
+    /// Per epoch end: (epoch, each replica's accuracy, the ensemble's).
+    pub accuracy: &'a [(usize, Vec<f64>, f64)],
+    /// Per exchange: (step, each neighbour pair's parameter distance).
+    pub distances: &'a [(usize, Vec<f64>)],
+    /// The neighbour pairs, in the distances' order.
+    pub pairs: &'a [[usize; 2]],
+    /// Influence, K x K: row i is how replica i's learning divides between the shards.
+    pub influence: &'a [Vec<f64>],
+}
+
+/// diffusion.png: the replicas' accuracy over training (left), their spread as the
+/// parameter distance between neighbours at each exchange (middle), and where each
+/// replica's learning came from (right: the influence matrix).
+pub fn diffusion_picture(path: &Path, d: &DiffusionPicture) -> Result<PathBuf> {
+    let k = d.influence.len();
+    draw_png(path, (1500, 520), |root| {
+        let title_area = root
+            .titled(d.title, (FONT, 20))
+            .map_err(|e| e.to_string())?;
+        let panels = title_area.split_evenly((1, 3));
+        // Accuracy.
+        let epochs = d.accuracy.iter().map(|p| p.0).max().unwrap_or(1).max(1) as f64;
+        let accs = d
+            .accuracy
+            .iter()
+            .flat_map(|p| p.1.iter().copied().chain([p.2]));
+        let lo = accs.fold(1.0, f64::min);
+        let lo = ((lo * 20.0).floor() / 20.0).clamp(0.0, 0.95);
+        let mut c = ChartBuilder::on(&panels[0])
+            .caption("accuracy on the probe rows", (FONT, 16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0.5..epochs + 0.5, lo..1.0)
+            .map_err(|e| e.to_string())?;
+        c.configure_mesh()
+            .x_desc("epoch")
+            .y_label_formatter(&|v| format!("{:.1} %", v * 100.0))
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for r in 0..k {
+            let colour = class_colour(r as u32);
+            c.draw_series(LineSeries::new(
+                d.accuracy
+                    .iter()
+                    .filter_map(|p| p.1.get(r).map(|&a| (p.0 as f64, a))),
+                colour.stroke_width(1),
+            ))
+            .map_err(|e| e.to_string())?;
+        }
+        c.draw_series(LineSeries::new(
+            d.accuracy.iter().map(|p| (p.0 as f64, p.2)),
+            BLACK.stroke_width(3),
+        ))
+        .map_err(|e| e.to_string())?
+        .label("ensemble")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(3)));
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        // Spread.
+        let steps = d.distances.iter().map(|p| p.0).max().unwrap_or(1).max(1) as f64;
+        let hi = d
+            .distances
+            .iter()
+            .flat_map(|p| p.1.iter().copied())
+            .fold(1e-9, f64::max)
+            * 1.1;
+        let mut c = ChartBuilder::on(&panels[1])
+            .caption("parameter distance between neighbours", (FONT, 16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0.0..steps, 0.0..hi)
+            .map_err(|e| e.to_string())?;
+        c.configure_mesh()
+            .x_desc("step (before each exchange)")
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (q, pair) in d.pairs.iter().enumerate() {
+            c.draw_series(LineSeries::new(
+                d.distances
+                    .iter()
+                    .filter_map(|p| p.1.get(q).map(|&v| (p.0 as f64, v))),
+                class_colour(pair[0] as u32).stroke_width(1),
+            ))
+            .map_err(|e| e.to_string())?;
+        }
+        // Influence: rows are replicas (0 at the top), columns shards, cells centred on
+        // whole numbers.
+        let side = k as f64 - 0.5;
+        let mut c = ChartBuilder::on(&panels[2])
+            .caption("share of each replica's learning by shard", (FONT, 16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(-0.5..side, -0.5..side)
+            .map_err(|e| e.to_string())?;
+        let whole = |v: f64| (v - v.round()).abs() < 1e-6 && v > -0.5 && v < side;
+        c.configure_mesh()
+            .disable_mesh()
+            .x_desc("shard")
+            .y_desc("replica")
+            .x_labels(k.min(16) + 1)
+            .y_labels(k.min(16) + 1)
+            .x_label_formatter(&|v| {
+                if whole(*v) {
+                    format!("{}", v.round())
+                } else {
+                    String::new()
+                }
+            })
+            .y_label_formatter(&|v| {
+                if whole(*v) {
+                    format!("{}", (k as f64 - 1.0 - v).round())
+                } else {
+                    String::new()
+                }
+            })
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, row) in d.influence.iter().enumerate() {
+            for (j, &f) in row.iter().enumerate() {
+                let (x, y) = (j as f64, (k - 1 - i) as f64);
+                let shade = (255.0 * (1.0 - f.clamp(0.0, 1.0))) as u8;
+                c.draw_series([Rectangle::new(
+                    [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
+                    RGBColor(shade, shade, 255).filled(),
+                )])
+                .map_err(|e| e.to_string())?;
+                if k <= 12 {
+                    c.draw_series([Text::new(
+                        format!("{f:.2}"),
+                        (x - 0.2, y + 0.1),
+                        (FONT, 13).into_font().color(&BLACK),
+                    )])
+                    .map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        Ok(())
+    })
+}

@@ -7,6 +7,7 @@
 //! the model.
 
 pub mod data;
+pub mod diffusion;
 pub mod error;
 pub mod metrics;
 pub mod model;
@@ -17,7 +18,8 @@ pub mod train;
 mod tests;
 
 pub use data::{InputShape, Inputs, check_labels};
+pub use diffusion::{DiffusionParams, DiffusionPlan, Topology};
 pub use error::LearnError;
 pub use model::Classifier;
 pub use params::{Architecture, Augment, Checked, FitParams, Head, Net};
-pub use train::{EpochRecord, Fitted, Labelled, Predictions, Progress, fit, predict};
+pub use train::{EpochRecord, Fitted, Labelled, Predictions, Progress, Trainer, fit, predict};

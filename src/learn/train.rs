@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -137,6 +137,257 @@ fn augmented_batch(
     Tensor::from_data(TensorData::new(v, [rows.len(), d]), device)
 }
 
+/// One model in training: its weights, optimizer, generator and place in the schedule.
+/// [`fit`] runs one to the end; a diffusion run steps several in rounds and mixes their
+/// parameters between rounds.
+pub struct Trainer<'a> {
+    train: Labelled<'a>,
+    checked: &'a Checked,
+    /// Always `Some` between calls (taken for the optimizer's step, which consumes it).
+    model: Option<Classifier>,
+    /// SKM: the training rows the support points started on.
+    support_rows: Vec<usize>,
+    optimizer: ModuleOptimizer,
+    rng: Rng,
+    order: Vec<usize>,
+    /// Batches done in the current epoch.
+    batch: usize,
+    /// Epochs done.
+    epoch: usize,
+    /// Steps done over the whole run.
+    step: usize,
+    loss_sum: f64,
+    right: usize,
+    started: Instant,
+}
+impl<'a> Trainer<'a> {
+    /// A model initialised from the fit's seed on `train` (labels checked against the
+    /// architecture), before its first step.
+    pub fn new(train: Labelled<'a>, checked: &'a Checked) -> Result<Trainer<'a>, LearnError> {
+        let (p, a) = (&checked.params, &checked.architecture);
+        let n = train.inputs.rows();
+        if train.labels.len() != n {
+            return Err(LearnError::Data(format!(
+                "{} labels for {n} training rows",
+                train.labels.len()
+            )));
+        }
+        if n == 0 {
+            return Err(LearnError::Data("no training rows".into()));
+        }
+        if let Some(&l) = train.labels.iter().find(|&&l| l as usize >= a.classes) {
+            return Err(LearnError::Data(format!(
+                "label {l} in a model of {} classes",
+                a.classes
+            )));
+        }
+        let plain = device();
+        let autodiff = plain.clone().autodiff();
+        let standardize = Standardize::from_rows(
+            &train.inputs.values,
+            a.input.len(),
+            matches!(a.input, InputShape::Vector { .. }),
+            &autodiff,
+        );
+        let mut rng = Rng::new(p.seed);
+        let mut model = Classifier::new(a, p.seed, standardize, &autodiff);
+        let mut support_rows = Vec::new();
+        if a.head == Head::Skm {
+            let rows = stratified(train.labels, a.classes, a.support, &mut rng);
+            support_rows.clone_from(&rows);
+            let z = model
+                .valid()
+                .features(batch_tensor(train.inputs, &rows, &plain));
+            let mut points = z.into_data().try_into_vec::<f32>().expect("f32 embeddings");
+            // The embedding's standardisation starts from these rows' statistics, and the
+            // support points start on them standardised.
+            let d = a.embed;
+            let m = rows.len() as f64;
+            let mut mean = vec![0f64; d];
+            let mut var = vec![0f64; d];
+            for r in points.chunks_exact(d) {
+                for (k, &v) in r.iter().enumerate() {
+                    mean[k] += v as f64 / m;
+                }
+            }
+            for r in points.chunks_exact(d) {
+                for (k, &v) in r.iter().enumerate() {
+                    var[k] += (v as f64 - mean[k]).powi(2) / m;
+                }
+            }
+            for r in points.chunks_exact_mut(d) {
+                for (k, v) in r.iter_mut().enumerate() {
+                    *v = ((*v as f64 - mean[k]) / (var[k] + 1e-5).sqrt()) as f32;
+                }
+            }
+            let f = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<_>>();
+            model.set_embedding_stats(f(mean), f(var), &autodiff);
+            let init = SkmInit {
+                points,
+                classes: rows.iter().map(|&i| train.labels[i]).collect(),
+            };
+            model = model.with_skm(&init, a.classes, &autodiff);
+        }
+        let optimizer = AdamWConfig::new()
+            .with_weight_decay(p.weight_decay as f32)
+            .init();
+        Ok(Trainer {
+            train,
+            checked,
+            model: Some(model),
+            support_rows,
+            optimizer,
+            rng,
+            order: (0..n).collect(),
+            batch: 0,
+            epoch: 0,
+            step: 0,
+            loss_sum: 0.0,
+            right: 0,
+            started: Instant::now(),
+        })
+    }
+
+    /// SKM: the training rows the support points started on (none for other heads).
+    pub fn support_rows(&self) -> &[usize] {
+        &self.support_rows
+    }
+
+    /// Gradient steps in an epoch.
+    pub fn batches(&self) -> usize {
+        self.train.inputs.rows().div_ceil(self.checked.params.batch)
+    }
+
+    /// Gradient steps in the whole run.
+    pub fn total_steps(&self) -> usize {
+        self.batches() * self.checked.params.epochs
+    }
+
+    /// Steps done.
+    pub fn steps_done(&self) -> usize {
+        self.step
+    }
+
+    /// Epochs done.
+    pub fn epochs_done(&self) -> usize {
+        self.epoch
+    }
+
+    /// The learning rate at step `s` as a share of the full rate: a cosine from 1 down to
+    /// 1/100 over the whole run.
+    pub fn rate_factor(&self, s: usize) -> f64 {
+        let t = s as f64 / self.total_steps() as f64;
+        0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+    }
+
+    /// Whether every epoch is done.
+    pub fn finished(&self) -> bool {
+        self.step >= self.total_steps()
+    }
+
+    /// The model as it stands, on the training (autodiff) device.
+    pub fn model(&self) -> &Classifier {
+        self.model.as_ref().expect("a model between steps")
+    }
+
+    /// Replace the model's parameters (a diffusion exchange); the optimizer's moments
+    /// stay as they are.
+    pub fn set_model(&mut self, model: Classifier) {
+        self.model = Some(model);
+    }
+
+    /// One gradient step on the next batch. At an epoch's last batch, the epoch's record
+    /// (without test accuracy; the caller measures it) comes back.
+    pub fn step(
+        &mut self,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<Option<EpochRecord>, LearnError> {
+        let (p, a) = (&self.checked.params, &self.checked.architecture);
+        let batches = self.batches();
+        if self.batch == 0 {
+            self.started = Instant::now();
+            shuffle(&mut self.order, &mut self.rng);
+            self.loss_sum = 0.0;
+            self.right = 0;
+        }
+        let epoch = self.epoch + 1;
+        let b = self.batch;
+        let rows = &self.order[b * p.batch..((b + 1) * p.batch).min(self.order.len())];
+        crate::interrupt::check().map_err(|_| LearnError::Interrupted)?;
+        let autodiff = device().autodiff();
+        let x = augmented_batch(self.train.inputs, rows, p.augment, &mut self.rng, &autodiff);
+        let labels: Vec<i64> = rows.iter().map(|&i| self.train.labels[i] as i64).collect();
+        let y = Tensor::<1, Int>::from_ints(labels.as_slice(), &autodiff);
+        let keep = match self.model().cnn() {
+            Some(c) if p.dropout > 0.0 => {
+                let w = c.flat_features();
+                let scale = (1.0 / (1.0 - p.dropout)) as f32;
+                let rng = &mut self.rng;
+                let mask: Vec<f32> = (0..rows.len() * w)
+                    .map(|_| {
+                        if rng.uniform() < p.dropout {
+                            0.0
+                        } else {
+                            scale
+                        }
+                    })
+                    .collect();
+                Some(Tensor::from_data(
+                    TensorData::new(mask, [rows.len(), w]),
+                    &autodiff,
+                ))
+            }
+            _ => None,
+        };
+        let out = self.model().forward_train(x, keep);
+        let predicted = out.scores.clone().argmax(1).into_data();
+        self.right += predicted
+            .iter::<i64>()
+            .zip(&labels)
+            .filter(|(p, l)| p == *l)
+            .count();
+        let l = loss(a.head, out.scores, out.class_logits, y);
+        let value = l.clone().into_scalar::<f32>() as f64;
+        if !value.is_finite() {
+            return Err(LearnError::Data(format!(
+                "the training loss became {value} in epoch {epoch}, batch {}: try a smaller learning rate",
+                b + 1
+            )));
+        }
+        self.loss_sum += value;
+        let grads = GradientsParams::from_grads(l.backward(), self.model());
+        let lr = p.learning_rate * self.rate_factor(self.step);
+        let model = self.model.take().expect("a model between steps");
+        self.model = Some(self.optimizer.step(lr, model, grads));
+        self.step += 1;
+        self.batch += 1;
+        progress(Progress::Batch {
+            epoch,
+            done: self.batch,
+            of: batches,
+            loss: value,
+        });
+        if self.batch < batches {
+            return Ok(None);
+        }
+        self.batch = 0;
+        self.epoch = epoch;
+        let seconds = self.started.elapsed().as_secs_f64();
+        Ok(Some(EpochRecord {
+            epoch,
+            loss: self.loss_sum / batches as f64,
+            train_accuracy: self.right as f64 / self.train.inputs.rows() as f64,
+            test_accuracy: None,
+            seconds,
+        }))
+    }
+
+    /// The model on the plain device, ready to predict and save.
+    pub fn into_model(self) -> Classifier {
+        self.model().valid()
+    }
+}
+
 /// Train a model as `checked` says, on `train`, reporting test accuracy on `test` after
 /// each epoch when given.
 pub fn fit(
@@ -146,148 +397,20 @@ pub fn fit(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Fitted, LearnError> {
     let (p, a) = (&checked.params, &checked.architecture);
-    let n = train.inputs.rows();
-    if train.labels.len() != n {
-        return Err(LearnError::Data(format!(
-            "{} labels for {n} training rows",
-            train.labels.len()
-        )));
-    }
-    if let Some(&l) = train.labels.iter().find(|&&l| l as usize >= a.classes) {
-        return Err(LearnError::Data(format!(
-            "label {l} in a model of {} classes",
-            a.classes
-        )));
-    }
-    let plain = device();
-    let autodiff = plain.clone().autodiff();
-    let standardize = Standardize::from_rows(
-        &train.inputs.values,
-        a.input.len(),
-        matches!(a.input, InputShape::Vector { .. }),
-        &autodiff,
-    );
-    let mut rng = Rng::new(p.seed);
-    let mut model = Classifier::new(a, p.seed, standardize, &autodiff);
-    if a.head == Head::Skm {
-        let rows = stratified(train.labels, a.classes, a.support, &mut rng);
-        let z = model
-            .valid()
-            .features(batch_tensor(train.inputs, &rows, &plain));
-        let mut points = z.into_data().try_into_vec::<f32>().expect("f32 embeddings");
-        // The embedding's standardisation starts from these rows' statistics, and the
-        // support points start on them standardised.
-        let d = a.embed;
-        let m = rows.len() as f64;
-        let mut mean = vec![0f64; d];
-        let mut var = vec![0f64; d];
-        for r in points.chunks_exact(d) {
-            for (k, &v) in r.iter().enumerate() {
-                mean[k] += v as f64 / m;
-            }
-        }
-        for r in points.chunks_exact(d) {
-            for (k, &v) in r.iter().enumerate() {
-                var[k] += (v as f64 - mean[k]).powi(2) / m;
-            }
-        }
-        for r in points.chunks_exact_mut(d) {
-            for (k, v) in r.iter_mut().enumerate() {
-                *v = ((*v as f64 - mean[k]) / (var[k] + 1e-5).sqrt()) as f32;
-            }
-        }
-        let f = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<_>>();
-        model.set_embedding_stats(f(mean), f(var), &autodiff);
-        let init = SkmInit {
-            points,
-            classes: rows.iter().map(|&i| train.labels[i]).collect(),
-        };
-        model = model.with_skm(&init, a.classes, &autodiff);
-    }
-
-    let mut optimizer = AdamWConfig::new()
-        .with_weight_decay(p.weight_decay as f32)
-        .init();
-    let batches = n.div_ceil(p.batch);
-    let steps = (batches * p.epochs) as f64;
-    let mut order: Vec<usize> = (0..n).collect();
+    let mut trainer = Trainer::new(train, checked)?;
     let mut history = Vec::with_capacity(p.epochs);
-    let mut step = 0usize;
-    for epoch in 1..=p.epochs {
-        let start = Instant::now();
-        shuffle(&mut order, &mut rng);
-        let (mut loss_sum, mut right) = (0.0, 0usize);
-        for (b, rows) in order.chunks(p.batch).enumerate() {
-            crate::interrupt::check().map_err(|_| LearnError::Interrupted)?;
-            let x = augmented_batch(train.inputs, rows, p.augment, &mut rng, &autodiff);
-            let labels: Vec<i64> = rows.iter().map(|&i| train.labels[i] as i64).collect();
-            let y = Tensor::<1, Int>::from_ints(labels.as_slice(), &autodiff);
-            let keep = match model.cnn() {
-                Some(c) if p.dropout > 0.0 => {
-                    let w = c.flat_features();
-                    let scale = (1.0 / (1.0 - p.dropout)) as f32;
-                    let mask: Vec<f32> = (0..rows.len() * w)
-                        .map(|_| {
-                            if rng.uniform() < p.dropout {
-                                0.0
-                            } else {
-                                scale
-                            }
-                        })
-                        .collect();
-                    Some(Tensor::from_data(
-                        TensorData::new(mask, [rows.len(), w]),
-                        &autodiff,
-                    ))
-                }
-                _ => None,
-            };
-            let out = model.forward_train(x, keep);
-            let predicted = out.scores.clone().argmax(1).into_data();
-            right += predicted
-                .iter::<i64>()
-                .zip(&labels)
-                .filter(|(p, l)| p == *l)
-                .count();
-            let l = loss(a.head, out.scores, out.class_logits, y);
-            let value = l.clone().into_scalar::<f32>() as f64;
-            if !value.is_finite() {
-                return Err(LearnError::Data(format!(
-                    "the training loss became {value} in epoch {epoch}, batch {}: try a smaller learning rate",
-                    b + 1
-                )));
-            }
-            loss_sum += value;
-            let grads = GradientsParams::from_grads(l.backward(), &model);
-            // Cosine from the full rate down to 1/100 of it over the whole run.
-            let t = step as f64 / steps;
-            let lr =
-                p.learning_rate * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()));
-            model = optimizer.step(lr, model, grads);
-            step += 1;
-            progress(Progress::Batch {
-                epoch,
-                done: b + 1,
-                of: batches,
-                loss: value,
+    while !trainer.finished() {
+        if let Some(mut record) = trainer.step(progress)? {
+            record.test_accuracy = test.map(|t| {
+                let pred = predict(&trainer.model().valid(), a, t.inputs, p.batch.max(256));
+                accuracy(&argmax_rows(&pred.probabilities, a.classes), t.labels)
             });
+            history.push(record);
+            progress(Progress::Epoch(history.last().expect("pushed")));
         }
-        let seconds = start.elapsed().as_secs_f64();
-        let test_accuracy = test.map(|t| {
-            let pred = predict(&model.valid(), a, t.inputs, p.batch.max(256));
-            accuracy(&argmax_rows(&pred.probabilities, a.classes), t.labels)
-        });
-        history.push(EpochRecord {
-            epoch,
-            loss: loss_sum / batches as f64,
-            train_accuracy: right as f64 / n as f64,
-            test_accuracy,
-            seconds,
-        });
-        progress(Progress::Epoch(history.last().expect("pushed")));
     }
     Ok(Fitted {
-        model: model.valid(),
+        model: trainer.into_model(),
         architecture: a.clone(),
         history,
     })

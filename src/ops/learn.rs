@@ -49,7 +49,7 @@ pub struct LabelledData {
     pub source: String,
 }
 
-fn bad(path: &Path, reason: impl Into<String>) -> Error {
+pub(crate) fn bad(path: &Path, reason: impl Into<String>) -> Error {
     Error::InvalidData {
         path: path.to_path_buf(),
         reason: reason.into(),
@@ -229,7 +229,7 @@ pub fn read_matrix_data(
 }
 
 /// Labels as written, mapped to class indices 0..C-1 in increasing order.
-fn class_indices(labels: &[i64], classes: &[i64]) -> std::result::Result<Vec<u32>, i64> {
+pub(crate) fn class_indices(labels: &[i64], classes: &[i64]) -> std::result::Result<Vec<u32>, i64> {
     labels
         .iter()
         .map(|l| classes.binary_search(l).map(|i| i as u32).map_err(|_| *l))
@@ -363,7 +363,7 @@ pub fn learn_fit(
     })
 }
 
-fn write_model_weights(dir: &Path, learned: &LearnedModel) -> Result<PathBuf> {
+pub(crate) fn write_model_weights(dir: &Path, learned: &LearnedModel) -> Result<PathBuf> {
     let path = dir.join("model.safetensors");
     let bytes = learned.weights().map_err(|reason| Error::Encode {
         path: path.clone(),
@@ -581,24 +581,148 @@ pub struct EvalReport {
     /// Error among the most confident rows at each coverage: keys "100", "99", "95",
     /// "90", "80" (percent of rows kept).
     pub rejection: std::collections::BTreeMap<String, f64>,
+    /// An ensemble folder: each member's accuracy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<Vec<MemberEval>>,
+    /// An ensemble folder: the accuracy its run predicted (diffusion.json or cv.json).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<f64>,
+    /// One standard error of `estimate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate_error: Option<f64>,
+}
+
+/// One member of an ensemble, scored alone.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MemberEval {
+    /// Its folder's name.
+    pub name: String,
+    /// Its accuracy.
+    pub accuracy: f64,
 }
 
 /// The coverages of the rejection curve in eval.json (percent).
 pub const COVERAGES: [u32; 5] = [100, 99, 95, 90, 80];
 
+/// The files that make a folder an ensemble: `learn fit --diffusion` writes the first,
+/// `learn cv` the second. Each lists its members' folders under `members`.
+pub const ENSEMBLE_FILES: [&str; 2] = ["diffusion.json", "cv.json"];
+
+/// What a `learn` folder holds: one model, or an ensemble's members (their folders'
+/// names and models) with the estimate its run made of their accuracy.
+pub struct FolderModel {
+    /// (name, model) of each member; one unnamed member for a single model.
+    pub members: Vec<(String, LearnedModel)>,
+    /// The ensemble's file (diffusion.json or cv.json), when it is one.
+    pub ensemble: Option<PathBuf>,
+    /// `estimate` and `estimate_error` from that file.
+    pub estimate: Option<(f64, f64)>,
+}
+
+impl FolderModel {
+    /// The first member: the architecture and classes every member shares.
+    pub fn first(&self) -> &LearnedModel {
+        &self.members[0].1
+    }
+
+    /// Predictions of each member.
+    pub fn member_predictions(&self, inputs: &Inputs) -> Vec<Predictions> {
+        self.members
+            .iter()
+            .map(|(_, m)| m.predict(inputs))
+            .collect()
+    }
+
+    /// The ensemble's predictions: the mean of the members' probabilities, confidences
+    /// and scores (the embedding is the first member's).
+    pub fn combine(mut preds: Vec<Predictions>) -> Predictions {
+        if preds.len() == 1 {
+            return preds.pop().expect("one");
+        }
+        let k = preds.len() as f32;
+        let mean = |f: &dyn Fn(&Predictions) -> &Vec<f32>| -> Vec<f32> {
+            let mut out = vec![0f32; f(&preds[0]).len()];
+            for p in &preds {
+                for (o, v) in out.iter_mut().zip(f(p)) {
+                    *o += v / k;
+                }
+            }
+            out
+        };
+        Predictions {
+            classes: preds[0].classes,
+            probabilities: mean(&|p| &p.probabilities),
+            confidence: mean(&|p| &p.confidence),
+            scores: mean(&|p| &p.scores),
+            embedding: preds[0].embedding.clone(),
+            embed: preds[0].embed,
+        }
+    }
+}
+
+/// Read a `learn` folder: its ensemble's members when it holds diffusion.json or cv.json
+/// (every member must share the first's architecture and classes), else its one model.
+pub fn load_folder(dir: &Path) -> Result<FolderModel> {
+    let Some(file) = ENSEMBLE_FILES
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
+    else {
+        return Ok(FolderModel {
+            members: vec![(String::new(), load_learned(dir)?)],
+            ensemble: None,
+            estimate: None,
+        });
+    };
+    let value = read_json(&file)?;
+    let names: Vec<String> = value
+        .get("members")
+        .and_then(|m| serde_json::from_value(m.clone()).ok())
+        .filter(|m: &Vec<String>| !m.is_empty())
+        .ok_or_else(|| bad(&file, "no `members` list of folder names"))?;
+    let mut members = Vec::with_capacity(names.len());
+    for name in names {
+        if name.is_empty() || name.contains(['/', '\\']) || name == ".." || name == "." {
+            return Err(bad(&file, format!("member '{name}' is not a folder name")));
+        }
+        let m = load_learned(&dir.join(&name))?;
+        if let Some((_, first)) = members.first() {
+            let first: &LearnedModel = first;
+            if m.record.architecture != first.record.architecture
+                || m.record.classes != first.record.classes
+            {
+                return Err(bad(
+                    &dir.join(&name),
+                    "a member whose architecture or classes differ from the first's",
+                ));
+            }
+        }
+        members.push((name, m));
+    }
+    let num = |k: &str| value.get(k).and_then(serde_json::Value::as_f64);
+    Ok(FolderModel {
+        members,
+        estimate: num("estimate").zip(num("estimate_error")),
+        ensemble: Some(file),
+    })
+}
+
 /// Evaluate the model in `dir` on `data` (an IDX folder's t10k split, or a matrix with
 /// labels) and, with `ood`, the confidence's AUROC against that data (its t10k split or
-/// matrix; labels are not needed). Writes eval.json and rejection.png into `dir`.
+/// matrix; labels are not needed). Writes eval.json and rejection.png into `dir`. An
+/// ensemble folder ([`ENSEMBLE_FILES`]) is scored as the mean of its members'
+/// probabilities, and each member under `replicas`, beside its run's estimate.
 pub fn learn_eval(
     dir: &Path,
     data: &Path,
     labels: Option<&Path>,
     ood: Option<&Path>,
 ) -> Result<(EvalReport, Vec<PathBuf>)> {
-    let m = load_learned(dir)?;
+    let folder = load_folder(dir)?;
+    let m = folder.first();
     let a = &m.record.architecture;
     let test = read_data(data, labels, Split::Test)?;
-    check_shape(data, &test.inputs, &m)?;
+    check_shape(data, &test.inputs, m)?;
     let y = class_indices(&test.labels, &m.record.classes).map_err(|l| {
         bad(
             data,
@@ -608,7 +732,19 @@ pub fn learn_eval(
             ),
         )
     })?;
-    let pred = m.predict(&test.inputs);
+    let each = folder.member_predictions(&test.inputs);
+    let replicas = folder.ensemble.as_ref().map(|_| {
+        folder
+            .members
+            .iter()
+            .zip(&each)
+            .map(|((name, _), p)| MemberEval {
+                name: name.clone(),
+                accuracy: accuracy(&p.labels(), &y),
+            })
+            .collect()
+    });
+    let pred = FolderModel::combine(each);
     let auroc_ood = match ood {
         Some(o) => {
             let inputs = if o.is_dir() {
@@ -616,13 +752,18 @@ pub fn learn_eval(
             } else {
                 read_matrix_data(o, None)?.0
             };
-            check_shape(o, &inputs, &m)?;
-            let out = m.predict(&inputs);
+            check_shape(o, &inputs, m)?;
+            let out = FolderModel::combine(folder.member_predictions(&inputs));
             Some(auroc(&pred.confidence, &out.confidence))
         }
         None => None,
     };
-    let report = evaluate(&pred, &y, test.source, auroc_ood, ood);
+    let mut report = evaluate(&pred, &y, test.source, auroc_ood, ood);
+    report.replicas = replicas;
+    if let Some((e, se)) = folder.estimate {
+        report.estimate = Some(e);
+        report.estimate_error = Some(se);
+    }
     let mut curve = Vec::new();
     let correct: Vec<bool> = pred.labels().iter().zip(&y).map(|(p, l)| p == l).collect();
     let fine: Vec<f64> = (0..=100).map(|c| c as f64 / 100.0).rev().collect();
@@ -632,12 +773,13 @@ pub fn learn_eval(
     {
         curve.push((*c, e));
     }
+    let what = match folder.members.len() {
+        1 => format!("{} head", a.head.as_str()),
+        k => format!("ensemble of {k} {} heads", a.head.as_str()),
+    };
     let mut files = vec![learn_plots::rejection_curve(
         &dir.join("rejection.png"),
-        &format!(
-            "{} head: error as the least confident rows are set aside",
-            a.head.as_str()
-        ),
+        &format!("{what}: error as the least confident rows are set aside"),
         &curve,
     )?];
     files.push(write_atomic(
@@ -679,21 +821,25 @@ pub fn evaluate(
         auroc_ood,
         ood: ood.map(|p| p.display().to_string()),
         rejection,
+        replicas: None,
+        estimate: None,
+        estimate_error: None,
     }
 }
 
 /// Predict each row of `data` (an IDX folder's t10k split, or a matrix; labels are
 /// not needed) and write `out` as CSV: row,label,probability,confidence.
 pub fn learn_predict(dir: &Path, data: &Path, out: &Path) -> Result<PathBuf> {
-    let m = load_learned(dir)?;
+    let folder = load_folder(dir)?;
+    let m = folder.first();
     let a = &m.record.architecture;
     let inputs = if data.is_dir() {
         read_idx_split(data, Split::Test)?.inputs
     } else {
         read_matrix_data(data, None)?.0
     };
-    check_shape(data, &inputs, &m)?;
-    let pred = m.predict(&inputs);
+    check_shape(data, &inputs, m)?;
+    let pred = FolderModel::combine(folder.member_predictions(&inputs));
     let mut text = String::from("row,label,probability,confidence\n");
     for (i, k) in pred.labels().iter().enumerate() {
         let p = pred.probabilities[i * a.classes + *k as usize];

@@ -41,6 +41,7 @@ mod figures;
 mod ingest;
 mod kernels;
 pub mod learn;
+pub mod learn_ensemble;
 mod listen;
 mod load;
 mod pca;

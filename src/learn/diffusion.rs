@@ -1,0 +1,1065 @@
+//! Parameter diffusion: K replicas of one model, each trained on its own 1/K shard of the
+//! data, mixing parameters with their neighbours every T steps; and the generalisation
+//! estimate their isolation leaves (README, "Parameter diffusion").
+//!
+//! Every exchange is a fixed row-stochastic mixing matrix `W` (from the coupling A and the
+//! topology) applied to the replicas' flat parameters. The same matrix moves an
+//! *influence* ledger: how much of each replica's learning came from each shard, counted
+//! in learning-rate-weighted steps. A shard's rows are scored by the replicas its data
+//! reached least, weighted by their isolation from it: out-of-bag estimation, with the
+//! bag blurred by diffusion.
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::tensor::{Tensor, TensorData};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::data::Inputs;
+use super::error::{LearnError, invalid};
+use super::metrics::argmax_rows;
+use super::model::Classifier;
+use super::params::Checked;
+use super::train::{EpochRecord, Fitted, Labelled, Predictions, Progress, Trainer, predict};
+use crate::engine::rng::Rng;
+
+/// Which replicas mix with which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Topology {
+    /// Each replica with its two neighbours on a ring (A/2 from each).
+    Ring,
+    /// Each replica takes from its predecessor on the ring only (A from it).
+    Oneway,
+    /// Each replica with the mean of all (A = 1: one consensus model).
+    Complete,
+}
+
+impl Topology {
+    /// The name the CLI and the files use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topology::Ring => "ring",
+            Topology::Oneway => "oneway",
+            Topology::Complete => "complete",
+        }
+    }
+}
+
+impl std::str::FromStr for Topology {
+    type Err = LearnError;
+    fn from_str(s: &str) -> Result<Self, LearnError> {
+        match s {
+            "ring" => Ok(Topology::Ring),
+            "oneway" => Ok(Topology::Oneway),
+            "complete" => Ok(Topology::Complete),
+            _ => Err(invalid("topology", "ring, oneway, complete", s)),
+        }
+    }
+}
+
+/// What a diffusion run is asked for. [`DiffusionParams::check`] turns it into a
+/// [`DiffusionPlan`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiffusionParams {
+    /// K: replicas, one shard each.
+    pub replicas: usize,
+    /// A: the weight a replica gives its neighbours at an exchange, in [0, 1].
+    pub coupling: f64,
+    /// T: steps between exchanges.
+    pub exchange: usize,
+    /// Which replicas are neighbours.
+    pub topology: Topology,
+}
+
+impl Default for DiffusionParams {
+    fn default() -> Self {
+        DiffusionParams {
+            replicas: 4,
+            coupling: 0.5,
+            exchange: 10,
+            topology: Topology::Ring,
+        }
+    }
+}
+
+/// Options that passed [`DiffusionParams::check`], with their mixing matrix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiffusionPlan {
+    /// The options.
+    pub params: DiffusionParams,
+    /// `W`, K x K row-major: replica i's parameters after an exchange are
+    /// `sum_j W[i][j] theta_j`.
+    pub mixing: Vec<f64>,
+}
+
+impl DiffusionParams {
+    /// Check the options against the number of training rows.
+    pub fn check(&self, rows: usize) -> Result<DiffusionPlan, LearnError> {
+        let k = self.replicas;
+        if k < 2 {
+            return Err(invalid("diffusion", "2 or more replicas", k));
+        }
+        if k > rows {
+            return Err(invalid(
+                "diffusion",
+                format!("at most one replica a training row ({rows} rows)"),
+                k,
+            ));
+        }
+        if k > 1024 {
+            return Err(invalid("diffusion", "at most 1024 replicas", k));
+        }
+        if !(self.coupling.is_finite() && (0.0..=1.0).contains(&self.coupling)) {
+            return Err(invalid("coupling", "in [0, 1]", self.coupling));
+        }
+        if self.exchange == 0 {
+            return Err(invalid("exchange", "1 or more steps", 0));
+        }
+        Ok(DiffusionPlan {
+            params: self.clone(),
+            mixing: mixing_matrix(k, self.coupling, self.topology),
+        })
+    }
+}
+
+/// The mixing matrix of K replicas at coupling `a` (row-stochastic; doubly stochastic
+/// for every topology here, so the replicas' mean is kept by an exchange).
+pub fn mixing_matrix(k: usize, a: f64, topology: Topology) -> Vec<f64> {
+    let mut w = vec![0.0; k * k];
+    for i in 0..k {
+        w[i * k + i] = 1.0 - a;
+        match topology {
+            Topology::Ring => {
+                w[i * k + (i + 1) % k] += a / 2.0;
+                w[i * k + (i + k - 1) % k] += a / 2.0;
+            }
+            Topology::Oneway => w[i * k + (i + k - 1) % k] += a,
+            Topology::Complete => {
+                for j in 0..k {
+                    w[i * k + j] += a / k as f64;
+                }
+            }
+        }
+    }
+    w
+}
+
+/// The neighbour pairs whose distances an exchange records.
+pub fn neighbour_pairs(k: usize, topology: Topology) -> Vec<[usize; 2]> {
+    match topology {
+        Topology::Complete => (0..k)
+            .flat_map(|i| (i + 1..k).map(move |j| [i, j]))
+            .collect(),
+        _ if k == 2 => vec![[0, 1]],
+        _ => (0..k).map(|i| [i, (i + 1) % k]).collect(),
+    }
+}
+
+/// K shards of the rows, stratified by label and drawn from `seed`: each class is dealt
+/// round the shards in a random order, so shard sizes differ by at most one row and every
+/// shard holds about 1/K of each class. Each shard lists its rows in increasing order.
+pub fn shards(labels: &[u32], k: usize, seed: u64) -> Vec<Vec<usize>> {
+    let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
+    for (i, &l) in labels.iter().enumerate() {
+        by_class[l as usize].push(i);
+    }
+    let mut rng = Rng::for_item(seed, 0x5_4A2D);
+    let mut out = vec![Vec::new(); k];
+    let mut next = 0;
+    for rows in &mut by_class {
+        for i in (1..rows.len()).rev() {
+            let j = rng.below(i as u64 + 1) as usize;
+            rows.swap(i, j);
+        }
+        for &r in rows.iter() {
+            out[next].push(r);
+            next = (next + 1) % k;
+        }
+    }
+    for s in &mut out {
+        s.sort_unstable();
+    }
+    out
+}
+
+/// A model's parameters as flat vectors, one a tensor in the module's own order (trained
+/// weights, fixed standardisation and running statistics alike).
+pub fn flat_parameters(model: &Classifier) -> Vec<Vec<f32>> {
+    // burn keeps a running statistic's latest update per thread until it syncs, and a
+    // replica's rounds run on whichever thread is free: settle them first (`valid`
+    // syncs the shared state in place).
+    let _ = model.valid();
+    struct Collect(Vec<Vec<f32>>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let v = param.val().into_data().convert::<f32>();
+            self.0
+                .push(v.try_into_vec::<f32>().expect("f32 parameters"));
+        }
+    }
+    let mut c = Collect(Vec::new());
+    model.visit(&mut c);
+    c.0
+}
+
+/// `model` with its parameters replaced by `values` (as [`flat_parameters`] lists them);
+/// each keeps its id (the optimizer's moments follow it) and whether it is trained.
+pub fn with_parameters(model: Classifier, values: Vec<Vec<f32>>) -> Classifier {
+    struct Load(std::vec::IntoIter<Vec<f32>>);
+    impl ModuleMapper for Load {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let (id, tensor, mapper) = param.consume();
+            let values = self.0.next().expect("one vector a parameter");
+            let shape = tensor.shape();
+            assert_eq!(values.len(), shape.num_elements(), "a parameter's size");
+            let grad = tensor.is_require_grad();
+            let mut t = Tensor::<D>::from_data(TensorData::new(values, shape), &tensor.device());
+            if grad {
+                t = t.require_grad();
+            }
+            Param::from_mapped_value(id, t, mapper)
+        }
+    }
+    let mut load = Load(values.into_iter());
+    let out = model.map(&mut load);
+    assert!(load.0.next().is_none(), "one vector a parameter");
+    out
+}
+
+/// Replica parameters after one exchange: `theta_i <- sum_j W[i][j] theta_j`, summed in
+/// float64 in replica order (so replicas with equal rows of `W` get equal bits).
+pub fn mix(params: &[Vec<Vec<f32>>], w: &[f64]) -> Vec<Vec<Vec<f32>>> {
+    let k = params.len();
+    (0..k)
+        .map(|i| {
+            let row = &w[i * k..(i + 1) * k];
+            (0..params[i].len())
+                .map(|t| {
+                    let mut acc = vec![0f64; params[i][t].len()];
+                    for (j, &wij) in row.iter().enumerate() {
+                        if wij == 0.0 {
+                            continue;
+                        }
+                        for (a, &v) in acc.iter_mut().zip(&params[j][t]) {
+                            *a += wij * v as f64;
+                        }
+                    }
+                    acc.into_iter().map(|v| v as f32).collect()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The Euclidean distance between two replicas' parameters.
+pub fn distance(a: &[Vec<f32>], b: &[Vec<f32>]) -> f64 {
+    a.iter()
+        .zip(b)
+        .flat_map(|(x, y)| x.iter().zip(y))
+        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// One exchange, as diffusion.json records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// Steps each replica had taken (the longest shard's count).
+    pub step: usize,
+    /// Parameter distance of each neighbour pair ([`neighbour_pairs`]' order) just
+    /// before the mix.
+    pub distances: Vec<f64>,
+}
+
+/// The replicas' accuracy on the probe rows at an epoch's end.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    /// Steps taken (the longest shard's count).
+    pub step: usize,
+    /// Epochs done.
+    pub epoch: usize,
+    /// Each replica's accuracy.
+    pub replicas: Vec<f64>,
+    /// The ensemble's (mean of probabilities).
+    pub ensemble: f64,
+}
+
+/// Rows to watch training with (labels for the curve) and to measure disagreement on.
+#[derive(Clone, Copy)]
+pub struct Probe<'a> {
+    /// The rows.
+    pub inputs: &'a Inputs,
+    /// Their labels, when known (only the curve reads them).
+    pub labels: Option<&'a [u32]>,
+}
+
+/// A finished diffusion run.
+pub struct Diffused {
+    /// The replicas, each with its epoch history (test accuracy: on the probe).
+    pub replicas: Vec<Fitted>,
+    /// Each replica's shard (rows of the training data).
+    pub shards: Vec<Vec<usize>>,
+    /// Influence, K x K: row i is how replica i's learning divides between the shards.
+    pub influence: Vec<Vec<f64>>,
+    /// Every exchange.
+    pub exchanges: Vec<Exchange>,
+    /// Accuracy over training (empty without probe labels).
+    pub curve: Vec<CurvePoint>,
+    /// Training rows every replica saw at the start (the SKM's initial support points):
+    /// the estimate does not score them.
+    pub shared_rows: Vec<usize>,
+}
+
+/// The probe rows the curve reads: at most this many, spread evenly.
+pub const CURVE_ROWS: usize = 2000;
+
+/// Train K replicas as `plan` says, each on its shard of `train`, in parallel on the
+/// current rayon pool.
+///
+/// Every replica starts from one model, initialised as [`super::fit`] would on all of
+/// `train` (parameters averaged between networks of different starts mean nothing). Its
+/// SKM support points start on training rows, so those rows are seen by every replica:
+/// [`Diffused::shared_rows`] lists them. Each replica then orders its shard with the
+/// run's seed; with A = 0 they are K independent trainings from that start.
+pub fn diffuse(
+    train: Labelled,
+    probe: Option<Probe>,
+    checked: &Checked,
+    plan: &DiffusionPlan,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Diffused, LearnError> {
+    let k = plan.params.replicas;
+    let a = &checked.architecture;
+    let n = train.inputs.rows();
+    plan.params.check(n)?;
+    let shard_rows = shards(train.labels, k, checked.params.seed);
+    let shard_data: Vec<(Inputs, Vec<u32>)> = shard_rows
+        .iter()
+        .map(|rows| {
+            (
+                train.inputs.select(rows),
+                rows.iter().map(|&i| train.labels[i]).collect(),
+            )
+        })
+        .collect();
+    let start = Trainer::new(train, checked)?;
+    let shared_rows = start.support_rows().to_vec();
+    let start = flat_parameters(start.model());
+    let mut trainers = shard_data
+        .iter()
+        .map(|(inputs, labels)| {
+            let mut t = Trainer::new(Labelled { inputs, labels }, checked)?;
+            let own = t.model().clone();
+            t.set_model(with_parameters(own, start.clone()));
+            Ok(t)
+        })
+        .collect::<Result<Vec<_>, LearnError>>()?;
+
+    let curve_rows: Option<(Inputs, Vec<u32>)> = probe.and_then(|p| {
+        let labels = p.labels?;
+        let m = p.inputs.rows();
+        let take: Vec<usize> = if m <= CURVE_ROWS {
+            (0..m).collect()
+        } else {
+            (0..CURVE_ROWS).map(|i| i * m / CURVE_ROWS).collect()
+        };
+        Some((
+            p.inputs.select(&take),
+            take.iter().map(|&i| labels[i]).collect(),
+        ))
+    });
+
+    let total: usize = trainers.iter().map(Trainer::total_steps).sum();
+    let longest = trainers.iter().map(Trainer::total_steps).max().unwrap_or(0);
+    let t = plan.params.exchange;
+    // mass[i][j]: learning-rate-weighted steps of shard j's gradients in replica i.
+    let mut mass = vec![vec![0f64; k]; k];
+    let mut exchanges = Vec::new();
+    let mut curve = Vec::new();
+    let mut histories: Vec<Vec<EpochRecord>> = vec![Vec::new(); k];
+    let done = AtomicUsize::new(0);
+    let shared = Mutex::new(progress);
+    let pairs = neighbour_pairs(k, plan.params.topology);
+    let mut round_end = 0;
+    while round_end < longest {
+        round_end = (round_end + t).min(longest);
+        let before: Vec<usize> = trainers.iter().map(Trainer::steps_done).collect();
+        let rounds: Vec<Result<Vec<EpochRecord>, LearnError>> = trainers
+            .par_iter_mut()
+            .map(|tr| {
+                let mut records = Vec::new();
+                while tr.steps_done() < round_end && !tr.finished() {
+                    let epoch = tr.steps_done() / tr.batches() + 1;
+                    let mut on = |p: Progress| {
+                        if let Progress::Batch { .. } = p {
+                            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                            if let Ok(mut f) = shared.lock() {
+                                f(Progress::Batch {
+                                    epoch,
+                                    done: d,
+                                    of: total,
+                                    loss: match p {
+                                        Progress::Batch { loss, .. } => loss,
+                                        _ => 0.0,
+                                    },
+                                });
+                            }
+                        }
+                    };
+                    if let Some(r) = tr.step(&mut on)? {
+                        records.push(r);
+                    }
+                }
+                Ok(records)
+            })
+            .collect();
+        let mut ended = false;
+        for (i, r) in rounds.into_iter().enumerate() {
+            let r = r?;
+            ended |= !r.is_empty();
+            histories[i].extend(r);
+            for s in before[i]..trainers[i].steps_done() {
+                mass[i][i] += trainers[i].rate_factor(s);
+            }
+        }
+        // The exchange.
+        let params: Vec<Vec<Vec<f32>>> = trainers
+            .iter()
+            .map(|t| flat_parameters(t.model()))
+            .collect();
+        exchanges.push(Exchange {
+            step: round_end,
+            distances: pairs
+                .iter()
+                .map(|&[i, j]| distance(&params[i], &params[j]))
+                .collect(),
+        });
+        if plan.params.coupling > 0.0 {
+            let mixed = mix(&params, &plan.mixing);
+            for (tr, v) in trainers.iter_mut().zip(mixed) {
+                let m = tr.model().clone();
+                tr.set_model(with_parameters(m, v));
+            }
+            mass = (0..k)
+                .map(|i| {
+                    (0..k)
+                        .map(|j| (0..k).map(|l| plan.mixing[i * k + l] * mass[l][j]).sum())
+                        .collect()
+                })
+                .collect();
+        }
+        if ended && let Some((inputs, labels)) = &curve_rows {
+            let preds: Vec<Predictions> = trainers
+                .par_iter()
+                .map(|tr| predict(&tr.model().valid(), a, inputs, 512))
+                .collect();
+            let acc = |p: &[f32]| super::metrics::accuracy(&argmax_rows(p, a.classes), labels);
+            let epoch = trainers.iter().map(|t| t.epochs_done()).min().unwrap_or(0);
+            for (i, p) in preds.iter().enumerate() {
+                if let Some(last) = histories[i].last_mut()
+                    && last.test_accuracy.is_none()
+                {
+                    last.test_accuracy = Some(acc(&p.probabilities));
+                }
+            }
+            curve.push(CurvePoint {
+                step: round_end,
+                epoch,
+                replicas: preds.iter().map(|p| acc(&p.probabilities)).collect(),
+                ensemble: acc(&mean_probabilities(&preds)),
+            });
+            if let Ok(mut f) = shared.lock()
+                && let Some(h) = histories.iter().find(|h| h.len() == epoch)
+                && let Some(last) = h.last()
+            {
+                f(Progress::Epoch(last));
+            }
+        }
+    }
+    let influence = mass
+        .iter()
+        .map(|row| {
+            let s: f64 = row.iter().sum();
+            row.iter()
+                .map(|v| if s > 0.0 { v / s } else { 0.0 })
+                .collect()
+        })
+        .collect();
+    let replicas = trainers
+        .into_iter()
+        .zip(histories)
+        .map(|(tr, history)| Fitted {
+            model: tr.into_model(),
+            architecture: a.clone(),
+            history,
+        })
+        .collect();
+    Ok(Diffused {
+        replicas,
+        shards: shard_rows,
+        influence,
+        exchanges,
+        curve,
+        shared_rows,
+    })
+}
+
+/// The mean of the replicas' class probabilities, row by row.
+pub fn mean_probabilities(preds: &[Predictions]) -> Vec<f32> {
+    let k = preds.len() as f64;
+    let len = preds.first().map_or(0, |p| p.probabilities.len());
+    (0..len)
+        .map(|i| (preds.iter().map(|p| p.probabilities[i] as f64).sum::<f64>() / k) as f32)
+        .collect()
+}
+
+/// How isolated replica i is from shard j: `1 - F[i][j] / F[j][j]`, clipped to [0, 1],
+/// and 0 for a replica's own shard. With A = 0 every other replica is fully isolated; a
+/// replica that learned from shard j as much as j's own did is not isolated at all.
+pub fn isolation(influence: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let k = influence.len();
+    (0..k)
+        .map(|i| {
+            (0..k)
+                .map(|j| {
+                    let own = influence[j][j];
+                    if i == j || own <= 0.0 {
+                        0.0
+                    } else {
+                        (1.0 - influence[i][j] / own).clamp(0.0, 1.0)
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The generalisation estimate of a diffusion run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// Predicted test accuracy of the ensemble.
+    pub estimate: f64,
+    /// One standard error.
+    pub estimate_error: f64,
+    /// Per replica: its accuracy on the other shards' scored rows, weighted by its
+    /// isolation from each.
+    pub replicas: Vec<f64>,
+    /// Per shard: the isolation-weighted ensemble's accuracy on its scored rows.
+    pub shards: Vec<f64>,
+    /// Rows scored.
+    pub rows: usize,
+    /// Mean isolation of a shard from the replicas that score it (0: none, every score
+    /// is in-sample and the estimate is optimistic).
+    pub isolation: f64,
+}
+
+/// Rows of each shard scored by the estimate: at most this many, spread evenly (bounds
+/// its cost at K^2 times this many predictions).
+pub const ESTIMATE_ROWS: usize = 4000;
+
+/// Score each shard's rows by the other replicas, weighted by their isolation from it
+/// ([`isolation`]): the estimate of the ensemble's accuracy on new data, with a standard
+/// error from the spread between shards (and no smaller than the binomial one). Rows in
+/// `shared` (seen by every replica) are not scored.
+pub fn estimate(
+    replicas: &[Fitted],
+    train: Labelled,
+    shards: &[Vec<usize>],
+    influence: &[Vec<f64>],
+    shared: &[usize],
+) -> Estimate {
+    let k = replicas.len();
+    let a = &replicas[0].architecture;
+    let mut w = isolation(influence);
+    // Every off-diagonal entry once: the mean over shards of the mean over the others.
+    let mean_isolation = w.iter().flatten().sum::<f64>() / ((k - 1) * k) as f64;
+    if w.iter().flatten().all(|&v| v == 0.0) {
+        // No isolation at all (a consensus): score by the other replicas evenly, and
+        // say so through `isolation`.
+        w = (0..k)
+            .map(|i| (0..k).map(|j| if i == j { 0.0 } else { 1.0 }).collect())
+            .collect();
+    }
+    let mut seen = vec![false; train.inputs.rows()];
+    for &r in shared {
+        seen[r] = true;
+    }
+    let scored: Vec<Vec<usize>> = shards
+        .iter()
+        .map(|rows| {
+            let rows: Vec<usize> = rows.iter().copied().filter(|&r| !seen[r]).collect();
+            let m = rows.len();
+            if m <= ESTIMATE_ROWS {
+                rows
+            } else {
+                (0..ESTIMATE_ROWS)
+                    .map(|i| rows[i * m / ESTIMATE_ROWS])
+                    .collect()
+            }
+        })
+        .collect();
+    // pred[i][j]: replica i on shard j's scored rows.
+    let pred: Vec<Vec<Option<Predictions>>> = (0..k)
+        .into_par_iter()
+        .map(|i| {
+            (0..k)
+                .map(|j| {
+                    (w[i][j] > 0.0).then(|| {
+                        predict(&replicas[i].model, a, &train.inputs.select(&scored[j]), 512)
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let c = a.classes;
+    let mut shard_acc = vec![0.0; k];
+    let mut replica_right = vec![0.0; k];
+    let mut replica_weight = vec![0.0; k];
+    for j in 0..k {
+        let rows = &scored[j];
+        let wsum: f64 = (0..k).map(|i| w[i][j]).sum();
+        let mut p = vec![0f64; rows.len() * c];
+        for i in 0..k {
+            if let Some(pr) = &pred[i][j] {
+                for (acc, &v) in p.iter_mut().zip(&pr.probabilities) {
+                    *acc += w[i][j] / wsum * v as f64;
+                }
+                let right = pr
+                    .labels()
+                    .iter()
+                    .zip(rows)
+                    .filter(|(l, r)| **l == train.labels[**r])
+                    .count();
+                replica_right[i] += w[i][j] * right as f64;
+                replica_weight[i] += w[i][j] * rows.len() as f64;
+            }
+        }
+        let right = p
+            .chunks_exact(c)
+            .zip(rows)
+            .filter(|(q, r)| {
+                let best = q
+                    .iter()
+                    .enumerate()
+                    .fold(0, |b, (l, &v)| if v > q[b] { l } else { b });
+                best as u32 == train.labels[**r]
+            })
+            .count();
+        shard_acc[j] = right as f64 / rows.len().max(1) as f64;
+    }
+    let m: usize = scored.iter().map(Vec::len).sum();
+    let share: Vec<f64> = scored.iter().map(|r| r.len() as f64 / m as f64).collect();
+    let est: f64 = shard_acc.iter().zip(&share).map(|(a, s)| a * s).sum();
+    let between = (k as f64 / (k as f64 - 1.0)
+        * shard_acc
+            .iter()
+            .zip(&share)
+            .map(|(a, s)| (s * (a - est)).powi(2))
+            .sum::<f64>())
+    .sqrt();
+    let binomial = (est * (1.0 - est) / m as f64).sqrt();
+    Estimate {
+        estimate: est,
+        estimate_error: between.max(binomial),
+        replicas: replica_right
+            .iter()
+            .zip(&replica_weight)
+            .map(|(r, w)| if *w > 0.0 { r / w } else { f64::NAN })
+            .collect(),
+        shards: shard_acc,
+        rows: m,
+        isolation: mean_isolation,
+    }
+}
+
+/// The replicas' mean pairwise disagreement on unlabelled rows (the share of rows two
+/// replicas label differently, averaged over pairs), and its standard error over rows.
+pub fn disagreement(preds: &[Predictions]) -> (f64, f64) {
+    let labels: Vec<Vec<u32>> = preds.iter().map(Predictions::labels).collect();
+    let k = labels.len();
+    let n = labels.first().map_or(0, Vec::len);
+    if k < 2 || n == 0 {
+        return (0.0, 0.0);
+    }
+    let pairs = (k * (k - 1) / 2) as f64;
+    let per_row: Vec<f64> = (0..n)
+        .map(|r| {
+            let mut d = 0usize;
+            for i in 0..k {
+                for j in i + 1..k {
+                    d += usize::from(labels[i][r] != labels[j][r]);
+                }
+            }
+            d as f64 / pairs
+        })
+        .collect();
+    let mean = per_row.iter().sum::<f64>() / n as f64;
+    let var = per_row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n.max(2) - 1) as f64;
+    (mean, (var / n as f64).sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learn::{FitParams, Head, InputShape, Net, fit};
+
+    /// Three overlapping Gaussian classes in 4-D, `per` rows each.
+    fn blobs(per: usize, seed: u64) -> (Inputs, Vec<u32>) {
+        let mut rng = Rng::new(seed);
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for _ in 0..per {
+            for c in 0..3u32 {
+                for f in 0..4 {
+                    let centre = if f as u32 == c { 1.5 } else { 0.0 };
+                    x.push((centre + rng.normal()) as f32);
+                }
+                y.push(c);
+            }
+        }
+        (
+            Inputs::new(x, InputShape::Vector { features: 4 }).unwrap(),
+            y,
+        )
+    }
+
+    fn checked(head: Head) -> Checked {
+        FitParams {
+            head,
+            net: Net::Mlp,
+            epochs: 3,
+            batch: 16,
+            embed: 6,
+            hidden: 12,
+            learning_rate: 1e-2,
+            ..Default::default()
+        }
+        .check(InputShape::Vector { features: 4 }, 3)
+        .unwrap()
+    }
+
+    fn run(x: &Inputs, y: &[u32], c: &Checked, d: DiffusionParams) -> Diffused {
+        let plan = d.check(x.rows()).unwrap();
+        diffuse(
+            Labelled {
+                inputs: x,
+                labels: y,
+            },
+            None,
+            c,
+            &plan,
+            &mut |_| {},
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn mixing_matrices_are_doubly_stochastic_and_a_zero_is_the_identity() {
+        for topology in [Topology::Ring, Topology::Oneway, Topology::Complete] {
+            for k in [2, 3, 5] {
+                for a in [0.0, 0.3, 1.0] {
+                    let w = mixing_matrix(k, a, topology);
+                    for i in 0..k {
+                        let row: f64 = (0..k).map(|j| w[i * k + j]).sum();
+                        let col: f64 = (0..k).map(|j| w[j * k + i]).sum();
+                        assert!((row - 1.0).abs() < 1e-12 && (col - 1.0).abs() < 1e-12);
+                        if a == 0.0 {
+                            assert_eq!(w[i * k + i], 1.0);
+                        }
+                    }
+                }
+            }
+        }
+        // Ring of 4 at A = 0.5: a quarter from each neighbour, nothing from the far side.
+        let w = mixing_matrix(4, 0.5, Topology::Ring);
+        assert_eq!(&w[..4], &[0.5, 0.25, 0.0, 0.25]);
+        let w = mixing_matrix(4, 0.5, Topology::Oneway);
+        assert_eq!(&w[..4], &[0.5, 0.0, 0.0, 0.5]);
+    }
+
+    #[test]
+    fn shards_partition_the_rows_by_class() {
+        let labels: Vec<u32> = (0..103).map(|i| (i % 3) as u32).collect();
+        let s = shards(&labels, 4, 7);
+        let mut all: Vec<usize> = s.iter().flatten().copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..103).collect::<Vec<_>>());
+        let sizes: Vec<usize> = s.iter().map(Vec::len).collect();
+        assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
+        for shard in &s {
+            for c in 0..3 {
+                let n = shard.iter().filter(|&&r| labels[r] == c).count();
+                assert!((8..=9).contains(&n), "class {c}: {n} rows in a shard");
+            }
+        }
+        assert_eq!(s, shards(&labels, 4, 7));
+        assert_ne!(s, shards(&labels, 4, 8));
+    }
+
+    #[test]
+    fn parameters_flatten_and_load_back() {
+        let (x, y) = blobs(20, 1);
+        let c = checked(Head::Skm);
+        let f = fit(
+            Labelled {
+                inputs: &x,
+                labels: &y,
+            },
+            None,
+            &c,
+            &mut |_| {},
+        )
+        .unwrap();
+        let p = flat_parameters(&f.model);
+        assert!(distance(&p, &flat_parameters(&f.model)) == 0.0);
+        let doubled: Vec<Vec<f32>> = p
+            .iter()
+            .map(|t| t.iter().map(|v| 2.0 * v).collect())
+            .collect();
+        let m = with_parameters(f.model.clone(), doubled.clone());
+        assert_eq!(flat_parameters(&m), doubled);
+        assert!(distance(&p, &doubled) > 0.0);
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_replicas() {
+        let (x, y) = blobs(40, 2);
+        let c = checked(Head::Skm);
+        let d = DiffusionParams {
+            replicas: 3,
+            coupling: 0.4,
+            exchange: 3,
+            topology: Topology::Ring,
+        };
+        let a = run(&x, &y, &c, d.clone());
+        let b = run(&x, &y, &c, d.clone());
+        for (ra, rb) in a.replicas.iter().zip(&b.replicas) {
+            assert_eq!(flat_parameters(&ra.model), flat_parameters(&rb.model));
+        }
+        assert_eq!(a.exchanges, b.exchanges);
+        // 40 rows a shard, batches of 16: 3 steps an epoch, 9 in all, an exchange every 3.
+        assert_eq!(
+            a.exchanges.iter().map(|e| e.step).collect::<Vec<_>>(),
+            [3, 6, 9]
+        );
+        assert!(a.replicas.iter().all(|r| r.history.len() == 3));
+        // The SKM's support points start on rows every replica then holds.
+        assert_eq!(a.shared_rows.len(), c.architecture.support);
+        // Another seed trains other replicas.
+        let mut c2 = c.clone();
+        c2.params.seed = 1;
+        let other = run(&x, &y, &c2, d);
+        assert_ne!(
+            flat_parameters(&a.replicas[0].model),
+            flat_parameters(&other.replicas[0].model)
+        );
+    }
+
+    #[test]
+    fn coupling_zero_is_k_independent_trainings() {
+        let (x, y) = blobs(30, 3);
+        for head in [Head::Skm, Head::Softmax] {
+            let c = checked(head);
+            let d = DiffusionParams {
+                replicas: 3,
+                coupling: 0.0,
+                exchange: 2,
+                topology: Topology::Complete,
+            };
+            let out = run(&x, &y, &c, d);
+            let all = Labelled {
+                inputs: &x,
+                labels: &y,
+            };
+            let start = flat_parameters(Trainer::new(all, &c).unwrap().model());
+            for (i, rows) in out.shards.iter().enumerate() {
+                let xi = x.select(rows);
+                let yi: Vec<u32> = rows.iter().map(|&r| y[r]).collect();
+                let mut alone = Trainer::new(
+                    Labelled {
+                        inputs: &xi,
+                        labels: &yi,
+                    },
+                    &c,
+                )
+                .unwrap();
+                let own = alone.model().clone();
+                alone.set_model(with_parameters(own, start.clone()));
+                while !alone.finished() {
+                    alone.step(&mut |_| {}).unwrap();
+                }
+                assert_eq!(
+                    flat_parameters(&alone.into_model()),
+                    flat_parameters(&out.replicas[i].model),
+                    "{head:?} replica {i}"
+                );
+            }
+            // No replica learned from another's shard: every other one is isolated.
+            for (i, row) in out.influence.iter().enumerate() {
+                for (j, &f) in row.iter().enumerate() {
+                    assert_eq!(f, if i == j { 1.0 } else { 0.0 });
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn full_coupling_on_a_complete_graph_is_one_consensus_model() {
+        let (x, y) = blobs(30, 4);
+        let c = checked(Head::Skm);
+        let out = run(
+            &x,
+            &y,
+            &c,
+            DiffusionParams {
+                replicas: 3,
+                coupling: 1.0,
+                exchange: 2,
+                topology: Topology::Complete,
+            },
+        );
+        let first = flat_parameters(&out.replicas[0].model);
+        for r in &out.replicas[1..] {
+            assert_eq!(flat_parameters(&r.model), first);
+        }
+        // Before every mix the replicas had moved apart on their own shards.
+        assert!(
+            out.exchanges
+                .iter()
+                .all(|e| e.distances.iter().all(|&d| d > 0.0))
+        );
+        // Every replica's learning is a third from each shard: no isolation is left.
+        for row in &out.influence {
+            for &f in row {
+                assert!((f - 1.0 / 3.0).abs() < 1e-9, "{:?}", out.influence);
+            }
+        }
+        assert!(
+            isolation(&out.influence)
+                .iter()
+                .flatten()
+                .all(|&v| v < 1e-9)
+        );
+    }
+
+    #[test]
+    fn a_ring_isolates_the_far_side_most() {
+        let (x, y) = blobs(40, 5);
+        let mut c = checked(Head::Softmax);
+        c.params.epochs = 30;
+        let out = run(
+            &x,
+            &y,
+            &c,
+            DiffusionParams {
+                replicas: 4,
+                coupling: 0.2,
+                exchange: 1,
+                topology: Topology::Ring,
+            },
+        );
+        let iso = isolation(&out.influence);
+        // Replica 2 is opposite shard 0; replicas 1 and 3 are its neighbours.
+        assert!(iso[2][0] > iso[1][0] && iso[2][0] > iso[3][0], "{iso:?}");
+        assert!((iso[1][0] - iso[3][0]).abs() < 1e-9);
+        assert!(iso[1][0] > 0.0 && iso[2][0] < 1.0);
+        let e = estimate(
+            &out.replicas,
+            Labelled {
+                inputs: &x,
+                labels: &y,
+            },
+            &out.shards,
+            &out.influence,
+            &out.shared_rows,
+        );
+        assert_eq!(e.rows, 120);
+        // Classes one standard deviation and a half apart on one axis each: about 3 in 4
+        // rows are told right.
+        assert!(e.estimate > 0.6 && e.estimate < 0.95, "{e:?}");
+        assert!(e.estimate_error > 0.0 && e.estimate_error < 0.2);
+        assert!(e.isolation > 0.0 && e.isolation < 1.0);
+    }
+
+    #[test]
+    fn bad_options_are_refused_with_what_they_accept() {
+        for (d, rows, says) in [
+            (
+                DiffusionParams {
+                    replicas: 9,
+                    ..Default::default()
+                },
+                8,
+                "at most one replica a training row (8 rows)",
+            ),
+            (
+                DiffusionParams {
+                    replicas: 1,
+                    ..Default::default()
+                },
+                8,
+                "2 or more replicas",
+            ),
+            (
+                DiffusionParams {
+                    coupling: 1.5,
+                    ..Default::default()
+                },
+                8,
+                "invalid coupling: expected in [0, 1], got 1.5",
+            ),
+            (
+                DiffusionParams {
+                    coupling: f64::NAN,
+                    ..Default::default()
+                },
+                8,
+                "invalid coupling",
+            ),
+            (
+                DiffusionParams {
+                    exchange: 0,
+                    ..Default::default()
+                },
+                8,
+                "invalid exchange: expected 1 or more steps",
+            ),
+        ] {
+            let e = d.check(rows).unwrap_err().to_string();
+            assert!(e.contains(says), "{e} should say {says}");
+        }
+        assert!(
+            "star"
+                .parse::<Topology>()
+                .unwrap_err()
+                .to_string()
+                .contains("ring, oneway, complete")
+        );
+    }
+
+    #[test]
+    fn disagreement_counts_pairs_that_differ() {
+        let pred = |labels: &[u32]| Predictions {
+            classes: 2,
+            probabilities: labels
+                .iter()
+                .flat_map(|&l| if l == 0 { [0.9, 0.1] } else { [0.2, 0.8] })
+                .collect(),
+            confidence: vec![0.0; labels.len()],
+            scores: vec![0.0; 2 * labels.len()],
+            embedding: Vec::new(),
+            embed: 0,
+        };
+        // Rows: all agree; one of three pairs differs twice over... by hand:
+        // row 0: 0,0,0 -> 0 of 3 pairs; row 1: 0,1,1 -> 2 of 3; row 2: 1,1,0 -> 2 of 3.
+        let (d, se) = disagreement(&[pred(&[0, 0, 1]), pred(&[0, 1, 1]), pred(&[0, 1, 0])]);
+        assert!((d - 4.0 / 9.0).abs() < 1e-12);
+        // Per-row values 0, 2/3, 2/3: sample sd 0.3849, over sqrt(3).
+        assert!(
+            (se - (4.0f64 / 27.0).sqrt() / 3f64.sqrt()).abs() < 1e-12,
+            "{se}"
+        );
+    }
+}

@@ -1,0 +1,477 @@
+//! `learn fit --diffusion K` and `learn cv`: ensembles of one model trained on shards of
+//! the data, each member in its own folder (`replica_NN/`, `fold_NN/`) beside the run's
+//! record (diffusion.json, cv.json) that `learn eval` scores them by.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::image::learn_plots::{self, DiffusionPicture};
+use crate::learn::diffusion::{
+    self, CurvePoint, Diffused, Exchange, Probe, disagreement, estimate, neighbour_pairs,
+};
+use crate::learn::metrics::{accuracy, argmax_rows};
+use crate::learn::{
+    DiffusionParams, FitParams, Fitted, Inputs, Labelled, Progress, check_labels, fit, predict,
+};
+use crate::ops::learn::{
+    LabelledData, LearnRecord, LearnedModel, Split, class_indices, classes_of, has_idx_split,
+    read_data, read_idx_split, thread_pool, write_model_weights,
+};
+use crate::store::write_atomic;
+
+/// One replica in diffusion.json.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ReplicaRecord {
+    /// Its folder.
+    pub name: String,
+    /// The training rows of its shard (indices into the training data).
+    pub shard: Vec<usize>,
+    /// Its accuracy on the shards it is isolated from, weighted by that isolation.
+    pub estimate: f64,
+}
+
+/// diffusion.json.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DiffusionRecord {
+    /// Predicted test accuracy of the ensemble (the isolation-weighted out-of-shard score).
+    pub estimate: f64,
+    /// One standard error of `estimate`.
+    pub estimate_error: f64,
+    /// The replicas' mean pairwise disagreement rate on the held-back unlabelled rows.
+    pub disagreement: f64,
+    /// One standard error of `disagreement`.
+    pub disagreement_error: f64,
+    /// The unlabelled rows `disagreement` was measured on.
+    pub disagreement_data: String,
+    /// Per replica.
+    pub replicas: Vec<ReplicaRecord>,
+    /// Per exchange: the step and the parameter distance of each neighbour pair.
+    pub exchanges: Vec<Exchange>,
+    /// The neighbour pairs, in the order of each exchange's distances.
+    pub pairs: Vec<[usize; 2]>,
+    /// Wall seconds of the whole run (training, estimate, files).
+    pub seconds: f64,
+    /// Wall seconds of training alone.
+    pub train_seconds: f64,
+    /// The members' folders (what `learn eval` reads).
+    pub members: Vec<String>,
+    /// K, A, T and the topology.
+    pub diffusion: DiffusionParams,
+    /// The mixing matrix W, K x K.
+    pub mixing: Vec<Vec<f64>>,
+    /// Influence, K x K: row i is how replica i's learning divides between the shards
+    /// (learning-rate-weighted steps, moved by W at each exchange).
+    pub influence: Vec<Vec<f64>>,
+    /// Mean isolation of a shard from the replicas that score it (0 to 1).
+    pub isolation: f64,
+    /// Per shard: the isolation-weighted ensemble's accuracy on it.
+    pub shard_estimates: Vec<f64>,
+    /// Training rows the estimate scored.
+    pub estimate_rows: usize,
+    /// Accuracy on the probe rows at each epoch's end (when they have labels).
+    pub curve: Vec<CurvePoint>,
+    /// The model options every replica shares (one start; the shards differ).
+    pub options: FitParams,
+    /// The training data.
+    pub data: String,
+    /// Training rows.
+    pub train_rows: usize,
+    /// Threads the run used.
+    pub threads: usize,
+}
+
+/// What a diffusion run wrote.
+pub struct DiffusionOutcome {
+    /// diffusion.json's content.
+    pub record: DiffusionRecord,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+}
+
+/// Rows held back from training when the data has no test split, to measure
+/// disagreement on: one in this many.
+pub const HOLD_BACK_EVERY: usize = 10;
+
+/// The training rows, the held-back unlabelled rows (with labels for the curve only) and
+/// what they are: an IDX folder's t10k split when it has one, else one training row in
+/// [`HOLD_BACK_EVERY`], set aside before any training.
+fn training_and_probe(
+    data: &Path,
+    labels: Option<&Path>,
+) -> Result<(LabelledData, LabelledData, String)> {
+    let all = read_data(data, labels, Split::Train)?;
+    if data.is_dir() && has_idx_split(data, Split::Test) {
+        let probe = read_idx_split(data, Split::Test)?;
+        let name = probe.source.clone();
+        return Ok((all, probe, name));
+    }
+    let n = all.inputs.rows();
+    let (held, kept): (Vec<usize>, Vec<usize>) = (0..n).partition(|i| i % HOLD_BACK_EVERY == 0);
+    if held.is_empty() || kept.len() < 2 {
+        return Err(Error::InvalidData {
+            path: data.to_path_buf(),
+            reason: format!("{n} rows: too few to hold one in {HOLD_BACK_EVERY} back"),
+        });
+    }
+    let pick = |rows: &[usize], what: &str| LabelledData {
+        inputs: all.inputs.select(rows),
+        labels: rows.iter().map(|&i| all.labels[i]).collect(),
+        source: format!("{} ({what})", all.source),
+    };
+    let probe = pick(&held, &format!("every {HOLD_BACK_EVERY}th row, held back"));
+    let train = pick(&kept, "the rest");
+    let name = probe.source.clone();
+    Ok((train, probe, name))
+}
+
+fn member_record(
+    train: &LabelledData,
+    classes: &[i64],
+    options: FitParams,
+    fitted: &Fitted,
+    rows: usize,
+    test_rows: usize,
+) -> LearnRecord {
+    let seconds: f64 = fitted.history.iter().map(|e| e.seconds).sum();
+    LearnRecord {
+        architecture: fitted.architecture.clone(),
+        options,
+        classes: classes.to_vec(),
+        data: train.source.clone(),
+        train_rows: rows,
+        test_rows,
+        epochs: fitted.history.clone(),
+        rows_per_second: (rows * fitted.history.len()) as f64 / seconds.max(1e-9),
+        seconds,
+        threads: rayon::current_num_threads(),
+    }
+}
+
+fn write_member(dir: &Path, record: LearnRecord, fitted: Fitted) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let learned = LearnedModel {
+        record,
+        model: fitted.model,
+    };
+    let weights = write_model_weights(dir, &learned)?;
+    let json = serde_json::to_vec_pretty(&learned.record).expect("serialisable");
+    Ok(vec![weights, write_atomic(&dir.join("learn.json"), &json)?])
+}
+
+/// Train K replicas of the model `params` describes, each on its shard of `data`, mixing
+/// parameters as `diffusion` says; write `replica_NN/` folders, diffusion.json and
+/// diffusion.png into `out`. `threads` 0 uses every core.
+pub fn learn_diffuse(
+    data: &Path,
+    labels: Option<&Path>,
+    out: &Path,
+    params: &FitParams,
+    diffusion: &DiffusionParams,
+    threads: usize,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<DiffusionOutcome> {
+    let started = Instant::now();
+    let (train, probe, probe_name) = training_and_probe(data, labels)?;
+    let classes = classes_of(&train.labels);
+    let y = class_indices(&train.labels, &classes).expect("from the labels themselves");
+    check_labels(&train.inputs, &y)?;
+    let checked = params.check(train.inputs.shape, classes.len())?;
+    let plan = diffusion.check(train.inputs.rows())?;
+    if probe.inputs.shape != train.inputs.shape {
+        return Err(Error::InvalidArgument {
+            name: "test data",
+            expected: format!("{}, as in training", train.inputs.shape),
+            actual: format!("{} in {}", probe.inputs.shape, probe.source),
+        });
+    }
+    // Labels the training split lacks leave the probe unlabelled (the curve is skipped).
+    let probe_y = class_indices(&probe.labels, &classes).ok();
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let pool = thread_pool(threads)?;
+    let labelled = Labelled {
+        inputs: &train.inputs,
+        labels: &y,
+    };
+    let trained = Instant::now();
+    let Diffused {
+        replicas,
+        shards,
+        influence,
+        exchanges,
+        curve,
+        shared_rows,
+    } = pool.install(|| {
+        diffusion::diffuse(
+            labelled,
+            Some(Probe {
+                inputs: &probe.inputs,
+                labels: probe_y.as_deref(),
+            }),
+            &checked,
+            &plan,
+            progress,
+        )
+    })?;
+    let train_seconds = trained.elapsed().as_secs_f64();
+    let est = pool.install(|| estimate(&replicas, labelled, &shards, &influence, &shared_rows));
+    let a = &checked.architecture;
+    let probe_preds: Vec<_> = pool.install(|| {
+        replicas
+            .par_iter()
+            .map(|r| predict(&r.model, a, &probe.inputs, 512))
+            .collect()
+    });
+    let (disagree, disagree_se) = disagreement(&probe_preds);
+    let k = replicas.len();
+    let names: Vec<String> = (0..k).map(|i| format!("replica_{i:02}")).collect();
+    let mut files = Vec::new();
+    for (i, (fitted, shard)) in replicas.into_iter().zip(&shards).enumerate() {
+        let options = checked.params.clone();
+        let record = member_record(
+            &train,
+            &classes,
+            options,
+            &fitted,
+            shard.len(),
+            probe.inputs.rows(),
+        );
+        files.extend(write_member(&out.join(&names[i]), record, fitted)?);
+    }
+    let pairs = neighbour_pairs(k, diffusion.topology);
+    let picture_accuracy: Vec<(usize, Vec<f64>, f64)> = curve
+        .iter()
+        .map(|p| (p.epoch, p.replicas.clone(), p.ensemble))
+        .collect();
+    let picture_distances: Vec<(usize, Vec<f64>)> = exchanges
+        .iter()
+        .map(|e| (e.step, e.distances.clone()))
+        .collect();
+    files.push(learn_plots::diffusion_picture(
+        &out.join("diffusion.png"),
+        &DiffusionPicture {
+            title: &format!(
+                "{k} replicas, {} topology, coupling A = {}, exchange every {} steps: estimate {:.2} +- {:.2} %",
+                diffusion.topology.as_str(),
+                diffusion.coupling,
+                diffusion.exchange,
+                100.0 * est.estimate,
+                100.0 * est.estimate_error
+            ),
+            accuracy: &picture_accuracy,
+            distances: &picture_distances,
+            pairs: &pairs,
+            influence: &influence,
+        },
+    )?);
+    let record = DiffusionRecord {
+        estimate: est.estimate,
+        estimate_error: est.estimate_error,
+        disagreement: disagree,
+        disagreement_error: disagree_se,
+        disagreement_data: probe_name,
+        replicas: names
+            .iter()
+            .zip(shards)
+            .zip(&est.replicas)
+            .map(|((name, shard), &e)| ReplicaRecord {
+                name: name.clone(),
+                shard,
+                estimate: e,
+            })
+            .collect(),
+        exchanges,
+        pairs,
+        seconds: 0.0,
+        train_seconds,
+        members: names,
+        diffusion: diffusion.clone(),
+        mixing: plan.mixing.chunks(k).map(<[f64]>::to_vec).collect(),
+        influence,
+        isolation: est.isolation,
+        shard_estimates: est.shards,
+        estimate_rows: est.rows,
+        curve,
+        options: checked.params.clone(),
+        data: train.source.clone(),
+        train_rows: train.inputs.rows(),
+        threads: pool.current_num_threads(),
+    };
+    let mut record = record;
+    record.seconds = started.elapsed().as_secs_f64();
+    let json = serde_json::to_vec_pretty(&record).expect("serialisable");
+    files.push(write_atomic(&out.join("diffusion.json"), &json)?);
+    Ok(DiffusionOutcome { record, files })
+}
+
+/// One fold in cv.json.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FoldRecord {
+    /// Its folder.
+    pub name: String,
+    /// Rows held out for validation.
+    pub validation_rows: usize,
+    /// The model's accuracy on them.
+    pub validation_accuracy: f64,
+}
+
+/// cv.json.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CvRecord {
+    /// The mean validation accuracy: k-fold's estimate of one model's test accuracy.
+    pub estimate: f64,
+    /// Its standard error (the folds' spread over sqrt(K), no smaller than binomial).
+    pub estimate_error: f64,
+    /// Per fold.
+    pub folds: Vec<FoldRecord>,
+    /// Wall seconds of the whole run.
+    pub seconds: f64,
+    /// Wall seconds of training alone.
+    pub train_seconds: f64,
+    /// The members' folders (what `learn eval` reads).
+    pub members: Vec<String>,
+    /// The model options every fold shares (one seed: the folds differ by their data).
+    pub options: FitParams,
+    /// The training data.
+    pub data: String,
+    /// Training rows.
+    pub train_rows: usize,
+    /// Threads the run used.
+    pub threads: usize,
+}
+
+/// What `learn cv` wrote.
+pub struct CvOutcome {
+    /// cv.json's content.
+    pub record: CvRecord,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+}
+
+/// Plain k-fold cross-validation: K trainings of the model `params` describes, each on
+/// all but one of the K shards diffusion would use, validated on that shard; writes
+/// `fold_NN/` folders and cv.json into `out`. The folds train in parallel on the pool.
+pub fn learn_cv(
+    data: &Path,
+    labels: Option<&Path>,
+    out: &Path,
+    params: &FitParams,
+    folds: usize,
+    threads: usize,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<CvOutcome> {
+    let started = Instant::now();
+    let train = read_data(data, labels, Split::Train)?;
+    let classes = classes_of(&train.labels);
+    let y = class_indices(&train.labels, &classes).expect("from the labels themselves");
+    check_labels(&train.inputs, &y)?;
+    let checked = params.check(train.inputs.shape, classes.len())?;
+    let n = train.inputs.rows();
+    if folds < 2 || folds > n {
+        return Err(Error::InvalidArgument {
+            name: "--folds",
+            expected: format!("2 to the number of training rows ({n})"),
+            actual: folds.to_string(),
+        });
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let pool = thread_pool(threads)?;
+    let shards = diffusion::shards(&y, folds, checked.params.seed);
+    let trained = Instant::now();
+    let shared = Mutex::new(progress);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let steps_each: Vec<usize> = shards
+        .iter()
+        .map(|s| (n - s.len()).div_ceil(checked.params.batch) * checked.params.epochs)
+        .collect();
+    let total: usize = steps_each.iter().sum();
+    let fitted: Vec<(Fitted, f64, FitParams)> = pool.install(|| {
+        shards
+            .par_iter()
+            .map(|held| {
+                let mut inside = vec![true; n];
+                for &r in held {
+                    inside[r] = false;
+                }
+                let rows: Vec<usize> = (0..n).filter(|&r| inside[r]).collect();
+                let x = train.inputs.select(&rows);
+                let yf: Vec<u32> = rows.iter().map(|&r| y[r]).collect();
+                let c = &checked;
+                let mut on = |p: Progress| {
+                    if let Progress::Batch { epoch, loss, .. } = p {
+                        let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        if let Ok(mut cb) = shared.lock() {
+                            cb(Progress::Batch {
+                                epoch,
+                                done: d,
+                                of: total,
+                                loss,
+                            });
+                        }
+                    }
+                };
+                let fitted = fit(
+                    Labelled {
+                        inputs: &x,
+                        labels: &yf,
+                    },
+                    None,
+                    c,
+                    &mut on,
+                )?;
+                let xv: Inputs = train.inputs.select(held);
+                let pred = predict(&fitted.model, &c.architecture, &xv, 512);
+                let yv: Vec<u32> = held.iter().map(|&r| y[r]).collect();
+                let acc = accuracy(
+                    &argmax_rows(&pred.probabilities, c.architecture.classes),
+                    &yv,
+                );
+                Ok((fitted, acc, c.params.clone()))
+            })
+            .collect::<std::result::Result<Vec<_>, crate::learn::LearnError>>()
+    })?;
+    let train_seconds = trained.elapsed().as_secs_f64();
+    let names: Vec<String> = (0..folds).map(|i| format!("fold_{i:02}")).collect();
+    let mut files = Vec::new();
+    let mut fold_records = Vec::new();
+    for (i, ((fitted, acc, options), held)) in fitted.into_iter().zip(&shards).enumerate() {
+        fold_records.push(FoldRecord {
+            name: names[i].clone(),
+            validation_rows: held.len(),
+            validation_accuracy: acc,
+        });
+        let record = member_record(&train, &classes, options, &fitted, n - held.len(), 0);
+        files.extend(write_member(&out.join(&names[i]), record, fitted)?);
+    }
+    let accs: Vec<f64> = fold_records.iter().map(|f| f.validation_accuracy).collect();
+    let k = folds as f64;
+    // Every row is validated once: the pooled accuracy weights folds by their size.
+    let est = fold_records
+        .iter()
+        .map(|f| f.validation_accuracy * f.validation_rows as f64)
+        .sum::<f64>()
+        / n as f64;
+    let mean = accs.iter().sum::<f64>() / k;
+    let sd = (accs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
+    let binomial = (est * (1.0 - est) / n as f64).sqrt();
+    let mut record = CvRecord {
+        estimate: est,
+        estimate_error: (sd / k.sqrt()).max(binomial),
+        folds: fold_records,
+        seconds: 0.0,
+        train_seconds,
+        members: names,
+        options: checked.params.clone(),
+        data: train.source.clone(),
+        train_rows: n,
+        threads: pool.current_num_threads(),
+    };
+    record.seconds = started.elapsed().as_secs_f64();
+    let json = serde_json::to_vec_pretty(&record).expect("serialisable");
+    files.push(write_atomic(&out.join("cv.json"), &json)?);
+    Ok(CvOutcome { record, files })
+}
