@@ -30,7 +30,7 @@ from ._errors import (
     NoRhythmError,
     NotFittedError,
 )
-from ._learn import SKMClassifier, learn_fit
+from ._learn import SKMClassifier, learn_cv, learn_fit
 from ._pca import PCA
 
 __version__: str = _native.__version__
@@ -42,6 +42,7 @@ __all__ = [
     "ingest",
     "PCA",
     "SKMClassifier",
+    "learn_cv",
     "learn_fit",
     "correlate",
     "convolve",

@@ -15,6 +15,7 @@ from ._errors import (
     NotFittedError as NotFittedError,
 )
 from ._learn import SKMClassifier as SKMClassifier
+from ._learn import learn_cv as learn_cv
 from ._learn import learn_fit as learn_fit
 from ._pca import PCA as PCA
 

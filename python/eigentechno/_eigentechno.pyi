@@ -70,6 +70,13 @@ def learn_fit(
     data: str, out: str, labels: Optional[str], head: str, net: str, epochs: int, batch: int,
     support: int, embed: int, hidden: int, seed: int, learning_rate: float,
     weight_decay: float, augment: str, dropout: float, threads: int,
+    replicas: Optional[int] = None, coupling: float = 0.5, exchange: int = 10,
+    topology: str = "ring",
+) -> str: ...
+def learn_cv(
+    data: str, out: str, labels: Optional[str], head: str, net: str, epochs: int, batch: int,
+    support: int, embed: int, hidden: int, seed: int, learning_rate: float,
+    weight_decay: float, augment: str, dropout: float, threads: int, folds: int,
 ) -> str: ...
 
 class LearnedModel:

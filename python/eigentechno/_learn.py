@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -249,6 +249,38 @@ class SKMClassifier(ClassifierMixin, BaseEstimator):
             self._model = _native.LearnedModel.from_state(saved[0], bytes(saved[1]))
 
 
+def _model_options(
+    head: str,
+    net: str,
+    epochs: int,
+    batch: int,
+    support: int,
+    embed: int,
+    hidden: int,
+    seed: int,
+    learning_rate: float,
+    weight_decay: float,
+    augment: str,
+    dropout: float,
+    threads: int,
+) -> Tuple[Any, ...]:
+    return (
+        head,
+        net,
+        _whole(epochs, "epochs", 1),
+        _whole(batch, "batch", 1),
+        _whole(support, "support", 0),
+        _whole(embed, "embed", 1),
+        _whole(hidden, "hidden", 1),
+        _whole(seed, "seed", 0),
+        float(learning_rate),
+        float(weight_decay),
+        str(augment),
+        float(dropout),
+        _whole(threads, "threads", 0),
+    )
+
+
 def learn_fit(
     data: PathLike,
     out: PathLike,
@@ -267,6 +299,10 @@ def learn_fit(
     augment: str = "none",
     dropout: float = 0.25,
     threads: int = 0,
+    diffusion: Optional[int] = None,
+    coupling: float = 0.5,
+    exchange: int = 10,
+    topology: str = "ring",
 ) -> Dict[str, Any]:
     """``eigentechno learn fit DATA --out OUT``: train on an IDX folder (its train split;
     test accuracy per epoch on its t10k split) or a float ``.npy`` matrix with
@@ -276,28 +312,78 @@ def learn_fit(
     learn.json, training.png and embedding.png into ``out`` and returns learn.json as a
     dict. Releases the GIL; Ctrl-C stops it.
 
+    With ``diffusion=K`` (the CLI's ``--diffusion K``): K replicas, each trained on its
+    own 1/K shard, mixing parameters with weight ``coupling`` every ``exchange`` steps
+    with their ``topology`` neighbours (``'ring'``, ``'oneway'`` or ``'complete'``).
+    Writes ``replica_NN/``, diffusion.json and diffusion.png into ``out`` and returns
+    diffusion.json as a dict (``estimate``, ``estimate_error``, ``disagreement``, ...).
+
     >>> import eigentechno as et
     >>> rec = et.learn_fit("data/fashion-mnist", "fashion-skm", head="skm")  # doctest: +SKIP
     >>> rec["epochs"][-1]["test_accuracy"]                                   # doctest: +SKIP
     0.92
+    >>> d = et.learn_fit("data/fashion-mnist", "fashion-d4", diffusion=4)    # doctest: +SKIP
+    >>> d["estimate"], d["disagreement"]                                     # doctest: +SKIP
+    (0.9, 0.05)
     """
+    opts = _model_options(
+        head, net, epochs, batch, support, embed, hidden, seed, learning_rate,
+        weight_decay, augment, dropout, threads,
+    )
+    where = (os.fspath(data), os.fspath(out), None if labels is None else os.fspath(labels))
     text = _native.learn_fit(
+        *where,
+        *opts,
+        None if diffusion is None else _whole(diffusion, "diffusion", 0),
+        float(coupling),
+        _whole(exchange, "exchange", 0),
+        str(topology),
+    )
+    result: Dict[str, Any] = json.loads(text)
+    return result
+
+
+def learn_cv(
+    data: PathLike,
+    out: PathLike,
+    *,
+    folds: int = 4,
+    labels: Optional[PathLike] = None,
+    head: str = "skm",
+    net: str = "cnn",
+    epochs: int = 10,
+    batch: int = 128,
+    support: int = 0,
+    embed: int = 128,
+    hidden: int = 128,
+    seed: int = 0,
+    learning_rate: float = 1e-3,
+    weight_decay: float = 1e-4,
+    augment: str = "none",
+    dropout: float = 0.25,
+    threads: int = 0,
+) -> Dict[str, Any]:
+    """``eigentechno learn cv DATA --folds K --out OUT``: plain k-fold cross-validation
+    of the model ``learn_fit`` would train (the same options): K trainings, each
+    validated on the shard it left out. Writes ``fold_NN/`` and cv.json into ``out`` and
+    returns cv.json as a dict (``estimate``: the mean validation accuracy,
+    ``estimate_error``, ``folds``, ``seconds``). Releases the GIL.
+
+    >>> import eigentechno as et
+    >>> cv = et.learn_cv("data/fashion-mnist", "fashion-cv", folds=4)  # doctest: +SKIP
+    >>> cv["estimate"], cv["estimate_error"]                           # doctest: +SKIP
+    (0.905, 0.002)
+    """
+    opts = _model_options(
+        head, net, epochs, batch, support, embed, hidden, seed, learning_rate,
+        weight_decay, augment, dropout, threads,
+    )
+    text = _native.learn_cv(
         os.fspath(data),
         os.fspath(out),
         None if labels is None else os.fspath(labels),
-        head,
-        net,
-        _whole(epochs, "epochs", 1),
-        _whole(batch, "batch", 1),
-        _whole(support, "support", 0),
-        _whole(embed, "embed", 1),
-        _whole(hidden, "hidden", 1),
-        _whole(seed, "seed", 0),
-        float(learning_rate),
-        float(weight_decay),
-        str(augment),
-        float(dropout),
-        _whole(threads, "threads", 0),
+        *opts,
+        _whole(folds, "folds", 0),
     )
     result: Dict[str, Any] = json.loads(text)
     return result

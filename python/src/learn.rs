@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use eigentechno::learn::{FitParams, InputShape, Inputs, Predictions};
+use eigentechno::learn::{DiffusionParams, FitParams, InputShape, Inputs, Predictions};
 use eigentechno::ops;
 use eigentechno::ops::learn::{LabelledData, LearnRecord, LearnedModel, fit_model, thread_pool};
 use ndarray::Array2;
@@ -222,9 +222,10 @@ impl PyLearnedModel {
     }
 }
 
-/// `eigentechno learn fit DATA --out DIR ...`: returns learn.json's text.
+/// `eigentechno learn fit DATA --out DIR ...`: returns learn.json's text, or with
+/// `replicas` (`--diffusion K`), diffusion.json's.
 #[pyfunction]
-#[pyo3(signature = (data, out, labels, head, net, epochs, batch, support, embed, hidden, seed, learning_rate, weight_decay, augment, dropout, threads))]
+#[pyo3(signature = (data, out, labels, head, net, epochs, batch, support, embed, hidden, seed, learning_rate, weight_decay, augment, dropout, threads, replicas=None, coupling=0.5, exchange=10, topology="ring"))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn learn_fit(
     py: Python<'_>,
@@ -244,6 +245,82 @@ pub(crate) fn learn_fit(
     augment: &str,
     dropout: f64,
     threads: usize,
+    replicas: Option<usize>,
+    coupling: f64,
+    exchange: usize,
+    topology: &str,
+) -> PyResult<String> {
+    let params = options(
+        py,
+        head,
+        net,
+        epochs,
+        batch,
+        support,
+        embed,
+        hidden,
+        seed,
+        learning_rate,
+        weight_decay,
+        augment,
+        dropout,
+    )?;
+    if let Some(replicas) = replicas {
+        let diffusion = DiffusionParams {
+            replicas,
+            coupling,
+            exchange,
+            topology: parse(py, topology)?,
+        };
+        let outcome = blocking(py, || {
+            ops::learn_ensemble::learn_diffuse(
+                &data,
+                labels.as_deref(),
+                &out,
+                &params,
+                &diffusion,
+                threads,
+                &mut |_| {},
+            )
+        })?;
+        return Ok(serde_json::to_string(&outcome.record).expect("serialisable"));
+    }
+    let outcome = blocking(py, || {
+        ops::learn::learn_fit(
+            &data,
+            labels.as_deref(),
+            &out,
+            &params,
+            threads,
+            &mut |_| {},
+        )
+    })?;
+    Ok(serde_json::to_string(&outcome.record).expect("serialisable"))
+}
+
+/// `eigentechno learn cv DATA --out DIR --folds K ...`: returns cv.json's text.
+#[pyfunction]
+#[pyo3(signature = (data, out, labels, head, net, epochs, batch, support, embed, hidden, seed, learning_rate, weight_decay, augment, dropout, threads, folds))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn learn_cv(
+    py: Python<'_>,
+    data: PathBuf,
+    out: PathBuf,
+    labels: Option<PathBuf>,
+    head: &str,
+    net: &str,
+    epochs: usize,
+    batch: usize,
+    support: usize,
+    embed: usize,
+    hidden: usize,
+    seed: u64,
+    learning_rate: f64,
+    weight_decay: f64,
+    augment: &str,
+    dropout: f64,
+    threads: usize,
+    folds: usize,
 ) -> PyResult<String> {
     let params = options(
         py,
@@ -261,11 +338,12 @@ pub(crate) fn learn_fit(
         dropout,
     )?;
     let outcome = blocking(py, || {
-        ops::learn::learn_fit(
+        ops::learn_ensemble::learn_cv(
             &data,
             labels.as_deref(),
             &out,
             &params,
+            folds,
             threads,
             &mut |_| {},
         )

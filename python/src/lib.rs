@@ -45,6 +45,7 @@ fn _eigentechno(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ingest::list_tracks, m)?)?;
     m.add_function(wrap_pyfunction!(ingest::ingest_to_dir, m)?)?;
     m.add_function(wrap_pyfunction!(learn::learn_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(learn::learn_cv, m)?)?;
     m.add_class::<pca::PcaModel>()?;
     m.add_class::<learn::PyLearnedModel>()?;
     Ok(())

@@ -104,3 +104,35 @@ def test_learn_fit_from_python_writes_the_clis_files(tmp_path, cli):
     assert none["options"]["dropout"] == 0.0
     with pytest.raises(et.InvalidInputError, match="dropout"):
         et.learn_fit(data, tmp_path / "bad", dropout=0.99)
+
+
+def test_learn_fit_with_diffusion_and_learn_cv_match_the_cli(tmp_path, cli):
+    blobs = FIXTURES / "learn" / "blobs"
+    x, y = blobs / "x_train.npy", blobs / "y_train.npy"
+    small = dict(labels=y, net="mlp", hidden=16, embed=6, epochs=6, batch=32, learning_rate=0.01, threads=2)
+    rec = et.learn_fit(x, tmp_path / "py", diffusion=3, coupling=0.25, exchange=3, **small)
+    assert rec["diffusion"] == {"replicas": 3, "coupling": 0.25, "exchange": 3, "topology": "ring"}
+    assert [r["name"] for r in rec["replicas"]] == ["replica_00", "replica_01", "replica_02"]
+    assert sorted(i for r in rec["replicas"] for i in r["shard"]) == list(range(270))
+    assert 0.0 < rec["estimate_error"] < 0.2 and 0.5 < rec["estimate"] <= 1.0
+    cli(
+        "learn", "fit", x, "--labels", y, "--out", tmp_path / "cli", "--net", "mlp", "--hidden", "16",
+        "--embed", "6", "--epochs", "6", "--batch", "32", "--learning-rate", "0.01", "--threads", "2",
+        "--diffusion", "3", "--coupling", "0.25", "--exchange", "3", "-q",
+    )
+    other = json.loads((tmp_path / "cli" / "diffusion.json").read_text())
+    # The same seed and options: the same exchanges and the same estimate.
+    assert other["exchanges"] == rec["exchanges"]
+    assert other["estimate"] == rec["estimate"]
+    with pytest.raises(et.InvalidInputError, match="coupling"):
+        et.learn_fit(x, tmp_path / "bad", diffusion=3, coupling=2.0, **small)
+    with pytest.raises(et.InvalidInputError, match="topology"):
+        et.learn_fit(x, tmp_path / "bad", diffusion=3, topology="star", **small)
+    assert not (tmp_path / "bad").exists()
+
+    cv = et.learn_cv(x, tmp_path / "cv", folds=3, **small)
+    assert [f["name"] for f in cv["folds"]] == ["fold_00", "fold_01", "fold_02"]
+    pooled = sum(f["validation_accuracy"] * f["validation_rows"] for f in cv["folds"]) / 300
+    assert cv["estimate"] == pytest.approx(pooled, abs=1e-12)
+    with pytest.raises(et.InvalidInputError, match="--folds"):
+        et.learn_cv(x, tmp_path / "bad", folds=1, **small)

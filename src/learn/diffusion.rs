@@ -313,6 +313,16 @@ pub struct Diffused {
     pub shared_rows: Vec<usize>,
 }
 
+/// A replica's options: the run's, with the batch shared between the K replicas
+/// (`batch / K` rows a step, at least 1). Together they then take as many steps over
+/// the data as one training with the run's batch: the same budget per row, and with
+/// full coupling, the same steps as data-parallel training (local SGD).
+pub fn replica_options(checked: &Checked, k: usize) -> Checked {
+    let mut c = checked.clone();
+    c.params.batch = (checked.params.batch / k).max(1);
+    c
+}
+
 /// The probe rows the curve reads: at most this many, spread evenly.
 pub const CURVE_ROWS: usize = 2000;
 
@@ -348,10 +358,11 @@ pub fn diffuse(
     let start = Trainer::new(train, checked)?;
     let shared_rows = start.support_rows().to_vec();
     let start = flat_parameters(start.model());
+    let each = replica_options(checked, k);
     let mut trainers = shard_data
         .iter()
         .map(|(inputs, labels)| {
-            let mut t = Trainer::new(Labelled { inputs, labels }, checked)?;
+            let mut t = Trainer::new(Labelled { inputs, labels }, &each)?;
             let own = t.model().clone();
             t.set_model(with_parameters(own, start.clone()));
             Ok(t)
@@ -540,15 +551,23 @@ pub fn isolation(influence: &[Vec<f64>]) -> Vec<Vec<f64>> {
 /// The generalisation estimate of a diffusion run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
-    /// Predicted test accuracy of the ensemble.
+    /// Predicted test accuracy of the ensemble: the isolation-weighted out-of-shard score.
     pub estimate: f64,
     /// One standard error.
     pub estimate_error: f64,
+    /// The alternative: each shard's replica accuracies regressed on their exposure to
+    /// it and read at zero exposure, plus the ensemble's gain over its members (`None`
+    /// when every replica saw every shard alike).
+    pub extrapolated: Option<f64>,
+    /// One standard error of `extrapolated`.
+    pub extrapolated_error: Option<f64>,
     /// Per replica: its accuracy on the other shards' scored rows, weighted by its
     /// isolation from each.
     pub replicas: Vec<f64>,
-    /// Per shard: the isolation-weighted ensemble's accuracy on its scored rows.
+    /// Per shard: the isolation-weighted ensemble's accuracy on it.
     pub shards: Vec<f64>,
+    /// K x K: replica i's accuracy on shard j's scored rows.
+    pub pair_accuracy: Vec<Vec<f64>>,
     /// Rows scored.
     pub rows: usize,
     /// Mean isolation of a shard from the replicas that score it (0: none, every score
@@ -556,14 +575,15 @@ pub struct Estimate {
     pub isolation: f64,
 }
 
-/// Rows of each shard scored by the estimate: at most this many, spread evenly (bounds
-/// its cost at K^2 times this many predictions).
-pub const ESTIMATE_ROWS: usize = 4000;
+/// Predictions the estimate makes in all (every replica on every shard's scored rows):
+/// each shard scores `ESTIMATE_PREDICTIONS / K^2` rows, spread evenly, at least 250.
+pub const ESTIMATE_PREDICTIONS: usize = 32_000;
 
 /// Score each shard's rows by the other replicas, weighted by their isolation from it
 /// ([`isolation`]): the estimate of the ensemble's accuracy on new data, with a standard
 /// error from the spread between shards (and no smaller than the binomial one). Rows in
-/// `shared` (seen by every replica) are not scored.
+/// `shared` (seen by every replica) are not scored. The extrapolated alternative is
+/// computed from the same predictions.
 pub fn estimate(
     replicas: &[Fitted],
     train: Labelled,
@@ -587,89 +607,132 @@ pub fn estimate(
     for &r in shared {
         seen[r] = true;
     }
+    let per_shard = (ESTIMATE_PREDICTIONS / (k * k)).max(250);
     let scored: Vec<Vec<usize>> = shards
         .iter()
         .map(|rows| {
             let rows: Vec<usize> = rows.iter().copied().filter(|&r| !seen[r]).collect();
             let m = rows.len();
-            if m <= ESTIMATE_ROWS {
+            if m <= per_shard {
                 rows
             } else {
-                (0..ESTIMATE_ROWS)
-                    .map(|i| rows[i * m / ESTIMATE_ROWS])
-                    .collect()
+                (0..per_shard).map(|i| rows[i * m / per_shard]).collect()
             }
         })
         .collect();
     // pred[i][j]: replica i on shard j's scored rows.
-    let pred: Vec<Vec<Option<Predictions>>> = (0..k)
+    let pred: Vec<Vec<Predictions>> = (0..k)
         .into_par_iter()
         .map(|i| {
             (0..k)
-                .map(|j| {
-                    (w[i][j] > 0.0).then(|| {
-                        predict(&replicas[i].model, a, &train.inputs.select(&scored[j]), 512)
-                    })
-                })
+                .map(|j| predict(&replicas[i].model, a, &train.inputs.select(&scored[j]), 512))
                 .collect()
         })
         .collect();
     let c = a.classes;
+    let right = |labels: &[u32], rows: &[usize]| {
+        labels
+            .iter()
+            .zip(rows)
+            .filter(|(l, r)| **l == train.labels[**r])
+            .count() as f64
+            / rows.len().max(1) as f64
+    };
+    let pair_accuracy: Vec<Vec<f64>> = (0..k)
+        .map(|i| {
+            (0..k)
+                .map(|j| right(&pred[i][j].labels(), &scored[j]))
+                .collect()
+        })
+        .collect();
     let mut shard_acc = vec![0.0; k];
-    let mut replica_right = vec![0.0; k];
-    let mut replica_weight = vec![0.0; k];
+    let mut members_acc = vec![0.0; k];
     for j in 0..k {
         let rows = &scored[j];
         let wsum: f64 = (0..k).map(|i| w[i][j]).sum();
-        let mut p = vec![0f64; rows.len() * c];
+        let mut p = vec![0f32; rows.len() * c];
         for i in 0..k {
-            if let Some(pr) = &pred[i][j] {
-                for (acc, &v) in p.iter_mut().zip(&pr.probabilities) {
-                    *acc += w[i][j] / wsum * v as f64;
+            let share = w[i][j] / wsum;
+            if share > 0.0 {
+                for (acc, &v) in p.iter_mut().zip(&pred[i][j].probabilities) {
+                    *acc += (share * v as f64) as f32;
                 }
-                let right = pr
-                    .labels()
-                    .iter()
-                    .zip(rows)
-                    .filter(|(l, r)| **l == train.labels[**r])
-                    .count();
-                replica_right[i] += w[i][j] * right as f64;
-                replica_weight[i] += w[i][j] * rows.len() as f64;
+                members_acc[j] += share * pair_accuracy[i][j];
             }
         }
-        let right = p
-            .chunks_exact(c)
-            .zip(rows)
-            .filter(|(q, r)| {
-                let best = q
-                    .iter()
-                    .enumerate()
-                    .fold(0, |b, (l, &v)| if v > q[b] { l } else { b });
-                best as u32 == train.labels[**r]
-            })
-            .count();
-        shard_acc[j] = right as f64 / rows.len().max(1) as f64;
+        shard_acc[j] = right(&argmax_rows(&p, c), rows);
     }
     let m: usize = scored.iter().map(Vec::len).sum();
-    let share: Vec<f64> = scored.iter().map(|r| r.len() as f64 / m as f64).collect();
-    let est: f64 = shard_acc.iter().zip(&share).map(|(a, s)| a * s).sum();
-    let between = (k as f64 / (k as f64 - 1.0)
-        * shard_acc
-            .iter()
-            .zip(&share)
-            .map(|(a, s)| (s * (a - est)).powi(2))
-            .sum::<f64>())
-    .sqrt();
-    let binomial = (est * (1.0 - est) / m as f64).sqrt();
+    let share: Vec<f64> = scored
+        .iter()
+        .map(|r| r.len() as f64 / m.max(1) as f64)
+        .collect();
+    let pooled = |v: &[f64]| v.iter().zip(&share).map(|(a, s)| a * s).sum::<f64>();
+    let spread = |v: &[f64], mean: f64| {
+        (k as f64 / (k as f64 - 1.0)
+            * v.iter()
+                .zip(&share)
+                .map(|(a, s)| (s * (a - mean)).powi(2))
+                .sum::<f64>())
+        .sqrt()
+    };
+    let est = pooled(&shard_acc);
+    let binomial = (est * (1.0 - est) / m.max(1) as f64).sqrt();
+
+    // The alternative: per shard, replica accuracy against exposure (F_ij / F_jj; 1 for
+    // the shard's own replica), a least-squares line read at 0, plus the ensemble's gain.
+    let exposure = |i: usize, j: usize| {
+        if i == j || influence[j][j] <= 0.0 {
+            1.0
+        } else {
+            (influence[i][j] / influence[j][j]).clamp(0.0, 1.0)
+        }
+    };
+    let at_zero: Vec<Option<f64>> = (0..k)
+        .map(|j| {
+            let xs: Vec<f64> = (0..k).map(|i| exposure(i, j)).collect();
+            let ys: Vec<f64> = (0..k).map(|i| pair_accuracy[i][j]).collect();
+            let (mx, my) = (
+                xs.iter().sum::<f64>() / k as f64,
+                ys.iter().sum::<f64>() / k as f64,
+            );
+            let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+            if sxx < 1e-9 {
+                return None;
+            }
+            let sxy: f64 = xs.iter().zip(&ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+            Some(my - sxy / sxx * mx + (shard_acc[j] - members_acc[j]))
+        })
+        .collect();
+    let (extrapolated, extrapolated_error) =
+        match at_zero.iter().copied().collect::<Option<Vec<f64>>>() {
+            Some(g) => {
+                let e = pooled(&g);
+                (Some(e), Some(spread(&g, e).max(binomial)))
+            }
+            None => (None, None),
+        };
+    let replica_estimate = (0..k)
+        .map(|i| {
+            let wsum: f64 = (0..k).map(|j| w[i][j] * scored[j].len() as f64).sum();
+            if wsum > 0.0 {
+                (0..k)
+                    .map(|j| w[i][j] * scored[j].len() as f64 * pair_accuracy[i][j])
+                    .sum::<f64>()
+                    / wsum
+            } else {
+                f64::NAN
+            }
+        })
+        .collect();
     Estimate {
         estimate: est,
-        estimate_error: between.max(binomial),
-        replicas: replica_right
-            .iter()
-            .zip(&replica_weight)
-            .map(|(r, w)| if *w > 0.0 { r / w } else { f64::NAN })
-            .collect(),
+        estimate_error: spread(&shard_acc, est).max(binomial),
+        extrapolated,
+        extrapolated_error,
+        replicas: replica_estimate,
         shards: shard_acc,
+        pair_accuracy,
         rows: m,
         isolation: mean_isolation,
     }
@@ -839,10 +902,11 @@ mod tests {
             assert_eq!(flat_parameters(&ra.model), flat_parameters(&rb.model));
         }
         assert_eq!(a.exchanges, b.exchanges);
-        // 40 rows a shard, batches of 16: 3 steps an epoch, 9 in all, an exchange every 3.
+        // 40 rows a shard, batches of 16 / 3 = 5: 8 steps an epoch, 24 in all, an
+        // exchange every 3 and after the last.
         assert_eq!(
             a.exchanges.iter().map(|e| e.step).collect::<Vec<_>>(),
-            [3, 6, 9]
+            [3, 6, 9, 12, 15, 18, 21, 24]
         );
         assert!(a.replicas.iter().all(|r| r.history.len() == 3));
         // The SKM's support points start on rows every replica then holds.
@@ -874,6 +938,8 @@ mod tests {
                 labels: &y,
             };
             let start = flat_parameters(Trainer::new(all, &c).unwrap().model());
+            let each = replica_options(&c, 3);
+            assert_eq!(each.params.batch, 5);
             for (i, rows) in out.shards.iter().enumerate() {
                 let xi = x.select(rows);
                 let yi: Vec<u32> = rows.iter().map(|&r| y[r]).collect();
@@ -882,7 +948,7 @@ mod tests {
                         inputs: &xi,
                         labels: &yi,
                     },
-                    &c,
+                    &each,
                 )
                 .unwrap();
                 let own = alone.model().clone();
@@ -896,6 +962,23 @@ mod tests {
                     "{head:?} replica {i}"
                 );
             }
+            // Pure out-of-bag: the line through the other replicas (exposure 0) and the
+            // own one (1), read at 0 and plus the ensemble's gain, is the other
+            // replicas' ensemble score: the two estimates agree.
+            let e = estimate(
+                &out.replicas,
+                all,
+                &out.shards,
+                &out.influence,
+                &out.shared_rows,
+            );
+            let alt = e.extrapolated.expect("isolation");
+            assert!(
+                (alt - e.estimate).abs() < 1e-12,
+                "{alt} against {}",
+                e.estimate
+            );
+            assert_eq!(e.extrapolated_error, Some(e.estimate_error));
             // No replica learned from another's shard: every other one is isolated.
             for (i, row) in out.influence.iter().enumerate() {
                 for (j, &f) in row.iter().enumerate() {
