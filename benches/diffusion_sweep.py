@@ -127,7 +127,8 @@ def main():
     ax[2].axhline(100 * (cv_rec["estimate"] - cv["accuracy"]), color="g", ls=":",
                   label="learn cv estimate - its ensemble")
     ax[2].axhline(0, color="k", lw=0.5)
-    ax[2].set_ylabel("estimate bias (points)")
+    ax[2].set_ylabel("estimate bias (points; clipped at +-5)")
+    ax[2].set_ylim(-5, 5)
     for x in ax:
         x.set_xscale("log")
         x.set_xlabel("coupling A (A = 0 drawn at 0.001)")
