@@ -405,17 +405,14 @@ pub fn diffuse(
                 while tr.steps_done() < round_end && !tr.finished() {
                     let epoch = tr.steps_done() / tr.batches() + 1;
                     let mut on = |p: Progress| {
-                        if let Progress::Batch { .. } = p {
+                        if let Progress::Batch { loss, .. } = p {
                             let d = done.fetch_add(1, Ordering::Relaxed) + 1;
                             if let Ok(mut f) = shared.lock() {
                                 f(Progress::Batch {
                                     epoch,
                                     done: d,
                                     of: total,
-                                    loss: match p {
-                                        Progress::Batch { loss, .. } => loss,
-                                        _ => 0.0,
-                                    },
+                                    loss,
                                 });
                             }
                         }

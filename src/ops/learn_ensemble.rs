@@ -291,7 +291,7 @@ pub fn learn_diffuse(
             influence: &influence,
         },
     )?);
-    let record = DiffusionRecord {
+    let mut record = DiffusionRecord {
         estimate: est.estimate,
         estimate_error: est.estimate_error,
         estimate_extrapolated: est.extrapolated,
@@ -328,7 +328,6 @@ pub fn learn_diffuse(
         train_rows: train.inputs.rows(),
         threads: pool.current_num_threads(),
     };
-    let mut record = record;
     record.seconds = started.elapsed().as_secs_f64();
     let json = serde_json::to_vec_pretty(&record).expect("serialisable");
     files.push(write_atomic(&out.join("diffusion.json"), &json)?);
