@@ -282,3 +282,32 @@ const IDX: &[(&str, Expect)] = &[
 ];
 
 const CSV: &[(&str, Expect)] = &[];
+
+/// Diffusion replica states and checkpoints: saved findings, valid states that restore
+/// and step, and the damage a network or a disk can do (cut short, a byte flipped in
+/// the optimizer's record, another model's state) refused without a panic.
+#[test]
+fn training_state_findings_and_valid_states() {
+    replay("training_state", fuzz_cases::training_state::run, &[]);
+    for steps in [0, 1, 5] {
+        let good = fuzz_cases::training_state::valid_replica(steps);
+        check(
+            &format!("a replica after {steps} steps"),
+            no_panic("valid", || fuzz_cases::training_state::run(&good)),
+            Expect::Ok,
+        );
+        for cut in [0, 8, good.len() / 3, good.len() - 1] {
+            let got = no_panic("cut", || fuzz_cases::training_state::run(&good[..cut]));
+            assert!(got.is_err(), "cut at {cut} of {}", good.len());
+        }
+        // Flip bytes through the body (parameters, order, optimizer record): each is
+        // either still a state (a changed value) or refused, never a panic.
+        for at in (8..good.len()).step_by(good.len() / 97 + 1) {
+            let mut bad = good.clone();
+            bad[at] ^= 0x5a;
+            let _ = no_panic(&format!("flip at {at}"), || {
+                fuzz_cases::training_state::run(&bad)
+            });
+        }
+    }
+}

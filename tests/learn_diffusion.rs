@@ -295,3 +295,105 @@ fn a_bad_ensemble_file_is_refused_naming_it() {
         assert!(stderr(&o).contains(says), "{says}: {}", stderr(&o));
     }
 }
+
+/// Ctrl-C in the middle of `learn fit --diffusion` leaves a checkpoint of the last
+/// exchange; the same command then goes on from it and ends with the replicas an
+/// uninterrupted run gives, bit for bit.
+#[test]
+fn an_interrupted_diffusion_goes_on_from_its_checkpoint_to_the_same_replicas() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y) = (blobs("x_train.npy"), blobs("y_train.npy"));
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "learn",
+            "fit",
+            &x,
+            "--labels",
+            &y,
+            "--out",
+            out.to_str().unwrap(),
+            "--net",
+            "mlp",
+            "--hidden",
+            "32",
+            "--embed",
+            "8",
+            "--epochs",
+            "400",
+            "--batch",
+            "16",
+            "--learning-rate",
+            "0.001",
+            "--threads",
+            "2",
+            "--diffusion",
+            "3",
+            "--coupling",
+            "0.3",
+            "--exchange",
+            "7",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let whole = dir.path().join("whole");
+    let w: Vec<String> = args(&whole);
+    let o = eigentechno(&w.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stopped = dir.path().join("stopped");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_eigentechno"))
+        .args(args(&stopped))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended before Ctrl-C: make it longer"
+    );
+    // SAFETY: kill with a valid pid and signal.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert!(stopped.join(".diffusion-checkpoint.safetensors").is_file());
+    assert!(!stopped.join("diffusion.json").exists());
+    let o = eigentechno(
+        &args(&stopped)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        text(&o).0.contains("went on from the checkpoint"),
+        "{}",
+        text(&o).0
+    );
+    assert!(!stopped.join(".diffusion-checkpoint.safetensors").exists());
+    let (a, b) = (
+        json(&whole.join("diffusion.json")),
+        json(&stopped.join("diffusion.json")),
+    );
+    assert!(a["resumed_at_step"].is_null());
+    assert!(b["resumed_at_step"].as_u64().is_some());
+    assert_eq!(a["exchanges"], b["exchanges"]);
+    for i in 0..3 {
+        let name = format!("replica_{i:02}/model.safetensors");
+        assert_eq!(
+            std::fs::read(whole.join(&name)).unwrap().len(),
+            std::fs::read(stopped.join(&name)).unwrap().len()
+        );
+        assert_eq!(
+            json(&whole.join(format!("replica_{i:02}/learn.json")))["epochs"]
+                .as_array()
+                .unwrap()
+                .len(),
+            400
+        );
+    }
+    assert_eq!(a["replicas"], b["replicas"]);
+    assert_eq!(a["estimate"], b["estimate"]);
+}

@@ -12,6 +12,7 @@ mod conv;
 mod corr;
 mod curves;
 mod debruijn;
+mod diffusion;
 mod figures;
 mod ingest;
 mod learn;
@@ -48,5 +49,6 @@ fn _eigentechno(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(learn::learn_cv, m)?)?;
     m.add_class::<pca::PcaModel>()?;
     m.add_class::<learn::PyLearnedModel>()?;
+    m.add_class::<diffusion::PyDiffusionJob>()?;
     Ok(())
 }

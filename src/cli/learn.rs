@@ -316,6 +316,9 @@ fn fit(a: FitArgs) -> Outcome {
                 100.0 * r.disagreement_error,
                 r.isolation
             );
+            if let Some(step) = r.resumed_at_step {
+                println!("  went on from the checkpoint an interrupted run left at step {step}");
+            }
             if let Some(last) = r.curve.last() {
                 println!(
                     "  on {}: ensemble {:.2} %, replicas {:.2} to {:.2} %",

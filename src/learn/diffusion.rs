@@ -9,8 +9,6 @@
 //! reached least, weighted by their isolation from it: out-of-bag estimation, with the
 //! bag blurred by diffusion.
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
-use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
@@ -19,9 +17,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::data::Inputs;
 use super::error::{LearnError, invalid};
 use super::metrics::argmax_rows;
-use super::model::Classifier;
-use super::params::Checked;
-use super::train::{EpochRecord, Fitted, Labelled, Predictions, Progress, Trainer, predict};
+use super::model::{Classifier, flat_parameters, with_parameters};
+use super::params::{Architecture, Checked};
+use super::train::{
+    EpochRecord, Fitted, Labelled, Predictions, Progress, Trainer, TrainerState, predict,
+};
 use crate::engine::rng::Rng;
 
 /// Which replicas mix with which.
@@ -185,53 +185,9 @@ pub fn shards(labels: &[u32], k: usize, seed: u64) -> Vec<Vec<usize>> {
     out
 }
 
-/// A model's parameters as flat vectors, one a tensor in the module's own order (trained
-/// weights, fixed standardisation and running statistics alike).
-pub fn flat_parameters(model: &Classifier) -> Vec<Vec<f32>> {
-    // burn keeps a running statistic's latest update per thread until it syncs, and a
-    // replica's rounds run on whichever thread is free: settle them first (`valid`
-    // syncs the shared state in place).
-    let _ = model.valid();
-    struct Collect(Vec<Vec<f32>>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let v = param.val().into_data().convert::<f32>();
-            self.0
-                .push(v.try_into_vec::<f32>().expect("f32 parameters"));
-        }
-    }
-    let mut c = Collect(Vec::new());
-    model.visit(&mut c);
-    c.0
-}
-
-/// `model` with its parameters replaced by `values` (as [`flat_parameters`] lists them);
-/// each keeps its id (the optimizer's moments follow it) and whether it is trained.
-pub fn with_parameters(model: Classifier, values: Vec<Vec<f32>>) -> Classifier {
-    struct Load(std::vec::IntoIter<Vec<f32>>);
-    impl ModuleMapper for Load {
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            let (id, tensor, mapper) = param.consume();
-            let values = self.0.next().expect("one vector a parameter");
-            let shape = tensor.shape();
-            assert_eq!(values.len(), shape.num_elements(), "a parameter's size");
-            let grad = tensor.is_require_grad();
-            let mut t = Tensor::<D>::from_data(TensorData::new(values, shape), &tensor.device());
-            if grad {
-                t = t.require_grad();
-            }
-            Param::from_mapped_value(id, t, mapper)
-        }
-    }
-    let mut load = Load(values.into_iter());
-    let out = model.map(&mut load);
-    assert!(load.0.next().is_none(), "one vector a parameter");
-    out
-}
-
 /// Replica parameters after one exchange: `theta_i <- sum_j W[i][j] theta_j`, summed in
 /// float64 in replica order (so replicas with equal rows of `W` get equal bits).
-pub fn mix(params: &[Vec<Vec<f32>>], w: &[f64]) -> Vec<Vec<Vec<f32>>> {
+pub fn mix(params: &[&[Vec<f32>]], w: &[f64]) -> Vec<Vec<Vec<f32>>> {
     let k = params.len();
     (0..k)
         .map(|i| {
@@ -326,168 +282,255 @@ pub fn replica_options(checked: &Checked, k: usize) -> Checked {
 /// The probe rows the curve reads: at most this many, spread evenly.
 pub const CURVE_ROWS: usize = 2000;
 
-/// Train K replicas as `plan` says, each on its shard of `train`, in parallel on the
-/// current rayon pool.
+/// A replica between exchanges: its trainer's whole state and its epochs so far. A run
+/// can stop here and go on (in another process, on another machine) with the same
+/// result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplicaState {
+    /// The trainer.
+    pub trainer: TrainerState,
+    /// One record an epoch done (test accuracy: on the probe, once the curve measured it).
+    pub history: Vec<EpochRecord>,
+}
+
+/// A diffusion run's bookkeeping between rounds, beside its replicas' states: where the
+/// run is, the influence ledger, and what it has recorded. It goes to JSON and back
+/// unchanged (a Dask client holds it between rounds).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ledger {
+    /// The shards (rows of the training data), one a replica.
+    pub shards: Vec<Vec<usize>>,
+    /// Training rows every replica saw at the start ([`Diffused::shared_rows`]).
+    pub shared_rows: Vec<usize>,
+    /// Each replica's steps over the whole run.
+    pub total_steps: Vec<usize>,
+    /// The step the last round ended at (0 before the first).
+    pub round_end: usize,
+    /// `mass[i][j]`: learning-rate-weighted steps of shard j's gradients in replica i.
+    pub mass: Vec<Vec<f64>>,
+    /// Every exchange so far.
+    pub exchanges: Vec<Exchange>,
+    /// Accuracy over training so far.
+    pub curve: Vec<CurvePoint>,
+    /// Each replica's epochs done at the last exchange.
+    pub epochs: Vec<usize>,
+}
+
+impl Ledger {
+    /// The step the next round ends at, or `None` when the run is done.
+    pub fn next_round(&self, plan: &DiffusionPlan) -> Option<usize> {
+        let longest = self.total_steps.iter().copied().max().unwrap_or(0);
+        (self.round_end < longest).then(|| (self.round_end + plan.params.exchange).min(longest))
+    }
+
+    /// Whether every round is done.
+    pub fn finished(&self) -> bool {
+        let longest = self.total_steps.iter().copied().max().unwrap_or(0);
+        self.round_end >= longest
+    }
+}
+
+/// The cosine learning-rate factor at step `s` of `total` ([`Trainer::rate_factor`]).
+fn rate_factor(s: usize, total: usize) -> f64 {
+    let t = s as f64 / total as f64;
+    0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+}
+
+/// Rows `rows` of `train`, with their labels: a replica's shard.
+pub fn shard_rows(train: Labelled, rows: &[usize]) -> (Inputs, Vec<u32>) {
+    (
+        train.inputs.select(rows),
+        rows.iter().map(|&i| train.labels[i]).collect(),
+    )
+}
+
+/// The start of a diffusion run: its ledger and K replicas at step 0.
 ///
 /// Every replica starts from one model, initialised as [`super::fit`] would on all of
 /// `train` (parameters averaged between networks of different starts mean nothing). Its
 /// SKM support points start on training rows, so those rows are seen by every replica:
-/// [`Diffused::shared_rows`] lists them. Each replica then orders its shard with the
-/// run's seed; with A = 0 they are K independent trainings from that start.
-pub fn diffuse(
+/// [`Ledger::shared_rows`] lists them. Each replica then orders its shard with the run's
+/// seed; with A = 0 they are K independent trainings from that start.
+pub fn start(
     train: Labelled,
-    probe: Option<Probe>,
     checked: &Checked,
     plan: &DiffusionPlan,
-    progress: &mut (dyn FnMut(Progress) + Send),
-) -> Result<Diffused, LearnError> {
+) -> Result<(Ledger, Vec<ReplicaState>), LearnError> {
     let k = plan.params.replicas;
-    let a = &checked.architecture;
-    let n = train.inputs.rows();
-    plan.params.check(n)?;
-    let shard_rows = shards(train.labels, k, checked.params.seed);
-    let shard_data: Vec<(Inputs, Vec<u32>)> = shard_rows
+    plan.params.check(train.inputs.rows())?;
+    let shards = shards(train.labels, k, checked.params.seed);
+    let first = Trainer::new(train, checked)?;
+    let shared_rows = first.support_rows().to_vec();
+    let common = flat_parameters(first.model());
+    drop(first);
+    let each = replica_options(checked, k);
+    let mut total_steps = Vec::with_capacity(k);
+    let states = shards
         .iter()
         .map(|rows| {
-            (
-                train.inputs.select(rows),
-                rows.iter().map(|&i| train.labels[i]).collect(),
-            )
-        })
-        .collect();
-    let start = Trainer::new(train, checked)?;
-    let shared_rows = start.support_rows().to_vec();
-    let start = flat_parameters(start.model());
-    let each = replica_options(checked, k);
-    let mut trainers = shard_data
-        .iter()
-        .map(|(inputs, labels)| {
-            let mut t = Trainer::new(Labelled { inputs, labels }, &each)?;
+            let (inputs, labels) = shard_rows(train, rows);
+            let mut t = Trainer::new(
+                Labelled {
+                    inputs: &inputs,
+                    labels: &labels,
+                },
+                &each,
+            )?;
             let own = t.model().clone();
-            t.set_model(with_parameters(own, start.clone()));
-            Ok(t)
+            t.set_model(with_parameters(own, common.clone(), None));
+            total_steps.push(t.total_steps());
+            Ok(ReplicaState {
+                trainer: t.state(),
+                history: Vec::new(),
+            })
         })
         .collect::<Result<Vec<_>, LearnError>>()?;
+    let ledger = Ledger {
+        shards,
+        shared_rows,
+        total_steps,
+        round_end: 0,
+        mass: vec![vec![0.0; k]; k],
+        exchanges: Vec::new(),
+        curve: Vec::new(),
+        epochs: vec![0; k],
+    };
+    Ok((ledger, states))
+}
 
-    let curve_rows: Option<(Inputs, Vec<u32>)> = probe.and_then(|p| {
-        let labels = p.labels?;
-        let m = p.inputs.rows();
-        let take: Vec<usize> = if m <= CURVE_ROWS {
-            (0..m).collect()
-        } else {
-            (0..CURVE_ROWS).map(|i| i * m / CURVE_ROWS).collect()
-        };
-        Some((
-            p.inputs.select(&take),
-            take.iter().map(|&i| labels[i]).collect(),
-        ))
-    });
-
-    let total: usize = trainers.iter().map(Trainer::total_steps).sum();
-    let longest = trainers.iter().map(Trainer::total_steps).max().unwrap_or(0);
-    let t = plan.params.exchange;
-    // mass[i][j]: learning-rate-weighted steps of shard j's gradients in replica i.
-    let mut mass = vec![vec![0f64; k]; k];
-    let mut exchanges = Vec::new();
-    let mut curve = Vec::new();
-    let mut histories: Vec<Vec<EpochRecord>> = vec![Vec::new(); k];
-    let done = AtomicUsize::new(0);
-    let shared = Mutex::new(progress);
-    let pairs = neighbour_pairs(k, plan.params.topology);
-    let mut round_end = 0;
-    while round_end < longest {
-        round_end = (round_end + t).min(longest);
-        let before: Vec<usize> = trainers.iter().map(Trainer::steps_done).collect();
-        let rounds: Vec<Result<Vec<EpochRecord>, LearnError>> = trainers
-            .par_iter_mut()
-            .map(|tr| {
-                let mut records = Vec::new();
-                while tr.steps_done() < round_end && !tr.finished() {
-                    let epoch = tr.steps_done() / tr.batches() + 1;
-                    let mut on = |p: Progress| {
-                        if let Progress::Batch { loss, .. } = p {
-                            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                            if let Ok(mut f) = shared.lock() {
-                                f(Progress::Batch {
-                                    epoch,
-                                    done: d,
-                                    of: total,
-                                    loss,
-                                });
-                            }
-                        }
-                    };
-                    if let Some(r) = tr.step(&mut on)? {
-                        records.push(r);
-                    }
-                }
-                Ok(records)
-            })
-            .collect();
-        let mut ended = false;
-        for (i, r) in rounds.into_iter().enumerate() {
-            let r = r?;
-            ended |= !r.is_empty();
-            histories[i].extend(r);
-            for s in before[i]..trainers[i].steps_done() {
-                mass[i][i] += trainers[i].rate_factor(s);
-            }
-        }
-        // The exchange.
-        let params: Vec<Vec<Vec<f32>>> = trainers
-            .iter()
-            .map(|t| flat_parameters(t.model()))
-            .collect();
-        exchanges.push(Exchange {
-            step: round_end,
-            distances: pairs
-                .iter()
-                .map(|&[i, j]| distance(&params[i], &params[j]))
-                .collect(),
-        });
-        if plan.params.coupling > 0.0 {
-            let mixed = mix(&params, &plan.mixing);
-            for (tr, v) in trainers.iter_mut().zip(mixed) {
-                let m = tr.model().clone();
-                tr.set_model(with_parameters(m, v));
-            }
-            mass = (0..k)
-                .map(|i| {
-                    (0..k)
-                        .map(|j| (0..k).map(|l| plan.mixing[i * k + l] * mass[l][j]).sum())
-                        .collect()
-                })
-                .collect();
-        }
-        if ended && let Some((inputs, labels)) = &curve_rows {
-            let preds: Vec<Predictions> = trainers
-                .par_iter()
-                .map(|tr| predict(&tr.model().valid(), a, inputs, 512))
-                .collect();
-            let acc = |p: &[f32]| super::metrics::accuracy(&argmax_rows(p, a.classes), labels);
-            let epoch = trainers.iter().map(|t| t.epochs_done()).min().unwrap_or(0);
-            for (i, p) in preds.iter().enumerate() {
-                if let Some(last) = histories[i].last_mut()
-                    && last.test_accuracy.is_none()
-                {
-                    last.test_accuracy = Some(acc(&p.probabilities));
-                }
-            }
-            curve.push(CurvePoint {
-                step: round_end,
-                epoch,
-                replicas: preds.iter().map(|p| acc(&p.probabilities)).collect(),
-                ensemble: acc(&mean_probabilities(&preds)),
-            });
-            if let Ok(mut f) = shared.lock()
-                && let Some(h) = histories.iter().find(|h| h.len() == epoch)
-                && let Some(last) = h.last()
-            {
-                f(Progress::Epoch(last));
-            }
+/// One replica's round: from `state`, train on its `shard` (as [`shard_rows`] cut it)
+/// up to step `until` (or the run's end). `each` is [`replica_options`] of the run's.
+pub fn round(
+    shard: Labelled,
+    each: &Checked,
+    state: ReplicaState,
+    until: usize,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<ReplicaState, LearnError> {
+    let ReplicaState {
+        trainer,
+        mut history,
+    } = state;
+    let mut tr = Trainer::restore(shard, each, trainer)?;
+    while tr.steps_done() < until && !tr.finished() {
+        if let Some(r) = tr.step(progress)? {
+            history.push(r);
         }
     }
-    let influence = mass
+    Ok(ReplicaState {
+        trainer: tr.state(),
+        history,
+    })
+}
+
+/// The exchange after the round that ended at `round_end`: the influence ledger takes
+/// the round's steps, the neighbours' distances are recorded, and the replicas' parameters
+/// mix as `plan` says. Returns whether some replica finished an epoch in the round (the
+/// curve is then due: [`curve_point`]).
+pub fn exchange(
+    plan: &DiffusionPlan,
+    ledger: &mut Ledger,
+    round_end: usize,
+    states: &mut [ReplicaState],
+) -> bool {
+    let k = states.len();
+    let before = ledger.round_end;
+    for (i, total) in ledger.total_steps.iter().enumerate() {
+        for s in before.min(*total)..round_end.min(*total) {
+            ledger.mass[i][i] += rate_factor(s, *total);
+        }
+    }
+    let pairs = neighbour_pairs(k, plan.params.topology);
+    let params: Vec<&[Vec<f32>]> = states.iter().map(|s| &s.trainer.params[..]).collect();
+    ledger.exchanges.push(Exchange {
+        step: round_end,
+        distances: pairs
+            .iter()
+            .map(|&[i, j]| distance(params[i], params[j]))
+            .collect(),
+    });
+    if plan.params.coupling > 0.0 {
+        let mixed = mix(&params, &plan.mixing);
+        for (s, v) in states.iter_mut().zip(mixed) {
+            s.trainer.params = v;
+        }
+        let mass = &ledger.mass;
+        ledger.mass = (0..k)
+            .map(|i| {
+                (0..k)
+                    .map(|j| (0..k).map(|l| plan.mixing[i * k + l] * mass[l][j]).sum())
+                    .collect()
+            })
+            .collect();
+    }
+    let mut ended = false;
+    for (seen, s) in ledger.epochs.iter_mut().zip(states.iter()) {
+        ended |= s.trainer.epoch > *seen;
+        *seen = s.trainer.epoch;
+    }
+    ledger.round_end = round_end;
+    ended
+}
+
+/// A model on the plain device from a replica's state.
+pub fn replica_model(a: &Architecture, state: &ReplicaState) -> Classifier {
+    let skeleton = Classifier::skeleton(a, &super::train::device());
+    with_parameters(skeleton, state.trainer.params.clone(), None)
+}
+
+/// The probe rows the curve reads: at most [`CURVE_ROWS`], spread evenly, with their
+/// labels (`None` without labels).
+pub fn curve_rows(probe: Option<Probe>) -> Option<(Inputs, Vec<u32>)> {
+    let p = probe?;
+    let labels = p.labels?;
+    let m = p.inputs.rows();
+    let take: Vec<usize> = if m <= CURVE_ROWS {
+        (0..m).collect()
+    } else {
+        (0..CURVE_ROWS).map(|i| i * m / CURVE_ROWS).collect()
+    };
+    Some((
+        p.inputs.select(&take),
+        take.iter().map(|&i| labels[i]).collect(),
+    ))
+}
+
+/// The curve's point after an exchange that ended an epoch: every replica's accuracy on
+/// the curve rows, and the ensemble's; each replica's last epoch record takes its own.
+pub fn curve_point(
+    a: &Architecture,
+    ledger: &mut Ledger,
+    states: &mut [ReplicaState],
+    rows: &Inputs,
+    labels: &[u32],
+) -> CurvePoint {
+    let preds: Vec<Predictions> = states
+        .par_iter()
+        .map(|s| predict(&replica_model(a, s), a, rows, 512))
+        .collect();
+    let acc = |p: &[f32]| super::metrics::accuracy(&argmax_rows(p, a.classes), labels);
+    let epoch = states.iter().map(|s| s.trainer.epoch).min().unwrap_or(0);
+    for (s, p) in states.iter_mut().zip(&preds) {
+        if let Some(last) = s.history.last_mut()
+            && last.test_accuracy.is_none()
+        {
+            last.test_accuracy = Some(acc(&p.probabilities));
+        }
+    }
+    let point = CurvePoint {
+        step: ledger.round_end,
+        epoch,
+        replicas: preds.iter().map(|p| acc(&p.probabilities)).collect(),
+        ensemble: acc(&mean_probabilities(&preds)),
+    };
+    ledger.curve.push(point.clone());
+    point
+}
+
+/// The finished run from its ledger and its replicas' final states.
+pub fn finish(a: &Architecture, ledger: Ledger, states: Vec<ReplicaState>) -> Diffused {
+    let influence = ledger
+        .mass
         .iter()
         .map(|row| {
             let s: f64 = row.iter().sum();
@@ -496,23 +539,118 @@ pub fn diffuse(
                 .collect()
         })
         .collect();
-    let replicas = trainers
+    let replicas = states
         .into_iter()
-        .zip(histories)
-        .map(|(tr, history)| Fitted {
-            model: tr.into_model(),
+        .map(|s| Fitted {
+            model: replica_model(a, &s),
             architecture: a.clone(),
-            history,
+            history: s.history,
         })
         .collect();
-    Ok(Diffused {
+    Diffused {
         replicas,
-        shards: shard_rows,
+        shards: ledger.shards,
         influence,
-        exchanges,
-        curve,
-        shared_rows,
-    })
+        exchanges: ledger.exchanges,
+        curve: ledger.curve,
+        shared_rows: ledger.shared_rows,
+    }
+}
+
+/// What [`diffuse`] hands the ledger and states to, after every exchange (`false`) and
+/// when the run stops part way (`true`).
+pub type Checkpointer<'a> =
+    dyn FnMut(&Ledger, &[ReplicaState], bool) -> Result<(), LearnError> + 'a;
+
+/// Train K replicas as `plan` says, each on its shard of `train`, in parallel on the
+/// current rayon pool: [`start`], then rounds of [`round`] and [`exchange`] (the curve
+/// measured on `probe` at epoch ends), then [`finish`]. `resume`, when given, is a
+/// ledger and states an earlier run of the same data and options saved after an
+/// exchange; `checkpoint` sees the ledger and states after every exchange, and once
+/// more, with `true`, when the run stops part way (an interruption, a failed step): the
+/// states of the last exchange, to save for a later run to go on from.
+pub fn diffuse(
+    train: Labelled,
+    probe: Option<Probe>,
+    checked: &Checked,
+    plan: &DiffusionPlan,
+    resume: Option<(Ledger, Vec<ReplicaState>)>,
+    checkpoint: &mut Checkpointer,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Diffused, LearnError> {
+    let a = &checked.architecture;
+    let (mut ledger, mut states) = match resume {
+        Some(r) => r,
+        None => start(train, checked, plan)?,
+    };
+    let k = plan.params.replicas;
+    if ledger.shards.len() != k || states.len() != k {
+        return Err(LearnError::State(format!(
+            "{} shards and {} replicas saved, for a run of {k} replicas",
+            ledger.shards.len(),
+            states.len()
+        )));
+    }
+    let each = replica_options(checked, k);
+    let shard_data: Vec<(Inputs, Vec<u32>)> = ledger
+        .shards
+        .iter()
+        .map(|rows| shard_rows(train, rows))
+        .collect();
+    let curve = curve_rows(probe);
+    let total: usize = ledger.total_steps.iter().sum();
+    let done = AtomicUsize::new(states.iter().map(|s| s.trainer.step).sum());
+    let shared = Mutex::new(progress);
+    while let Some(round_end) = ledger.next_round(plan) {
+        // The last exchange's states, kept until the round has gone through.
+        let kept = states.clone();
+        let next: Vec<Result<ReplicaState, LearnError>> = states
+            .into_par_iter()
+            .zip(&shard_data)
+            .map(|(state, (inputs, labels))| {
+                let mut on = |p: Progress| {
+                    if let Progress::Batch { epoch, loss, .. } = p {
+                        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if let Ok(mut f) = shared.lock() {
+                            f(Progress::Batch {
+                                epoch,
+                                done: d,
+                                of: total,
+                                loss,
+                            });
+                        }
+                    }
+                };
+                round(
+                    Labelled { inputs, labels },
+                    &each,
+                    state,
+                    round_end,
+                    &mut on,
+                )
+            })
+            .collect();
+        states = match next.into_iter().collect::<Result<_, _>>() {
+            Ok(s) => s,
+            Err(e) => {
+                checkpoint(&ledger, &kept, true)?;
+                return Err(e);
+            }
+        };
+        if exchange(plan, &mut ledger, round_end, &mut states)
+            && let Some((inputs, labels)) = &curve
+        {
+            let point = curve_point(a, &mut ledger, &mut states, inputs, labels);
+            if let Ok(mut f) = shared.lock()
+                && let Some(s) = states.iter().find(|s| s.trainer.epoch == point.epoch)
+                && let Some(last) = s.history.last()
+            {
+                f(Progress::Epoch(last));
+            }
+        }
+        checkpoint(&ledger, &states, false)?;
+    }
+    Ok(finish(a, ledger, states))
 }
 
 /// The mean of the replicas' class probabilities, row by row.
@@ -810,6 +948,8 @@ mod tests {
             None,
             c,
             &plan,
+            None,
+            &mut |_, _, _| Ok(()),
             &mut |_| {},
         )
         .unwrap()
@@ -878,7 +1018,7 @@ mod tests {
             .iter()
             .map(|t| t.iter().map(|v| 2.0 * v).collect())
             .collect();
-        let m = with_parameters(f.model.clone(), doubled.clone());
+        let m = with_parameters(f.model.clone(), doubled.clone(), None);
         assert_eq!(flat_parameters(&m), doubled);
         assert!(distance(&p, &doubled) > 0.0);
     }
@@ -919,6 +1059,57 @@ mod tests {
     }
 
     #[test]
+    fn a_run_stopped_after_an_exchange_goes_on_from_its_saved_states_to_the_same_end() {
+        let (x, y) = blobs(40, 4);
+        let c = checked(Head::Skm);
+        let d = DiffusionParams {
+            replicas: 3,
+            coupling: 0.3,
+            exchange: 5,
+            topology: Topology::Ring,
+        };
+        let plan = d.clone().check(x.rows()).unwrap();
+        let data = Labelled {
+            inputs: &x,
+            labels: &y,
+        };
+        let whole = run(&x, &y, &c, d);
+        let mut saved = None;
+        let stopped = diffuse(
+            data,
+            None,
+            &c,
+            &plan,
+            None,
+            &mut |ledger, states, _| {
+                if ledger.round_end == 10 {
+                    saved = Some((ledger.clone(), states.to_vec()));
+                    return Err(LearnError::Interrupted);
+                }
+                Ok(())
+            },
+            &mut |_| {},
+        );
+        assert!(matches!(stopped, Err(LearnError::Interrupted)));
+        let resumed = diffuse(
+            data,
+            None,
+            &c,
+            &plan,
+            saved,
+            &mut |_, _, _| Ok(()),
+            &mut |_| {},
+        )
+        .unwrap();
+        for (a, b) in whole.replicas.iter().zip(&resumed.replicas) {
+            assert_eq!(flat_parameters(&a.model), flat_parameters(&b.model));
+            assert_eq!(a.history.len(), b.history.len());
+        }
+        assert_eq!(whole.exchanges, resumed.exchanges);
+        assert_eq!(whole.influence, resumed.influence);
+    }
+
+    #[test]
     fn coupling_zero_is_k_independent_trainings() {
         let (x, y) = blobs(30, 3);
         for head in [Head::Skm, Head::Softmax] {
@@ -949,7 +1140,7 @@ mod tests {
                 )
                 .unwrap();
                 let own = alone.model().clone();
-                alone.set_model(with_parameters(own, start.clone()));
+                alone.set_model(with_parameters(own, start.clone(), None));
                 while !alone.finished() {
                     alone.step(&mut |_| {}).unwrap();
                 }

@@ -19,6 +19,10 @@ pub enum LearnError {
     /// A model file that does not match its architecture.
     #[error("{0}")]
     Model(String),
+    /// A saved training state (a diffusion replica between exchanges) that is damaged or
+    /// belongs to another run.
+    #[error("training state: {0}")]
+    State(String),
     /// Training was asked to stop ([`crate::interrupt`]).
     #[error("interrupted")]
     Interrupted,

@@ -2,7 +2,7 @@
 //! L2-SVM), as burn modules with named parameters (saved as safetensors by `ops`).
 
 use burn::module::RunningState;
-use burn::module::{Module, Param};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
@@ -364,6 +364,22 @@ impl Classifier {
         }
     }
 
+    /// A model of `a`'s shape whose values do not matter: the frame a saved model's
+    /// weights, or a trainer's saved state, are loaded into.
+    pub fn skeleton(a: &Architecture, device: &Device) -> Classifier {
+        let d = a.input.len();
+        let std = Standardize::from_rows(&vec![0.0; d], d, true, device);
+        let model = Classifier::new(a, 0, std, device);
+        if a.head != Head::Skm {
+            return model;
+        }
+        let init = SkmInit {
+            points: vec![0.0; a.support * a.embed],
+            classes: (0..a.support).map(|j| (j % a.classes) as u32).collect(),
+        };
+        model.with_skm(&init, a.classes, device)
+    }
+
     /// Set the embedding's standardisation (SKM head) from the mean and variance of
     /// embedded rows, before training starts.
     pub fn set_embedding_stats(&mut self, mean: Vec<f32>, var: Vec<f32>, device: &Device) {
@@ -516,4 +532,80 @@ pub fn probabilities(
             (softmax(class_logits, 1), conf)
         }
     }
+}
+
+/// A model's parameters as flat vectors, one a tensor in the module's own order (trained
+/// weights, fixed standardisation and running statistics alike), with their ids.
+pub fn flat_parameters_with_ids(model: &Classifier) -> (Vec<u64>, Vec<Vec<f32>>) {
+    // burn keeps a running statistic's latest update per thread until it syncs, and a
+    // model trained in rounds runs on whichever thread is free: settle them first
+    // (`valid` syncs the shared state in place).
+    let _ = model.valid();
+    struct Collect(Vec<u64>, Vec<Vec<f32>>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let v = param.val().into_data().convert::<f32>();
+            self.0.push(param.id.val());
+            self.1
+                .push(v.try_into_vec::<f32>().expect("f32 parameters"));
+        }
+    }
+    let mut c = Collect(Vec::new(), Vec::new());
+    model.visit(&mut c);
+    (c.0, c.1)
+}
+
+/// [`flat_parameters_with_ids`] without the ids.
+pub fn flat_parameters(model: &Classifier) -> Vec<Vec<f32>> {
+    flat_parameters_with_ids(model).1
+}
+
+/// Each parameter's number of values, in [`flat_parameters`]' order.
+pub fn parameter_sizes(model: &Classifier) -> Vec<usize> {
+    struct Sizes(Vec<usize>);
+    impl ModuleVisitor for Sizes {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.push(param.shape().num_elements());
+        }
+    }
+    let mut s = Sizes(Vec::new());
+    model.visit(&mut s);
+    s.0
+}
+
+/// `model` with its parameters replaced by `values` (as [`flat_parameters`] lists them,
+/// sizes as [`parameter_sizes`] gives them: the caller checks). Each keeps whether it is
+/// trained, and its id unless `ids` gives new ones (a restored trainer's optimizer finds
+/// its moments by them).
+pub fn with_parameters(
+    model: Classifier,
+    values: Vec<Vec<f32>>,
+    ids: Option<&[u64]>,
+) -> Classifier {
+    struct Load<'a>(
+        std::vec::IntoIter<Vec<f32>>,
+        Option<std::slice::Iter<'a, u64>>,
+    );
+    impl ModuleMapper for Load<'_> {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let (id, tensor, mapper) = param.consume();
+            let values = self.0.next().expect("one vector a parameter");
+            let id = match &mut self.1 {
+                Some(ids) => ParamId::from(*ids.next().expect("one id a parameter")),
+                None => id,
+            };
+            let shape = tensor.shape();
+            assert_eq!(values.len(), shape.num_elements(), "a parameter's size");
+            let grad = tensor.is_require_grad();
+            let mut t = Tensor::<D>::from_data(TensorData::new(values, shape), &tensor.device());
+            if grad {
+                t = t.require_grad();
+            }
+            Param::from_mapped_value(id, t, mapper)
+        }
+    }
+    let mut load = Load(values.into_iter(), ids.map(|i| i.iter()));
+    let out = model.map(&mut load);
+    assert!(load.0.next().is_none(), "one vector a parameter");
+    out
 }

@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use super::data::{InputShape, Inputs};
 use super::error::LearnError;
 use super::metrics::{accuracy, argmax_rows};
-use super::model::{Classifier, SkmInit, Standardize, loss, probabilities};
+use super::model::{
+    Classifier, SkmInit, Standardize, flat_parameters_with_ids, loss, parameter_sizes,
+    probabilities, with_parameters,
+};
 use super::params::{Architecture, Augment, Checked, Head};
 use crate::engine::rng::Rng;
 
@@ -158,29 +161,67 @@ pub struct Trainer<'a> {
     step: usize,
     loss_sum: f64,
     right: usize,
+    /// Training seconds of the current epoch before this trainer was (re)built.
+    epoch_seconds: f64,
     started: Instant,
 }
+
+/// A trainer between steps, whole: what [`Trainer::restore`] needs to go on exactly as
+/// the trainer would have (weights with their ids, the optimizer's moments, the
+/// generator, the epoch's order and tallies). A diffusion replica travels between
+/// exchanges as one of these.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainerState {
+    /// Parameter ids, in the module's order (the optimizer's moments are keyed by them).
+    pub ids: Vec<u64>,
+    /// Parameter values, in the same order.
+    pub params: Vec<Vec<f32>>,
+    /// The optimizer's state as burn serialises it (burnpack bytes).
+    pub optimizer: Vec<u8>,
+    /// The generator's words and held-back normal deviate.
+    pub rng: ([u64; 4], Option<f64>),
+    /// The current epoch's row order.
+    pub order: Vec<usize>,
+    /// Batches done in the current epoch.
+    pub batch: usize,
+    /// Epochs done.
+    pub epoch: usize,
+    /// Steps done.
+    pub step: usize,
+    /// The current epoch's loss so far.
+    pub loss_sum: f64,
+    /// The current epoch's right predictions so far.
+    pub right: usize,
+    /// The current epoch's training seconds so far.
+    pub epoch_seconds: f64,
+}
+
+fn check_training_rows(train: &Labelled, classes: usize) -> Result<(), LearnError> {
+    let n = train.inputs.rows();
+    if train.labels.len() != n {
+        return Err(LearnError::Data(format!(
+            "{} labels for {n} training rows",
+            train.labels.len()
+        )));
+    }
+    if n == 0 {
+        return Err(LearnError::Data("no training rows".into()));
+    }
+    if let Some(&l) = train.labels.iter().find(|&&l| l as usize >= classes) {
+        return Err(LearnError::Data(format!(
+            "label {l} in a model of {classes} classes"
+        )));
+    }
+    Ok(())
+}
+
 impl<'a> Trainer<'a> {
     /// A model initialised from the fit's seed on `train` (labels checked against the
     /// architecture), before its first step.
     pub fn new(train: Labelled<'a>, checked: &'a Checked) -> Result<Trainer<'a>, LearnError> {
         let (p, a) = (&checked.params, &checked.architecture);
+        check_training_rows(&train, a.classes)?;
         let n = train.inputs.rows();
-        if train.labels.len() != n {
-            return Err(LearnError::Data(format!(
-                "{} labels for {n} training rows",
-                train.labels.len()
-            )));
-        }
-        if n == 0 {
-            return Err(LearnError::Data("no training rows".into()));
-        }
-        if let Some(&l) = train.labels.iter().find(|&&l| l as usize >= a.classes) {
-            return Err(LearnError::Data(format!(
-                "label {l} in a model of {} classes",
-                a.classes
-            )));
-        }
         let plain = device();
         let autodiff = plain.clone().autodiff();
         let standardize = Standardize::from_rows(
@@ -244,6 +285,113 @@ impl<'a> Trainer<'a> {
             step: 0,
             loss_sum: 0.0,
             right: 0,
+            epoch_seconds: 0.0,
+            started: Instant::now(),
+        })
+    }
+
+    /// The trainer as it stands, to [`Trainer::restore`] later or elsewhere.
+    pub fn state(&self) -> TrainerState {
+        let (ids, params) = flat_parameters_with_ids(self.model());
+        let optimizer = self
+            .optimizer
+            .to_record()
+            .into_bytes()
+            .expect("an in-memory optimizer record")
+            .to_vec();
+        let (words, spare) = self.rng.state();
+        let running = if self.batch > 0 {
+            self.started.elapsed().as_secs_f64()
+        } else {
+            0.0
+        };
+        TrainerState {
+            ids,
+            params,
+            optimizer,
+            rng: (words, spare),
+            order: self.order.clone(),
+            batch: self.batch,
+            epoch: self.epoch,
+            step: self.step,
+            loss_sum: self.loss_sum,
+            right: self.right,
+            epoch_seconds: self.epoch_seconds + running,
+        }
+    }
+
+    /// A trainer on `train` that goes on from `state` exactly as the trainer
+    /// [`Trainer::state`] was taken from would have. A state that does not fit `train`
+    /// and `checked` (another model's parameters, another size of data, a damaged
+    /// optimizer record) is refused, naming what does not fit.
+    pub fn restore(
+        train: Labelled<'a>,
+        checked: &'a Checked,
+        state: TrainerState,
+    ) -> Result<Trainer<'a>, LearnError> {
+        let (p, a) = (&checked.params, &checked.architecture);
+        check_training_rows(&train, a.classes)?;
+        let n = train.inputs.rows();
+        let bad = |what: String| Err(LearnError::State(what));
+        let autodiff = device().autodiff();
+        let skeleton = Classifier::skeleton(a, &autodiff);
+        let sizes = parameter_sizes(&skeleton);
+        let given: Vec<usize> = state.params.iter().map(Vec::len).collect();
+        if given != sizes || state.ids.len() != sizes.len() {
+            return bad(format!(
+                "{} parameters of sizes {given:?} with {} ids, for a {} {} model of sizes {sizes:?}",
+                given.len(),
+                state.ids.len(),
+                a.head.as_str(),
+                a.net.as_str()
+            ));
+        }
+        let mut seen = vec![false; n];
+        if state.order.len() != n
+            || state
+                .order
+                .iter()
+                .any(|&i| i >= n || std::mem::replace(&mut seen[i], true))
+        {
+            return bad(format!(
+                "the row order is not a permutation of the {n} training rows"
+            ));
+        }
+        let batches = n.div_ceil(p.batch);
+        if state.batch >= batches
+            || state.step != state.epoch * batches + state.batch
+            || state.epoch > p.epochs
+            || state.right > n
+            || !state.loss_sum.is_finite()
+            || !state.epoch_seconds.is_finite()
+        {
+            return bad(format!(
+                "step {} at epoch {} batch {} does not fit {batches} batches an epoch for {} epochs",
+                state.step, state.epoch, state.batch, p.epochs
+            ));
+        }
+        let optimizer = AdamWConfig::new()
+            .with_weight_decay(p.weight_decay as f32)
+            .init();
+        let record = burn::optim::OptimizerRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+            state.optimizer,
+        ))
+        .map_err(|e| LearnError::State(format!("the optimizer record: {e}")))?;
+        let model = with_parameters(skeleton, state.params, Some(&state.ids));
+        Ok(Trainer {
+            train,
+            checked,
+            model: Some(model),
+            support_rows: Vec::new(),
+            optimizer: optimizer.load_record(record),
+            rng: Rng::from_state(state.rng.0, state.rng.1),
+            order: state.order,
+            batch: state.batch,
+            epoch: state.epoch,
+            step: state.step,
+            loss_sum: state.loss_sum,
+            right: state.right,
+            epoch_seconds: state.epoch_seconds,
             started: Instant::now(),
         })
     }
@@ -306,6 +454,7 @@ impl<'a> Trainer<'a> {
         let batches = self.batches();
         if self.batch == 0 {
             self.started = Instant::now();
+            self.epoch_seconds = 0.0;
             shuffle(&mut self.order, &mut self.rng);
             self.loss_sum = 0.0;
             self.right = 0;
@@ -372,7 +521,7 @@ impl<'a> Trainer<'a> {
         }
         self.batch = 0;
         self.epoch = epoch;
-        let seconds = self.started.elapsed().as_secs_f64();
+        let seconds = self.epoch_seconds + self.started.elapsed().as_secs_f64();
         Ok(Some(EpochRecord {
             epoch,
             loss: self.loss_sum / batches as f64,

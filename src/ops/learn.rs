@@ -12,10 +12,10 @@ use crate::engine::pca::{MemoryRows, PcaParams};
 use crate::error::{Error, Result};
 use crate::image::learn_plots::{self, EmbeddingMap, EpochPoint, Field};
 use crate::learn::metrics::{accuracy, auroc, ece, error_at_coverage, nll};
-use crate::learn::model::{Classifier, SkmInit, Standardize};
+use crate::learn::model::Classifier;
 use crate::learn::{
-    Architecture, EpochRecord, FitParams, Head, InputShape, Inputs, Labelled, Predictions,
-    Progress, check_labels, fit, predict,
+    Architecture, EpochRecord, FitParams, InputShape, Inputs, Labelled, Predictions, Progress,
+    check_labels, fit, predict,
 };
 use crate::store::idx::read_idx;
 use crate::store::{read_json, read_npy, write_atomic};
@@ -495,16 +495,7 @@ impl LearnedModel {
             .check(a.input, a.classes)
             .map_err(|e| e.to_string())?;
         let dev = crate::learn::train::device();
-        let d = a.input.len();
-        let std = Standardize::from_rows(&vec![0.0; d], d, true, &dev);
-        let mut model = Classifier::new(&checked.architecture, 0, std, &dev);
-        if a.head == Head::Skm {
-            let init = SkmInit {
-                points: vec![0.0; a.support * a.embed],
-                classes: (0..a.support).map(|j| (j % a.classes) as u32).collect(),
-            };
-            model = model.with_skm(&init, a.classes, &dev);
-        }
+        let mut model = Classifier::skeleton(&checked.architecture, &dev);
         let mut store = SafetensorsStore::from_bytes(Some(weights));
         let applied = model
             .load_from(&mut store)

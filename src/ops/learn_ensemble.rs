@@ -12,9 +12,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::image::learn_plots::{self, DiffusionPicture};
 use crate::learn::diffusion::{
-    self, CurvePoint, Diffused, Exchange, Probe, disagreement, estimate, neighbour_pairs,
+    self, CurvePoint, Diffused, DiffusionPlan, Exchange, Ledger, Probe, ReplicaState, disagreement,
+    estimate, neighbour_pairs,
 };
 use crate::learn::metrics::{accuracy, argmax_rows};
+use crate::learn::{Checked, LearnError};
 use crate::learn::{
     DiffusionParams, FitParams, Fitted, Inputs, Labelled, Progress, check_labels, fit, predict,
 };
@@ -22,7 +24,9 @@ use crate::ops::learn::{
     LabelledData, LearnRecord, LearnedModel, Split, class_indices, classes_of, has_idx_split,
     read_data, read_idx_split, thread_pool, write_model_weights,
 };
-use crate::store::write_atomic;
+use crate::store::fingerprint::Fingerprint;
+use crate::store::training_state;
+use crate::store::{write_atomic, write_atomic_unsynced};
 
 /// One replica in diffusion.json.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -93,6 +97,9 @@ pub struct DiffusionRecord {
     pub train_rows: usize,
     /// Threads the run used.
     pub threads: usize,
+    /// The step an interrupted run went on from (null when it ran through).
+    #[serde(default)]
+    pub resumed_at_step: Option<usize>,
 }
 
 /// What a diffusion run wrote.
@@ -177,9 +184,376 @@ fn write_member(dir: &Path, record: LearnRecord, fitted: Fitted) -> Result<Vec<P
     Ok(vec![weights, write_atomic(&dir.join("learn.json"), &json)?])
 }
 
+/// The checkpoint an interrupted diffusion run resumes from, in its output folder
+/// (removed when the run is done).
+pub const DIFFUSION_CHECKPOINT: &str = ".diffusion-checkpoint.safetensors";
+
+/// Seconds between checkpoints of a running diffusion (each holds every replica's
+/// weights and optimizer moments).
+pub const CHECKPOINT_SECONDS: f64 = 60.0;
+
+/// A diffusion run's data and options, checked and loaded once: the in-process run
+/// ([`learn_diffuse`]) and the Dask front's tasks (start, rounds, exchanges, the folder)
+/// all work through one, so both compute the same thing.
+pub struct DiffusionJob {
+    train: LabelledData,
+    probe: LabelledData,
+    probe_name: String,
+    classes: Vec<i64>,
+    y: Vec<u32>,
+    probe_y: Option<Vec<u32>>,
+    checked: Checked,
+    each: Checked,
+    plan: DiffusionPlan,
+    shards: Vec<Vec<usize>>,
+    shard_data: Vec<(Inputs, Vec<u32>)>,
+    curve: Option<(Inputs, Vec<u32>)>,
+    fingerprint: String,
+}
+
+impl DiffusionJob {
+    /// Read `data` (and `labels`), set the probe rows aside, and check `params` and
+    /// `diffusion` against them, before any training.
+    pub fn prepare(
+        data: &Path,
+        labels: Option<&Path>,
+        params: &FitParams,
+        diffusion: &DiffusionParams,
+    ) -> Result<DiffusionJob> {
+        let (train, probe, probe_name) = training_and_probe(data, labels)?;
+        let classes = classes_of(&train.labels);
+        let y = class_indices(&train.labels, &classes).expect("from the labels themselves");
+        check_labels(&train.inputs, &y)?;
+        let checked = params.check(train.inputs.shape, classes.len())?;
+        let plan = diffusion.check(train.inputs.rows())?;
+        if probe.inputs.shape != train.inputs.shape {
+            return Err(Error::InvalidArgument {
+                name: "test data",
+                expected: format!("{}, as in training", train.inputs.shape),
+                actual: format!("{} in {}", probe.inputs.shape, probe.source),
+            });
+        }
+        // Labels the training split lacks leave the probe unlabelled (the curve is skipped).
+        let probe_y = class_indices(&probe.labels, &classes).ok();
+        let shards = diffusion::shards(&y, plan.params.replicas, checked.params.seed);
+        let labelled = Labelled {
+            inputs: &train.inputs,
+            labels: &y,
+        };
+        let shard_data = shards
+            .iter()
+            .map(|rows| diffusion::shard_rows(labelled, rows))
+            .collect();
+        let curve = diffusion::curve_rows(Some(Probe {
+            inputs: &probe.inputs,
+            labels: probe_y.as_deref(),
+        }));
+        let mut f = Fingerprint::new();
+        f.add_str(&train.source)
+            .add_str(&serde_json::to_string(&checked.params).expect("serialisable"))
+            .add_str(&serde_json::to_string(&plan.params).expect("serialisable"))
+            .add_u64(train.inputs.rows() as u64);
+        for &l in &y {
+            f.add_u64(l as u64);
+        }
+        // Every 61st value: a changed data file changes the fingerprint without a pass
+        // over all of it.
+        for v in train.inputs.values.iter().step_by(61) {
+            f.add(&v.to_le_bytes());
+        }
+        let each = diffusion::replica_options(&checked, plan.params.replicas);
+        Ok(DiffusionJob {
+            train,
+            probe,
+            probe_name,
+            classes,
+            y,
+            probe_y,
+            checked,
+            each,
+            plan,
+            shards,
+            shard_data,
+            curve,
+            fingerprint: f.hex(),
+        })
+    }
+
+    fn labelled(&self) -> Labelled<'_> {
+        Labelled {
+            inputs: &self.train.inputs,
+            labels: &self.y,
+        }
+    }
+
+    /// What run this is: the data, options and replicas (a checkpoint must match it).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The replicas at step 0 and the run's ledger.
+    pub fn start(&self) -> Result<(Ledger, Vec<ReplicaState>)> {
+        Ok(diffusion::start(
+            self.labelled(),
+            &self.checked,
+            &self.plan,
+        )?)
+    }
+
+    /// The step the next round ends at, or `None` when the run is done.
+    pub fn next_round(&self, ledger: &Ledger) -> Option<usize> {
+        ledger.next_round(&self.plan)
+    }
+
+    /// Replica `replica`'s round, from `state` up to step `until`.
+    pub fn round(
+        &self,
+        replica: usize,
+        state: ReplicaState,
+        until: usize,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<ReplicaState> {
+        let (inputs, labels) =
+            self.shard_data
+                .get(replica)
+                .ok_or_else(|| Error::InvalidArgument {
+                    name: "replica",
+                    expected: format!("below {}", self.shard_data.len()),
+                    actual: replica.to_string(),
+                })?;
+        Ok(diffusion::round(
+            Labelled { inputs, labels },
+            &self.each,
+            state,
+            until,
+            progress,
+        )?)
+    }
+
+    /// The exchange after the round that ended at `round_end`, and the curve's point
+    /// when an epoch ended.
+    pub fn exchange(
+        &self,
+        ledger: &mut Ledger,
+        round_end: usize,
+        states: &mut [ReplicaState],
+    ) -> Result<Option<CurvePoint>> {
+        if ledger.shards != self.shards || states.len() != self.shards.len() {
+            return Err(Error::Learn(LearnError::State(format!(
+                "a ledger of {} shards and {} replicas that are not this run's {} shards",
+                ledger.shards.len(),
+                states.len(),
+                self.shards.len()
+            ))));
+        }
+        let ended = diffusion::exchange(&self.plan, ledger, round_end, states);
+        Ok(match (&self.curve, ended) {
+            (Some((inputs, labels)), true) => Some(diffusion::curve_point(
+                &self.checked.architecture,
+                ledger,
+                states,
+                inputs,
+                labels,
+            )),
+            _ => None,
+        })
+    }
+
+    /// Train every round in process, on the current rayon pool, saving a checkpoint in
+    /// `out` at most every [`CHECKPOINT_SECONDS`] and when the run stops part way
+    /// (Ctrl-C), and going on from one a stopped run of the same job left (the step it
+    /// went on from comes back).
+    fn run_here(
+        &self,
+        out: &Path,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<(Diffused, Option<usize>)> {
+        let path = out.join(DIFFUSION_CHECKPOINT);
+        let resume = std::fs::read(&path)
+            .ok()
+            .and_then(|b| training_state::decode_checkpoint(&b).ok())
+            .filter(|c| c.fingerprint == self.fingerprint && c.ledger.shards == self.shards)
+            .map(|c| (c.ledger, c.replicas));
+        let resumed_at = resume.as_ref().map(|(l, _)| l.round_end);
+        let mut saved = Instant::now();
+        let mut save = |ledger: &Ledger, states: &[ReplicaState], stopping: bool| {
+            let due = saved.elapsed().as_secs_f64() >= CHECKPOINT_SECONDS;
+            if ledger.finished() || !(stopping || due) {
+                return Ok(());
+            }
+            let bytes = training_state::encode_checkpoint(&self.fingerprint, ledger, states);
+            write_atomic_unsynced(&path, &bytes).map_err(|e| LearnError::State(e.to_string()))?;
+            saved = Instant::now();
+            Ok(())
+        };
+        let diffused = diffusion::diffuse(
+            self.labelled(),
+            Some(Probe {
+                inputs: &self.probe.inputs,
+                labels: self.probe_y.as_deref(),
+            }),
+            &self.checked,
+            &self.plan,
+            resume,
+            &mut save,
+            progress,
+        )?;
+        Ok((diffused, resumed_at))
+    }
+
+    /// Write the finished run into `out`: `replica_NN/` folders, diffusion.json and
+    /// diffusion.png, with the estimate and the disagreement measured here.
+    /// `train_seconds` and `started` time the run; `resumed_at` is the step it went on
+    /// from after an interruption.
+    pub fn write(
+        &self,
+        out: &Path,
+        ledger: Ledger,
+        states: Vec<ReplicaState>,
+        train_seconds: f64,
+        started: Instant,
+        resumed_at: Option<usize>,
+    ) -> Result<DiffusionOutcome> {
+        if ledger.shards != self.shards || !ledger.finished() {
+            return Err(Error::Learn(LearnError::State(
+                "a ledger that is not this run's, or not finished".into(),
+            )));
+        }
+        let diffused = diffusion::finish(&self.checked.architecture, ledger, states);
+        self.write_diffused(out, diffused, train_seconds, started, resumed_at)
+    }
+
+    fn write_diffused(
+        &self,
+        out: &Path,
+        diffused: Diffused,
+        train_seconds: f64,
+        started: Instant,
+        resumed_at: Option<usize>,
+    ) -> Result<DiffusionOutcome> {
+        let Diffused {
+            replicas,
+            shards,
+            influence,
+            exchanges,
+            curve,
+            shared_rows,
+        } = diffused;
+        let (train, probe, checked) = (&self.train, &self.probe, &self.checked);
+        let diffusion = &self.plan.params;
+        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+        let est = estimate(
+            &replicas,
+            self.labelled(),
+            &shards,
+            &influence,
+            &shared_rows,
+        );
+        let a = &checked.architecture;
+        let m = probe.inputs.rows();
+        let unlabelled = if m <= DISAGREEMENT_ROWS {
+            probe.inputs.clone()
+        } else {
+            let rows: Vec<usize> = (0..DISAGREEMENT_ROWS)
+                .map(|i| i * m / DISAGREEMENT_ROWS)
+                .collect();
+            probe.inputs.select(&rows)
+        };
+        let probe_preds: Vec<_> = replicas
+            .par_iter()
+            .map(|r| predict(&r.model, a, &unlabelled, 512))
+            .collect();
+        let (disagree, disagree_se) = disagreement(&probe_preds);
+        let k = replicas.len();
+        let names: Vec<String> = (0..k).map(|i| format!("replica_{i:02}")).collect();
+        let mut files = Vec::new();
+        for (i, (fitted, shard)) in replicas.into_iter().zip(&shards).enumerate() {
+            let record = member_record(
+                train,
+                &self.classes,
+                self.each.params.clone(),
+                &fitted,
+                shard.len(),
+                probe.inputs.rows(),
+            );
+            files.extend(write_member(&out.join(&names[i]), record, fitted)?);
+        }
+        let pairs = neighbour_pairs(k, diffusion.topology);
+        let picture_accuracy: Vec<(usize, Vec<f64>, f64)> = curve
+            .iter()
+            .map(|p| (p.epoch, p.replicas.clone(), p.ensemble))
+            .collect();
+        let picture_distances: Vec<(usize, Vec<f64>)> = exchanges
+            .iter()
+            .map(|e| (e.step, e.distances.clone()))
+            .collect();
+        files.push(learn_plots::diffusion_picture(
+            &out.join("diffusion.png"),
+            &DiffusionPicture {
+                title: &format!(
+                    "{k} replicas, {} topology, coupling A = {}, exchange every {} steps: estimate {:.2} +- {:.2} %",
+                    diffusion.topology.as_str(),
+                    diffusion.coupling,
+                    diffusion.exchange,
+                    100.0 * est.estimate,
+                    100.0 * est.estimate_error
+                ),
+                accuracy: &picture_accuracy,
+                distances: &picture_distances,
+                pairs: &pairs,
+                influence: &influence,
+            },
+        )?);
+        let mut record = DiffusionRecord {
+            estimate: est.estimate,
+            estimate_error: est.estimate_error,
+            estimate_extrapolated: est.extrapolated,
+            estimate_extrapolated_error: est.extrapolated_error,
+            pair_accuracy: est.pair_accuracy.clone(),
+            disagreement: disagree,
+            disagreement_error: disagree_se,
+            disagreement_data: self.probe_name.clone(),
+            disagreement_rows: unlabelled.rows(),
+            replicas: names
+                .iter()
+                .zip(shards)
+                .zip(&est.replicas)
+                .map(|((name, shard), &e)| ReplicaRecord {
+                    name: name.clone(),
+                    shard,
+                    estimate: e,
+                })
+                .collect(),
+            exchanges,
+            pairs,
+            seconds: 0.0,
+            train_seconds,
+            members: names,
+            diffusion: diffusion.clone(),
+            mixing: self.plan.mixing.chunks(k).map(<[f64]>::to_vec).collect(),
+            influence,
+            isolation: est.isolation,
+            shard_estimates: est.shards,
+            estimate_rows: est.rows,
+            curve,
+            options: checked.params.clone(),
+            data: train.source.clone(),
+            train_rows: train.inputs.rows(),
+            threads: rayon::current_num_threads(),
+            resumed_at_step: resumed_at,
+        };
+        record.seconds = started.elapsed().as_secs_f64();
+        let json = serde_json::to_vec_pretty(&record).expect("serialisable");
+        files.push(write_atomic(&out.join("diffusion.json"), &json)?);
+        let _ = std::fs::remove_file(out.join(DIFFUSION_CHECKPOINT));
+        Ok(DiffusionOutcome { record, files })
+    }
+}
+
 /// Train K replicas of the model `params` describes, each on its shard of `data`, mixing
 /// parameters as `diffusion` says; write `replica_NN/` folders, diffusion.json and
-/// diffusion.png into `out`. `threads` 0 uses every core.
+/// diffusion.png into `out`. `threads` 0 uses every core. A run stopped part way
+/// (Ctrl-C, a crash) goes on from its last checkpoint in `out` when run again.
 pub fn learn_diffuse(
     data: &Path,
     labels: Option<&Path>,
@@ -190,148 +564,13 @@ pub fn learn_diffuse(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<DiffusionOutcome> {
     let started = Instant::now();
-    let (train, probe, probe_name) = training_and_probe(data, labels)?;
-    let classes = classes_of(&train.labels);
-    let y = class_indices(&train.labels, &classes).expect("from the labels themselves");
-    check_labels(&train.inputs, &y)?;
-    let checked = params.check(train.inputs.shape, classes.len())?;
-    let plan = diffusion.check(train.inputs.rows())?;
-    if probe.inputs.shape != train.inputs.shape {
-        return Err(Error::InvalidArgument {
-            name: "test data",
-            expected: format!("{}, as in training", train.inputs.shape),
-            actual: format!("{} in {}", probe.inputs.shape, probe.source),
-        });
-    }
-    // Labels the training split lacks leave the probe unlabelled (the curve is skipped).
-    let probe_y = class_indices(&probe.labels, &classes).ok();
+    let job = DiffusionJob::prepare(data, labels, params, diffusion)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let pool = thread_pool(threads)?;
-    let labelled = Labelled {
-        inputs: &train.inputs,
-        labels: &y,
-    };
     let trained = Instant::now();
-    let Diffused {
-        replicas,
-        shards,
-        influence,
-        exchanges,
-        curve,
-        shared_rows,
-    } = pool.install(|| {
-        diffusion::diffuse(
-            labelled,
-            Some(Probe {
-                inputs: &probe.inputs,
-                labels: probe_y.as_deref(),
-            }),
-            &checked,
-            &plan,
-            progress,
-        )
-    })?;
+    let (diffused, resumed_at) = pool.install(|| job.run_here(out, progress))?;
     let train_seconds = trained.elapsed().as_secs_f64();
-    let est = pool.install(|| estimate(&replicas, labelled, &shards, &influence, &shared_rows));
-    let a = &checked.architecture;
-    let m = probe.inputs.rows();
-    let unlabelled = if m <= DISAGREEMENT_ROWS {
-        probe.inputs.clone()
-    } else {
-        let rows: Vec<usize> = (0..DISAGREEMENT_ROWS)
-            .map(|i| i * m / DISAGREEMENT_ROWS)
-            .collect();
-        probe.inputs.select(&rows)
-    };
-    let probe_preds: Vec<_> = pool.install(|| {
-        replicas
-            .par_iter()
-            .map(|r| predict(&r.model, a, &unlabelled, 512))
-            .collect()
-    });
-    let (disagree, disagree_se) = disagreement(&probe_preds);
-    let k = replicas.len();
-    let names: Vec<String> = (0..k).map(|i| format!("replica_{i:02}")).collect();
-    let mut files = Vec::new();
-    for (i, (fitted, shard)) in replicas.into_iter().zip(&shards).enumerate() {
-        let options = diffusion::replica_options(&checked, k).params;
-        let record = member_record(
-            &train,
-            &classes,
-            options,
-            &fitted,
-            shard.len(),
-            probe.inputs.rows(),
-        );
-        files.extend(write_member(&out.join(&names[i]), record, fitted)?);
-    }
-    let pairs = neighbour_pairs(k, diffusion.topology);
-    let picture_accuracy: Vec<(usize, Vec<f64>, f64)> = curve
-        .iter()
-        .map(|p| (p.epoch, p.replicas.clone(), p.ensemble))
-        .collect();
-    let picture_distances: Vec<(usize, Vec<f64>)> = exchanges
-        .iter()
-        .map(|e| (e.step, e.distances.clone()))
-        .collect();
-    files.push(learn_plots::diffusion_picture(
-        &out.join("diffusion.png"),
-        &DiffusionPicture {
-            title: &format!(
-                "{k} replicas, {} topology, coupling A = {}, exchange every {} steps: estimate {:.2} +- {:.2} %",
-                diffusion.topology.as_str(),
-                diffusion.coupling,
-                diffusion.exchange,
-                100.0 * est.estimate,
-                100.0 * est.estimate_error
-            ),
-            accuracy: &picture_accuracy,
-            distances: &picture_distances,
-            pairs: &pairs,
-            influence: &influence,
-        },
-    )?);
-    let mut record = DiffusionRecord {
-        estimate: est.estimate,
-        estimate_error: est.estimate_error,
-        estimate_extrapolated: est.extrapolated,
-        estimate_extrapolated_error: est.extrapolated_error,
-        pair_accuracy: est.pair_accuracy.clone(),
-        disagreement: disagree,
-        disagreement_error: disagree_se,
-        disagreement_data: probe_name,
-        disagreement_rows: unlabelled.rows(),
-        replicas: names
-            .iter()
-            .zip(shards)
-            .zip(&est.replicas)
-            .map(|((name, shard), &e)| ReplicaRecord {
-                name: name.clone(),
-                shard,
-                estimate: e,
-            })
-            .collect(),
-        exchanges,
-        pairs,
-        seconds: 0.0,
-        train_seconds,
-        members: names,
-        diffusion: diffusion.clone(),
-        mixing: plan.mixing.chunks(k).map(<[f64]>::to_vec).collect(),
-        influence,
-        isolation: est.isolation,
-        shard_estimates: est.shards,
-        estimate_rows: est.rows,
-        curve,
-        options: checked.params.clone(),
-        data: train.source.clone(),
-        train_rows: train.inputs.rows(),
-        threads: pool.current_num_threads(),
-    };
-    record.seconds = started.elapsed().as_secs_f64();
-    let json = serde_json::to_vec_pretty(&record).expect("serialisable");
-    files.push(write_atomic(&out.join("diffusion.json"), &json)?);
-    Ok(DiffusionOutcome { record, files })
+    pool.install(|| job.write_diffused(out, diffused, train_seconds, started, resumed_at))
 }
 
 /// One fold in cv.json.

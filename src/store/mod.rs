@@ -12,6 +12,7 @@ pub mod npy_header;
 pub mod pca_model;
 mod stored_rows;
 pub mod tables;
+pub mod training_state;
 pub mod weights;
 
 pub use atomic::{AtomicFile, write_atomic, write_atomic_unsynced};

@@ -10,6 +10,7 @@ pub mod config;
 pub mod csv;
 pub mod idx;
 pub mod npy;
+pub mod training_state;
 pub mod wav;
 pub mod weights;
 

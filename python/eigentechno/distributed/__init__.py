@@ -18,6 +18,9 @@ installed (``pip install ./python``) and the shards' folder on a shared filesyst
 >>> client = Client(LocalCluster(n_workers=3, threads_per_worker=1))
 >>> summary = etd.ingest("/music", "/scratch/out", client=client, shard_tracks=64)
 >>> pca = etd.pca("/scratch/out", "/scratch/out/pca", client=client, n_components=400)
+
+``learn`` trains a parameter-diffusion ensemble (``learn fit --diffusion K``) with one
+task per replica and round; see :func:`eigentechno.distributed.learn`.
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ import numpy as np
 
 from .. import PCA, InvalidInputError, _count, _number
 from .. import _eigentechno as _native
+from ._learn import learn
 
-__all__ = ["ingest", "load_matrix", "load_meta", "matrix", "pca", "read_manifest", "write_shards"]
+__all__ = ["ingest", "learn", "load_matrix", "load_meta", "matrix", "pca", "read_manifest", "write_shards"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 MANIFEST = "manifest.json"
