@@ -128,8 +128,39 @@ impl PyDiffusionJob {
         ))
     }
 
-    /// Write the finished run into `out` (replica_NN/, diffusion.json, diffusion.png);
-    /// returns diffusion.json's text. `train_seconds`: the training's wall time.
+    /// Save the ledger and states as `out`'s checkpoint (the file an in-process run
+    /// writes; either kind of run goes on from it).
+    fn checkpoint(
+        &self,
+        py: Python<'_>,
+        out: PathBuf,
+        ledger_json: &str,
+        replicas: Vec<Vec<u8>>,
+    ) -> PyResult<()> {
+        let l = ledger(py, ledger_json)?;
+        let s = states(py, &replicas)?;
+        blocking(py, || self.inner.save_checkpoint(&out, &l, &s))?;
+        Ok(())
+    }
+
+    /// The ledger and states of `out`'s checkpoint when it is this run's, else None.
+    fn resume<'py>(
+        &self,
+        py: Python<'py>,
+        out: PathBuf,
+    ) -> PyResult<Option<(String, Vec<Bound<'py, PyBytes>>)>> {
+        let found = blocking(py, || Ok(self.inner.load_checkpoint(&out)))?;
+        Ok(found.map(|(l, s)| {
+            (
+                serde_json::to_string(&l).expect("serialisable"),
+                blobs(py, &s),
+            )
+        }))
+    }
+
+    /// Write the finished run into `out` (replica_NN/, diffusion.json, diffusion.png) and
+    /// remove its checkpoint; returns diffusion.json's text. `train_seconds`: the
+    /// training's wall time; `resumed_at`: the step a resumed run went on from.
     fn write(
         &self,
         py: Python<'_>,
@@ -137,13 +168,16 @@ impl PyDiffusionJob {
         ledger_json: &str,
         replicas: Vec<Vec<u8>>,
         train_seconds: f64,
+        resumed_at: Option<usize>,
     ) -> PyResult<String> {
         let started = Instant::now();
         let l = ledger(py, ledger_json)?;
         let s = states(py, &replicas)?;
         let outcome = blocking(py, || {
-            thread_pool(self.threads)?
-                .install(|| self.inner.write(&out, l, s, train_seconds, started, None))
+            thread_pool(self.threads)?.install(|| {
+                self.inner
+                    .write(&out, l, s, train_seconds, started, resumed_at)
+            })
         })?;
         Ok(serde_json::to_string(&outcome.record).expect("serialisable"))
     }

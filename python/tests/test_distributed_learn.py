@@ -121,3 +121,30 @@ def test_bad_options_are_refused_before_any_task(tmp_path):
     with pytest.raises(et.InvalidInputError, match="replicas"):
         etd.learn(FASHION, tmp_path / "bad", client=object(), replicas=1, **MODEL)
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_run_whose_client_died_goes_on_from_its_checkpoint_on_one_machine(in_process, tmp_path, monkeypatch):
+    here, _ = in_process
+    monkeypatch.setattr(etd._learn, "CHECKPOINT_SECONDS", 0.0)
+    out = tmp_path / "dist"
+
+    class ClientDied(Exception):
+        pass
+
+    def die(step, steps):
+        if step == 12:
+            raise ClientDied
+
+    c = Cluster(2)
+    try:
+        with pytest.raises(ClientDied):
+            etd.learn(FASHION, out, client=c.client, replicas=2, **DIFFUSION, **MODEL, on_exchange=die)
+    finally:
+        c.close()
+    assert (out / ".diffusion-checkpoint.safetensors").is_file()
+    assert not (out / "diffusion.json").exists()
+    # The client's checkpoint is the in-process run's file: learn_fit goes on from it.
+    rec = et.learn_fit(FASHION, out, diffusion=2, **DIFFUSION, **MODEL)
+    assert rec["resumed_at_step"] == 12
+    assert not (out / ".diffusion-checkpoint.safetensors").exists()
+    assert_same_replicas(here, out)

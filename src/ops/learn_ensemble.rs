@@ -359,6 +359,35 @@ impl DiffusionJob {
         })
     }
 
+    /// Save `ledger` and `states` as `out`'s checkpoint ([`DIFFUSION_CHECKPOINT`],
+    /// written atomically), for a later run of this job, here or on a cluster, to go on
+    /// from.
+    pub fn save_checkpoint(
+        &self,
+        out: &Path,
+        ledger: &Ledger,
+        states: &[ReplicaState],
+    ) -> Result<PathBuf> {
+        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+        let bytes = training_state::encode_checkpoint(&self.fingerprint, ledger, states);
+        write_atomic_unsynced(&out.join(DIFFUSION_CHECKPOINT), &bytes)
+    }
+
+    /// The ledger and states of `out`'s checkpoint when it is this job's (the same data,
+    /// options and replicas); `None` when there is none, or it is another run's or
+    /// damaged (the run then starts over and replaces it).
+    pub fn load_checkpoint(&self, out: &Path) -> Option<(Ledger, Vec<ReplicaState>)> {
+        std::fs::read(out.join(DIFFUSION_CHECKPOINT))
+            .ok()
+            .and_then(|b| training_state::decode_checkpoint(&b).ok())
+            .filter(|c| {
+                c.fingerprint == self.fingerprint
+                    && c.ledger.shards == self.shards
+                    && c.replicas.len() == self.shards.len()
+            })
+            .map(|c| (c.ledger, c.replicas))
+    }
+
     /// Train every round in process, on the current rayon pool, saving a checkpoint in
     /// `out` at most every [`CHECKPOINT_SECONDS`] and when the run stops part way
     /// (Ctrl-C), and going on from one a stopped run of the same job left (the step it
@@ -368,12 +397,7 @@ impl DiffusionJob {
         out: &Path,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<(Diffused, Option<usize>)> {
-        let path = out.join(DIFFUSION_CHECKPOINT);
-        let resume = std::fs::read(&path)
-            .ok()
-            .and_then(|b| training_state::decode_checkpoint(&b).ok())
-            .filter(|c| c.fingerprint == self.fingerprint && c.ledger.shards == self.shards)
-            .map(|c| (c.ledger, c.replicas));
+        let resume = self.load_checkpoint(out);
         let resumed_at = resume.as_ref().map(|(l, _)| l.round_end);
         let mut saved = Instant::now();
         let mut save = |ledger: &Ledger, states: &[ReplicaState], stopping: bool| {
@@ -381,8 +405,8 @@ impl DiffusionJob {
             if ledger.finished() || !(stopping || due) {
                 return Ok(());
             }
-            let bytes = training_state::encode_checkpoint(&self.fingerprint, ledger, states);
-            write_atomic_unsynced(&path, &bytes).map_err(|e| LearnError::State(e.to_string()))?;
+            self.save_checkpoint(out, ledger, states)
+                .map_err(|e| LearnError::State(e.to_string()))?;
             saved = Instant::now();
             Ok(())
         };

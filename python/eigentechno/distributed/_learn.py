@@ -28,6 +28,9 @@ PathLike = Union[str, "os.PathLike[str]"]
 _JOBS: Dict[Tuple[Any, ...], Any] = {}
 _JOBS_LOCK = threading.Lock()
 
+# Seconds between the client's checkpoints (every replica's state, in OUT).
+CHECKPOINT_SECONDS = 60.0
+
 
 def _job(spec: Tuple[Any, ...]) -> Any:
     with _JOBS_LOCK:
@@ -84,6 +87,10 @@ def learn(
     exchange. Writes ``replica_NN/``, diffusion.json and diffusion.png into ``out`` and
     returns diffusion.json as a dict.
 
+    The client saves every replica's state in ``out`` at most once a minute (the file
+    ``learn fit --diffusion`` writes); if the client dies, the same call goes on from
+    there, on the cluster or, with ``eigentechno.learn_fit``, on one machine.
+
     >>> from distributed import Client                                    # doctest: +SKIP
     >>> import eigentechno.distributed as etd
     >>> d = etd.learn("data/fashion-mnist", "fashion-d4", client=Client("tcp://sched:8786"),
@@ -114,10 +121,13 @@ def learn(
         opts[-1],
     )
     job = _native.DiffusionJob(*spec)
-    ledger, states = job.start()
+    out = os.fspath(out)
+    resumed = job.resume(out)
+    ledger, states = resumed if resumed is not None else job.start()
     states = [bytes(s) for s in states]
+    resumed_at = json.loads(ledger)["round_end"] if resumed is not None else None
     steps = max(json.loads(ledger)["total_steps"])
-    started = time.monotonic()
+    started = saved = time.monotonic()
     while True:
         until = job.next_round(ledger)
         if until is None:
@@ -130,9 +140,12 @@ def learn(
         ledger, states, _ = mixed.result()
         # The client now holds the exchange's result: the cluster may forget the round.
         del rounds, mixed
+        if time.monotonic() - saved >= CHECKPOINT_SECONDS and job.next_round(ledger) is not None:
+            job.checkpoint(out, ledger, states)
+            saved = time.monotonic()
         if on_exchange is not None:
             on_exchange(until, steps)
     seconds = time.monotonic() - started
-    text = job.write(os.fspath(out), ledger, states, seconds)
+    text = job.write(out, ledger, states, seconds, resumed_at)
     result: Dict[str, Any] = json.loads(text)
     return result
