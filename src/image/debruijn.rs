@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::plots::{FONT, draw_png};
+use super::font::FONT;
+use super::plots::draw_png;
 use crate::error::Result;
 
 type Pt = (f64, f64);

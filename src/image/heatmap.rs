@@ -86,11 +86,11 @@ impl RgbImage {
 
     /// Write text (embedded font): `(text, x, y, pixel size)`, top-left anchored.
     pub fn text(&mut self, items: &[(String, i32, i32, u32)]) {
-        super::plots::register_font();
+        super::font::register_font();
         let (w, h) = (self.width, self.height);
         let root = BitMapBackend::with_buffer(&mut self.pixels, (w, h)).into_drawing_area();
         for (t, x, y, size) in items {
-            let font = (super::plots::FONT, *size as f64).into_font().color(&BLACK);
+            let font = (super::font::FONT, *size as f64).into_font().color(&BLACK);
             let _ = root.draw(&Text::new(t.clone(), (*x, *y), font));
         }
         let _ = root.present();

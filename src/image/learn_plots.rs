@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
-use super::plots::{FONT, draw_png};
+use super::font::FONT;
+use super::plots::draw_png;
 use crate::error::Result;
 
 /// One epoch of the training curves.

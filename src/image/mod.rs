@@ -3,6 +3,7 @@
 
 pub mod colormap;
 pub mod debruijn;
+mod font;
 pub mod heatmap;
 pub mod kernels;
 pub mod learn_plots;

@@ -3,22 +3,12 @@
 //! and the average spectrum of the bars.
 
 use std::path::{Path, PathBuf};
-use std::sync::Once;
 
 use plotters::prelude::*;
 use realfft::RealFftPlanner;
 
+use super::font::{FONT, register_font};
 use crate::error::{Error, Result};
-
-pub(crate) const FONT: &str = "sans-serif";
-
-pub(crate) fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // The embedded DejaVu Sans: plotters' ab_glyph backend then needs no fontconfig.
-        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
-    });
-}
 
 fn plot_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Encode {
