@@ -21,6 +21,7 @@ use super::model::{Classifier, flat_parameters, with_parameters};
 use super::params::{Architecture, Checked};
 use super::train::{
     EpochRecord, Fitted, Labelled, Predictions, Progress, Trainer, TrainerState, predict,
+    rate_factor,
 };
 use crate::engine::rng::Rng;
 
@@ -328,12 +329,6 @@ impl Ledger {
         let longest = self.total_steps.iter().copied().max().unwrap_or(0);
         self.round_end >= longest
     }
-}
-
-/// The cosine learning-rate factor at step `s` of `total` ([`Trainer::rate_factor`]).
-fn rate_factor(s: usize, total: usize) -> f64 {
-    let t = s as f64 / total as f64;
-    0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
 }
 
 /// Rows `rows` of `train`, with their labels: a replica's shard.

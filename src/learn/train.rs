@@ -424,8 +424,7 @@ impl<'a> Trainer<'a> {
     /// The learning rate at step `s` as a share of the full rate: a cosine from 1 down to
     /// 1/100 over the whole run.
     pub fn rate_factor(&self, s: usize) -> f64 {
-        let t = s as f64 / self.total_steps() as f64;
-        0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+        rate_factor(s, self.total_steps())
     }
 
     /// Whether every epoch is done.
@@ -563,6 +562,13 @@ pub fn fit(
         architecture: a.clone(),
         history,
     })
+}
+
+/// The learning rate at step `s` of `total` as a share of the full rate: a cosine from 1
+/// down to 1/100 over the whole run.
+pub fn rate_factor(s: usize, total: usize) -> f64 {
+    let t = s as f64 / total as f64;
+    0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
 }
 
 /// Fisher-Yates with the fit's own generator.
