@@ -3,7 +3,7 @@
 //! arguments into contiguous float32/float64 arrays, give the docstrings and the
 //! scikit-learn estimator; everything that computes is here, and runs with the GIL
 //! released on a worker thread so that Ctrl-C interrupts it
-//! ([`blocking`](calls::blocking)).
+//! (`calls::blocking`).
 
 mod arrays;
 mod audio;
