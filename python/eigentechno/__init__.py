@@ -138,9 +138,10 @@ def beat_track(
     """Tempo, beats and downbeats of samples ``y`` at ``sr`` Hz, or of the file ``path``.
 
     Returns a dict: ``bpm``, ``confidence`` (0 to 1), ``runner_up_bpm``, ``beats`` and
-    ``downbeats`` (float64 arrays of seconds), ``drift`` (how far the local tempo
-    strays from constant, bpm) and ``segments`` (dicts ``start``, ``end``, ``bpm``,
-    ``drift``, ``status``: stretches of steady tempo, drift or no pulse; ``bpm`` is the
+    ``downbeats`` (float64 arrays of seconds), ``downbeat_confidence`` (0 to 1: how
+    sure the bar phase is), ``drift`` (how far the local tempo strays from constant,
+    bpm) and ``segments`` (dicts ``start``, ``end``, ``bpm``, ``drift``, ``status``,
+    ``downbeat_confidence``: stretches of steady tempo, drift or no pulse; ``bpm`` is the
     longest steady one's). With ``path`` the numbers are those of
     ``eigentechno tempo --json`` on that file. ``y`` may be ``(channels, n)``: its channels
     are averaged.

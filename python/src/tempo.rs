@@ -37,14 +37,16 @@ fn rhythm_dict<'py>(
     d.set_item("downbeats", PyArray1::from_vec(py, r.downbeats))?;
     d.set_item("drift", r.drift)?;
     let segments = PyList::empty(py);
+    d.set_item("downbeat_confidence", r.downbeat_confidence)?;
     for s in &r.segments {
-        let s = eigentechno::audio::rhythm::SegmentSummary::from(s);
+        let s = eigentechno::audio::rhythm::SegmentSummary::of(s, &r.phase_confidence);
         let e = PyDict::new(py);
         e.set_item("start", s.start)?;
         e.set_item("end", s.end)?;
         e.set_item("bpm", s.bpm)?;
         e.set_item("drift", s.drift)?;
         e.set_item("status", s.status.as_str())?;
+        e.set_item("downbeat_confidence", s.downbeat_confidence)?;
         segments.append(e)?;
     }
     d.set_item("segments", segments)?;

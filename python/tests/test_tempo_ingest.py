@@ -21,8 +21,17 @@ def cli_tempo(cli):
 def test_beat_track_equals_cli_tempo_json(track, cli_tempo):
     want = cli_tempo[str(track.relative_to(ROOT))]
     got = et.beat_track(path=track)
-    assert set(got) == {"bpm", "confidence", "runner_up_bpm", "beats", "downbeats", "drift", "segments"}
-    for key in ("bpm", "confidence", "runner_up_bpm"):
+    assert set(got) == {
+        "bpm",
+        "confidence",
+        "runner_up_bpm",
+        "beats",
+        "downbeats",
+        "downbeat_confidence",
+        "drift",
+        "segments",
+    }
+    for key in ("bpm", "confidence", "runner_up_bpm", "downbeat_confidence"):
         assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9), key
     assert got["segments"] == want["segments"] and got["segments"], "the same segments"
     assert got["segments"][0]["status"] in ("steady", "drifting", "beatless")

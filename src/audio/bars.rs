@@ -18,6 +18,9 @@ pub struct Bar {
     pub stretch_ratio: f64,
     /// Share of the bar's beats confirmed by tracked onsets.
     pub confidence: f64,
+    /// Confidence in the bar phase of the bar's section: that its first beat is "1".
+    #[serde(default)]
+    pub downbeat_confidence: f64,
     /// The track's segment the bar lies in (an index into its segments).
     #[serde(default)]
     pub segment: usize,
@@ -76,7 +79,8 @@ pub struct TrackBars {
 /// for k in 0..8 {
 ///     samples[k * 1_102] = 1.0;
 /// }
-/// let bar = |index| Bar { index, start: 0.0, samples: samples.clone(), stretch_ratio: 1.0, confidence: 1.0, segment: 0 };
+/// let bar = |index| Bar { index, start: 0.0, samples: samples.clone(), stretch_ratio: 1.0, confidence: 1.0,
+///     downbeat_confidence: 1.0, segment: 0 };
 /// let g = groove(&[bar(0), bar(1), bar(2)], 8_820).unwrap();
 /// assert!(g > 0.99);
 /// ```
@@ -133,7 +137,8 @@ pub struct BarOptions {
     pub max_bars: Option<usize>,
     /// Take every k-th bar.
     pub every: usize,
-    /// Drop bars whose beat support is below this.
+    /// Drop bars whose beat support or bar-phase confidence (their section's) is
+    /// below this.
     pub min_confidence: f64,
 }
 
@@ -216,7 +221,10 @@ pub fn cut_bars(
             continue;
         }
         let confidence = grid.support(k_here, beats_per_bar);
-        if confidence < opts.min_confidence {
+        let downbeat_confidence = phases
+            .get(grid.segments[segment].section)
+            .map_or(0.0, |p| p.1);
+        if confidence < opts.min_confidence || downbeat_confidence < opts.min_confidence {
             continue;
         }
         let (a, b) = (
@@ -232,6 +240,7 @@ pub fn cut_bars(
             samples: signal.samples[a..b].to_vec(),
             stretch_ratio: 1.0,
             confidence,
+            downbeat_confidence,
             segment,
         });
         if opts.max_bars.is_some_and(|m| bars.len() >= m) {
@@ -298,6 +307,7 @@ mod tests {
                     samples: vec![0.25, -1.5, 3.0],
                     stretch_ratio: 1.01,
                     confidence: 1.0,
+                    downbeat_confidence: 0.5,
                     segment: 0,
                 },
                 Bar {
@@ -306,6 +316,7 @@ mod tests {
                     samples: vec![7.0; 5],
                     stretch_ratio: 0.99,
                     confidence: 0.75,
+                    downbeat_confidence: 0.25,
                     segment: 1,
                 },
             ],

@@ -99,6 +99,8 @@ pub struct TempoReport {
     pub confidence: f64,
     /// Downbeat times (s).
     pub downbeats: Vec<f64>,
+    /// Confidence of the bar phase (0 to 1), over all sections weighted by their beats.
+    pub downbeat_confidence: f64,
     /// The file.
     pub file: String,
     /// The second-best tempo (bpm).
@@ -118,7 +120,12 @@ impl TempoReport {
             runner_up_bpm: rhythm.runner_up_bpm,
             beats: rhythm.beats.clone(),
             downbeats: rhythm.downbeats.clone(),
-            segments: rhythm.segments.iter().map(SegmentSummary::from).collect(),
+            downbeat_confidence: rhythm.downbeat_confidence,
+            segments: rhythm
+                .segments
+                .iter()
+                .map(|s| SegmentSummary::of(s, &rhythm.phase_confidence))
+                .collect(),
         }
     }
 }

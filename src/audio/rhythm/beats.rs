@@ -225,6 +225,23 @@ pub struct SegmentSummary {
     pub drift: f64,
     /// `steady`, `drifting` or `beatless`.
     pub status: SegmentStatus,
+    /// Confidence (0 to 1) in the bar phase of the section the segment lies in: how
+    /// clearly one beat of the bar stands out as "1" (0 when beatless or unknown).
+    #[serde(default)]
+    pub downbeat_confidence: f64,
+}
+
+impl SegmentSummary {
+    /// The summary of `s`, with its section's bar-phase confidence from
+    /// `phase_confidence` (one per section; see [`bar_phases`](super::bar_phases)).
+    pub fn of(s: &GridSegment, phase_confidence: &[f64]) -> SegmentSummary {
+        let mut out = SegmentSummary::from(s);
+        if s.status != SegmentStatus::Beatless {
+            out.downbeat_confidence =
+                round6(phase_confidence.get(s.section).copied().unwrap_or(0.0));
+        }
+        out
+    }
 }
 
 impl From<&GridSegment> for SegmentSummary {
@@ -236,6 +253,7 @@ impl From<&GridSegment> for SegmentSummary {
             bpm: round6(s.bpm),
             drift: round6(s.drift),
             status: s.status,
+            downbeat_confidence: 0.0,
         }
     }
 }

@@ -56,20 +56,47 @@ pub(super) fn find_downbeat_phase(f: &Features, beats: &[f64], bpb: usize) -> (u
             .collect()
     };
     let (zn, zl, zb) = (z(&novelty), z(&low), z(&broad));
-    let mut scores: Vec<(usize, f64)> = (0..bpb)
+    let score: Vec<f64> = (0..n).map(|k| zn[k] + 0.3 * zl[k] + 0.3 * zb[k]).collect();
+    let mut means: Vec<(usize, f64)> = (0..bpb)
         .map(|p| {
             let ks: Vec<usize> = (p..n).step_by(bpb).collect();
-            let s = ks
-                .iter()
-                .map(|&k| zn[k] + 0.3 * zl[k] + 0.3 * zb[k])
-                .sum::<f64>()
-                / ks.len() as f64;
-            (p, s)
+            (
+                p,
+                ks.iter().map(|&k| score[k]).sum::<f64>() / ks.len() as f64,
+            )
         })
         .collect();
-    scores.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let margin = scores[0].1 - scores[1].1;
-    (scores[0].0, (1.0 - (-2.0 * margin).exp()).clamp(0.0, 1.0))
+    means.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let (best, second) = (means[0].0, means[1].0);
+    (best, phase_confidence(&score, best, second, bpb))
+}
+
+/// How sure the bar phase is: a paired t statistic of the best phase's beat scores over
+/// the runner-up's, bar by bar, mapped to [0, 1]. The scores are z-scored per section,
+/// so a plain margin of means turns noise into apparent structure when nothing marks
+/// the bar (identical clicks); the bar-to-bar spread of the difference does not.
+/// t below 2 (what the larger of two noise means often reaches) gives 0; t of 8 or
+/// more, a phase every bar confirms, gives nearly 1.
+pub(super) fn phase_confidence(score: &[f64], best: usize, second: usize, bpb: usize) -> f64 {
+    let d: Vec<f64> = (0..score.len() / bpb)
+        .filter_map(|bar| {
+            let (a, b) = (bar * bpb + best, bar * bpb + second);
+            (a < score.len() && b < score.len()).then(|| score[a] - score[b])
+        })
+        .collect();
+    if d.len() < 2 {
+        return 0.0;
+    }
+    let m = d.iter().sum::<f64>() / d.len() as f64;
+    let var = d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (d.len() - 1) as f64;
+    let t = if var > 1e-18 {
+        m / (var / d.len() as f64).sqrt()
+    } else if m > 1e-9 {
+        f64::INFINITY
+    } else {
+        0.0
+    };
+    (1.0 - (-(t - 2.0).max(0.0) / 2.0).exp()).clamp(0.0, 1.0)
 }
 
 /// The chroma frames from `t0` to `t1` (seconds) summed: zeros for an empty span.

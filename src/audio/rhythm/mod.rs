@@ -106,8 +106,12 @@ pub struct Rhythm {
     pub first_downbeat: usize,
     /// Downbeat times (seconds).
     pub downbeats: Vec<f64>,
-    /// Downbeat confidence in [0, 1].
+    /// Downbeat confidence in [0, 1], over all sections (weighted by their beats).
     pub downbeat_confidence: f64,
+    /// Bar-phase confidence in [0, 1] of each section of the grid (see
+    /// [`bar_phases`]); segments name their section.
+    #[serde(default)]
+    pub phase_confidence: Vec<f64>,
     /// Local tempo: (time in seconds, bpm) at each beat interval's midpoint.
     pub local_tempo: Vec<(f64, f64)>,
     /// Legendre distance (bpm) of the fitted local-tempo curve from constant.
@@ -156,6 +160,7 @@ impl Rhythm {
             first_downbeat,
             downbeats,
             downbeat_confidence,
+            phase_confidence: phases.iter().map(|p| p.1).collect(),
             local_tempo: grid.local_tempo,
             drift: grid.drift,
             drifting: grid.drifting,

@@ -41,7 +41,7 @@ const PARAMS: &[ParamSpec] = &[
         name: "min_confidence",
         ty: ParamType::Float,
         default: Some("0"),
-        help: "drop bars whose beats are confirmed by onsets less than this share (0 to 1)",
+        help: "drop bars whose beats are confirmed by onsets less than this share, or whose section's bar phase (which beat is 1) is less sure than this (0 to 1)",
     },
 ];
 
@@ -91,6 +91,7 @@ impl PerTrackStage for BarsStage {
         let grid = r.grid.as_ref().expect("beats come before bars");
         let phases = r.downbeat.as_ref().expect("downbeats come before bars");
         let (_, db_conf) = overall_phase(grid, phases);
+        let phase_confidence: Vec<f64> = phases.iter().map(|p| p.1).collect();
         let bpb = r.options.beats_per_bar;
         let bars = cut_bars(&r.signal, grid, phases, bpb, &self.options);
         if bars.is_empty() {
@@ -111,7 +112,11 @@ impl PerTrackStage for BarsStage {
                 downbeat_confidence: db_conf,
                 drift: grid.drift,
                 drifting: grid.drifting,
-                segments: grid.segments.iter().map(SegmentSummary::from).collect(),
+                segments: grid
+                    .segments
+                    .iter()
+                    .map(|s| SegmentSummary::of(s, &phase_confidence))
+                    .collect(),
                 tempo_curve: tempo_curve(&grid.local_tempo),
             },
             groove: None,

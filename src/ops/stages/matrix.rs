@@ -209,7 +209,7 @@ impl CollectStage for MatrixStage {
                 start_s: b.start,
                 bpm: r.bpm,
                 tempo_confidence: r.confidence,
-                downbeat_confidence: r.downbeat_confidence,
+                downbeat_confidence: b.downbeat_confidence,
                 stretch_ratio: b.stretch_ratio,
                 segment: b.segment,
             })?;
