@@ -158,6 +158,50 @@ def test_distributed_exact_equals_one_machine_exact(cluster, tmp_path):
     assert np.abs(np.abs(np.sum(a * b, axis=1)) - 1).max() < 1e-6
 
 
+def test_exact_in_column_tiles_equals_one_machine_exact(cluster, tmp_path):
+    """A task budget of 40,000 bytes: 60 columns in tiles of 17 (4 tiles), shards read 16
+    rows at a time, and the same PCA as one machine's."""
+    rng = np.random.default_rng(5)
+    X = (rng.normal(size=(700, 9)) @ rng.normal(size=(9, 60)) + rng.normal(size=(700, 60)) * 0.1 - 2.0)
+    etd.write_shards(X, tmp_path / "m", shard_rows=150)
+    assert etd.exact_plan(60, 40_000) == {"tile": 17, "tiles": 4, "rows": 16}
+    model = etd.pca(tmp_path / "m", tmp_path / "model", client=cluster.client, n_components=8, method="exact",
+                    worker_memory=40_000)
+    ref = et.PCA(8, method="exact").fit(X)
+    np.testing.assert_allclose(model.singular_values_, ref.singular_values_, rtol=1e-6)
+    np.testing.assert_allclose(model.explained_variance_, np.linalg.eigvalsh(np.cov(X.T))[::-1][:8], rtol=1e-6)
+    a, b = model.components_, ref.components_
+    assert np.abs(np.abs(np.sum(a * b, axis=1)) - 1).max() < 1e-6
+    passes = json.loads((tmp_path / "model" / "traffic.json").read_text())["passes"]
+    tiles = [p for p in passes if p["pass"].startswith("covariance columns")]
+    assert len(tiles) == 4 and sum(p["bytes_from_workers"] for p in tiles) == 60 * 60 * 8
+
+
+def test_exact_that_cannot_fit_the_workers_is_refused_up_front(cluster, tmp_path):
+    """Bar width 16,538 on workers that give a task 1 MiB: refused before any work, saying
+    what a task needs, what it has, and the randomized alternative."""
+    with pytest.raises(et.InvalidInputError, match=r"needs at least 6\.3 MiB.*1\.0 MiB.*randomized"):
+        etd.exact_plan(16_538, 2**20)
+    X = np.zeros((40, 3000), dtype=np.float32)
+    etd.write_shards(X, tmp_path / "m", shard_rows=20)
+    with pytest.raises(et.InvalidInputError, match="randomized"):
+        etd.pca(tmp_path / "m", tmp_path / "model", client=cluster.client, n_components=2, method="exact",
+                worker_memory=100_000)
+    assert not (tmp_path / "model").exists()
+
+
+def test_the_exact_plan_reads_the_workers_memory_limits(cluster):
+    """The workers run with --memory-limit 4GB and one thread: 2 GB per task. At Isik's
+    bar width (16,538 columns: a 2.2 GB covariance) the tiles are the widest of which
+    three fit in 2 GB, and a shard block fits beside two of them."""
+    budget = etd._worker_memory(cluster.client)
+    assert budget == 0.5 * 4e9
+    d = 16_538
+    plan = etd.exact_plan(d, budget)
+    assert plan["tile"] == int(2e9 // (3 * d * 8)) == 5038 and plan["tiles"] == 4
+    assert 2 * d * plan["tile"] * 8 + 3 * plan["rows"] * d * 8 <= budget
+
+
 def test_a_killed_worker_loses_no_rows(music, one_machine, tmp_path):
     c = Cluster(3)
     try:

@@ -39,7 +39,17 @@ from .. import PCA, InvalidInputError, _count, _number
 from .. import _eigentechno as _native
 from ._learn import learn
 
-__all__ = ["ingest", "learn", "load_matrix", "load_meta", "matrix", "pca", "read_manifest", "write_shards"]
+__all__ = [
+    "exact_plan",
+    "ingest",
+    "learn",
+    "load_matrix",
+    "load_meta",
+    "matrix",
+    "pca",
+    "read_manifest",
+    "write_shards",
+]
 
 PathLike = Union[str, "os.PathLike[str]"]
 MANIFEST = "manifest.json"
@@ -423,14 +433,85 @@ def _t_times(path: str, mean: np.ndarray, q: np.ndarray) -> np.ndarray:
     return out
 
 
-def _covariance(path: str, mean: np.ndarray) -> np.ndarray:
-    """(X_i - mean)^T (X_i - mean), about the global mean."""
+def _covariance_tile(prev: Optional[np.ndarray], path: str, mean: np.ndarray, lo: int, hi: int,
+                     rows: int) -> np.ndarray:
+    """prev + columns lo..hi of (X_i - mean)^T (X_i - mean), about the global mean: a
+    d x (hi - lo) tile, read in blocks of `rows` rows. Chained over a lane's shards, so a
+    worker holds two tiles and a block, never one tile per shard it has done."""
     d = mean.shape[0]
-    c = np.zeros((d, d))
-    for b in _blocks(path):
-        b = b - mean
-        c += b.T @ b
+    c = np.zeros((d, hi - lo)) if prev is None else np.array(prev, dtype=np.float64, copy=True)
+    x = np.load(path, mmap_mode="r")
+    for start in range(0, x.shape[0], rows):
+        b = np.asarray(x[start : start + rows], dtype=np.float64) - mean
+        c += b.T @ b[:, lo:hi]
     return c
+
+
+# Share of a worker thread's memory limit an exact-PCA task may plan on: Dask starts
+# spilling at 60 % and pauses the worker at 80 %.
+TASK_MEMORY_SHARE = 0.5
+
+
+def _worker_memory(client: Any) -> Optional[float]:
+    """Bytes a task may use on the tightest worker (its memory limit over its threads,
+    times TASK_MEMORY_SHARE); None when no worker has a limit."""
+    budgets = []
+    for w in client.scheduler_info().get("workers", {}).values():
+        limit = w.get("memory_limit") or 0
+        if limit:
+            budgets.append(TASK_MEMORY_SHARE * limit / max(1, int(w.get("nthreads") or 1)))
+    return min(budgets) if budgets else None
+
+
+def exact_plan(d: int, budget: Optional[float], source: str = "worker_memory") -> Dict[str, int]:
+    """How exact PCA cuts the d x d covariance so a task fits in `budget` bytes: tiles of
+    ``tile`` columns, shards read ``rows`` rows at a time. A task holds the running tile,
+    its copy and a block (three copies of ``rows x d`` in float64); the sum of two lanes
+    holds three tiles. Raises InvalidInputError, naming what it needs and what the workers
+    have (`source` says where `budget` came from), when even a one-column tile does not
+    fit."""
+    f8 = 8
+    if budget is None or budget >= 3 * d * d * f8 + 3 * BLOCK_ROWS * d * f8:
+        return {"tile": d, "tiles": 1, "rows": BLOCK_ROWS}
+    # The widest tile whose sum step fits, then the longest block beside it; a block
+    # under 16 rows gives way to a narrower tile.
+    tile = int(min(d, budget // (3 * d * f8)))
+    rows = int(min(BLOCK_ROWS, (budget - 2 * d * tile * f8) // (3 * d * f8)))
+    if rows < 16:
+        tile = int(min(tile, (budget - 3 * 16 * d * f8) // (2 * d * f8)))
+        rows = int(min(BLOCK_ROWS, (budget - 2 * d * max(tile, 0) * f8) // (3 * d * f8)))
+    if rows < 16 or tile < 1:
+        need = 3 * 16 * d * f8 + 2 * d * f8
+        raise InvalidInputError(
+            f"exact PCA of {d} columns cannot fit its tasks in the workers' memory: a task "
+            f"needs at least {need / 2**20:.1f} MiB (a block of 16 rows and a one-column tile "
+            f"of the {d} x {d} covariance, in float64), and a task may use "
+            f"{budget / 2**20:.1f} MiB ({source}); use method='randomized' (a task holds "
+            f"d x l), or workers with more memory"
+        )
+    return {"tile": tile, "tiles": -(-d // tile), "rows": rows}
+
+
+def _exact_covariance(client: Any, paths: List[str], mean: np.ndarray, mean_f: Any,
+                      plan: Dict[str, int], traffic: "_Traffic") -> np.ndarray:
+    """The d x d covariance (unnormalised) about `mean`, tile by tile: per tile, one
+    chain of shards per worker thread (each task adds its shard to the running tile),
+    then the lanes' tiles summed in pairs; only the finished tile comes to the client."""
+    d = mean.shape[0]
+    threads = sum(int(w.get("nthreads") or 1) for w in client.scheduler_info().get("workers", {}).values())
+    lanes = max(1, min(len(paths), threads))
+    cov = np.empty((d, d))
+    for lo in range(0, d, plan["tile"]):
+        hi = min(d, lo + plan["tile"])
+        ends = []
+        for lane in range(lanes):
+            acc = None
+            for path in paths[lane::lanes]:
+                acc = client.submit(_covariance_tile, acc, path, mean_f, lo, hi, plan["rows"], pure=False)
+            ends.append(acc)
+        cov[:, lo:hi] = client.gather(_tree_sum(client, ends, d * (hi - lo) * 8))
+        traffic.record(f"covariance columns {lo}..{hi}", d * 8 * len(paths), d * (hi - lo) * 8)
+    return cov
 
 
 def _plain(a: np.ndarray) -> np.ndarray:
@@ -482,13 +563,18 @@ def pca(
     method: str = "randomized",
     random_state: int = 0,
     power_iterations: Optional[int] = None,
+    worker_memory: Optional[float] = None,
 ) -> PCA:
     """PCA of the sharded bars in ``out`` on the cluster; the matrix is never gathered.
 
     ``'randomized'`` runs the single-machine block Krylov method unchanged, each
     product with the data a map over shards (``X_i @ W`` and ``X_i.T @ Q_i``, centred
     without copies, the ``d x l`` sums added up on the cluster); ``'exact'`` sums the
-    shards' ``d x d`` covariances on the cluster and decomposes on the client. Writes
+    shards' ``d x d`` covariance on the cluster in column tiles sized to the workers'
+    memory (:func:`exact_plan`; ``worker_memory`` bytes per task, by default half of the
+    tightest worker's memory limit over its threads), refuses up front with what it needs
+    when even one column does not fit, and decomposes on the client (which holds
+    ``d x d``). Writes
     the model folder ``eigentechno pca`` writes (``model_dir``), the scores of each
     shard (``model_dir/scores/NNNNN.npy``) and ``model_dir/traffic.json`` (bytes moved
     per pass); returns the fitted :class:`eigentechno.PCA`.
@@ -519,8 +605,12 @@ def pca(
     mean_f = client.scatter(mean, broadcast=True)
 
     if method == "exact":
-        cov = client.gather(_tree_sum(client, client.map(_covariance, paths, mean=mean_f, pure=False), d * d * 8))
-        traffic.record("covariance", d * 8 * len(paths), d * d * 8)
+        if worker_memory is None:
+            source = f"{TASK_MEMORY_SHARE:.0%} of the tightest worker's memory limit over its threads"
+            plan = exact_plan(d, _worker_memory(client), source)
+        else:
+            plan = exact_plan(d, float(worker_memory), "worker_memory")
+        cov = _exact_covariance(client, paths, mean, mean_f, plan, traffic)
         model = _native.PcaModel.fit_covariance(_plain(cov), n, _plain(mean), total_variance, k)
     else:
 
