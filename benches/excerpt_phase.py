@@ -38,22 +38,9 @@ import sys
 
 import numpy as np
 import soundfile as sf
+from real_mixes import list_tracks  # benches/ is on sys.path when run as a script
 
-AUDIO_EXT = (".mp3", ".wav", ".ogg", ".flac")
 WINDOW = 0.07
-
-
-def list_tracks(root):
-    out = []
-    for d, _, files in os.walk(root):
-        for f in files:
-            if f.lower().endswith(AUDIO_EXT):
-                p = os.path.join(d, f)
-                rel = os.path.relpath(p, root)
-                group = os.path.dirname(rel).replace(os.sep, "-")
-                stem = os.path.splitext(os.path.basename(rel))[0]
-                out.append((f"{group}-{stem}" if group else stem, p))
-    return sorted(out)
 
 
 def track(binary, path):
