@@ -11,7 +11,7 @@ use eigentechno::audio::synth::{SynthParams, synth_track};
 
 const RATE: u32 = 8_820;
 
-/// Track `index` of corpus `seed`, mono at [`RATE`].
+/// Track `index` of corpus `seed`, mono at [`RATE`], 118-142 bpm.
 fn synth(seed: u64, index: u64, seconds: f64, loud: f64) -> (Vec<f32>, Vec<f64>, Vec<f64>) {
     let params = SynthParams {
         bpm_min: 118.0,
@@ -54,50 +54,76 @@ fn click_track(bpm: f64, seconds: f64) -> Vec<f32> {
     out
 }
 
-/// 8-bar excerpts of synth tracks (several styles, swung and straight, and the three
-/// loud off-beat variants), cut at a random point and tracked alone: the phase is right,
-/// or its confidence says it is a guess. No excerpt may be confidently wrong, since that
-/// is what `min_confidence` relies on.
+/// 8- and 16-bar excerpts of synth tracks (100-150 bpm, several styles, swung and
+/// straight, and the three loud off-beat variants: 108 excerpts of each length), cut
+/// mid-beat at a random bar and tracked alone. Where the excerpt's beats are right, the
+/// bar phase must be right in at least 98 % (issue #30), and a wrong phase must say so
+/// (confidence below 0.3), since that is what `min_confidence` relies on.
 ///
-/// Issue #30 asks for 98 % right; today's estimator gets 11 of these 12 (track 9, whose
-/// two best phases score alike, is the miss, at confidence 0). The floor below is
-/// today's, to be raised with the estimator.
+/// Counting the excerpts whose beats are wrong too (a loud off-beat on 8 bars can put the
+/// beat on the "and"), 99.1 % here are right, and 97.5 % (8 bars) and 97.8 % (16 bars)
+/// over seeds 31-39: short of the issue's 98 % through the beats, not the bar phase.
 #[test]
-fn eight_bar_excerpts_of_synth_tracks_get_the_bar_phase_right() {
-    let mut right = 0;
-    let mut total = 0;
-    let mut wrong = Vec::new();
-    for index in 0..12u64 {
-        let (samples, beats, downbeats) = synth(31, index, 40.0, 0.5);
-        // Start anywhere in the second to fifth bar, mid-beat, so the excerpt does not
-        // begin on a downbeat; keep 8 bars from there.
-        let period = beats[1] - beats[0];
-        let start = beats[4 + (index as usize * 5) % 13] + 0.37 * period;
-        let end = start + 8.0 * 4.0 * period;
-        let (a, b) = ((start * RATE as f64) as usize, (end * RATE as f64) as usize);
-        let excerpt = Signal::new(RATE, samples[a..b].to_vec());
-        let rhythm = analyse(&excerpt, &RhythmOptions::default()).expect("a beat");
-        let truth: Vec<f64> = downbeats
-            .iter()
-            .filter(|&&d| d > start && d < end)
-            .map(|d| d - start)
-            .collect();
-        let f = f_measure(&rhythm.downbeats, &truth, 0.07);
-        total += 1;
-        if f > 0.9 {
-            right += 1;
-        } else {
-            wrong.push((index, f, rhythm.downbeat_confidence));
+fn short_excerpts_of_synth_tracks_get_the_bar_phase_right() {
+    for bars in [8usize, 16] {
+        let (mut beats_right, mut phase_right, mut total) = (0, 0, 0);
+        let mut unflagged = Vec::new();
+        for seed in 31..=33u64 {
+            for loud in [0.0, 0.5, 1.0] {
+                for index in 0..12u64 {
+                    let params = SynthParams {
+                        bpm_min: 100.0,
+                        bpm_max: 150.0,
+                        seconds: 70.0,
+                        rate: RATE,
+                        channels: 1,
+                        swing_share: 0.25,
+                        drift_share: 0.0,
+                        loud_offbeat_share: loud,
+                    };
+                    let t = synth_track(seed, index, &params);
+                    let (beats, downbeats) = (&t.annotation.beats, &t.annotation.downbeats);
+                    // Start mid-beat in the second to fifth bar, so the excerpt does not
+                    // begin on a downbeat.
+                    let period = beats[1] - beats[0];
+                    let start = beats[4 + ((index + seed) as usize * 5) % 13] + 0.37 * period;
+                    let end = start + bars as f64 * 4.0 * period;
+                    let (a, b) = ((start * RATE as f64) as usize, (end * RATE as f64) as usize);
+                    assert!(b <= t.samples.len());
+                    let excerpt = Signal::new(RATE, t.samples[a..b].to_vec());
+                    let r = analyse(&excerpt, &RhythmOptions::default()).expect("a beat");
+                    let within = |v: &[f64]| -> Vec<f64> {
+                        v.iter()
+                            .filter(|&&x| x > start && x < end)
+                            .map(|x| x - start)
+                            .collect()
+                    };
+                    total += 1;
+                    if f_measure(&r.beats, &within(beats), 0.07) <= 0.9 {
+                        continue;
+                    }
+                    beats_right += 1;
+                    if f_measure(&r.downbeats, &within(downbeats), 0.07) > 0.9 {
+                        phase_right += 1;
+                    } else if r.downbeat_confidence >= 0.3 {
+                        unflagged.push((seed, loud, index, r.downbeat_confidence));
+                    }
+                }
+            }
         }
+        assert!(
+            beats_right >= total * 9 / 10,
+            "{bars} bars: beats right on only {beats_right} of {total}"
+        );
+        assert!(
+            phase_right as f64 >= 0.98 * beats_right as f64,
+            "{bars} bars: the phase right on {phase_right} of the {beats_right} with right beats"
+        );
+        assert!(
+            unflagged.is_empty(),
+            "{bars} bars: confidently wrong phases (seed, loud share, track, confidence): {unflagged:?}"
+        );
     }
-    assert!(
-        wrong.iter().all(|&(_, _, confidence)| confidence < 0.3),
-        "confidently wrong phases (track, downbeat F, confidence): {wrong:?}"
-    );
-    assert!(
-        right >= 11,
-        "{right} of {total} excerpts with the right phase; wrong: {wrong:?}"
-    );
 }
 
 /// The confidence says when the bar phase is a guess: on clicks with no bar-level cue it
