@@ -7,6 +7,7 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+__source_hash__: str
 
 def load(path: str, sr: Optional[int], mono: bool) -> Tuple[npt.NDArray[np.float32], int]: ...
 def beat_track_file(path: str, bpm_min: float, bpm_max: float, beats_per_bar: int) -> dict: ...

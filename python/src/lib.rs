@@ -26,6 +26,10 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _eigentechno(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add(
+        "__source_hash__",
+        eigentechno::store::fingerprint::SOURCE_HASH,
+    )?;
     m.add_function(wrap_pyfunction!(audio::load, m)?)?;
     m.add_function(wrap_pyfunction!(tempo::beat_track_file, m)?)?;
     m.add_function(wrap_pyfunction!(tempo::beat_track_samples, m)?)?;

@@ -28,6 +28,23 @@ def test_version():
     assert re.fullmatch(r"\d+\.\d+\.\d+", et.__version__)
 
 
+def test_the_build_names_the_source_it_was_built_from():
+    """The source hash in resume fingerprints is FNV-1a 64 over src/ (each relative path,
+    then its bytes, each followed by 0xff, in path order): recomputed here, it must equal
+    what the installed build embeds, or reruns could resume from another build's files."""
+    h = 0xCBF29CE484222325
+    files = sorted(
+        (os.path.relpath(os.path.join(d, f), ROOT).replace(os.sep, "/"), os.path.join(d, f))
+        for d, _, names in os.walk(ROOT / "src")
+        for f in names
+    )
+    for rel, path in files:
+        for chunk in (rel.encode(), open(path, "rb").read()):
+            for b in chunk + b"\xff":
+                h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    assert et._native.__source_hash__ == f"{h:016x}"
+
+
 def test_stubs_cover_the_public_api():
     package = os.path.dirname(et.__file__)
     stub = ast.parse(open(os.path.join(package, "__init__.pyi")).read())

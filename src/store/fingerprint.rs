@@ -2,6 +2,10 @@
 //! guaranteed stable across Rust releases, and a marker written by one build must be
 //! understood by the next.
 
+/// A hash of the source this program was built from (`build.rs`): with the version, the
+/// program's identity in resume markers and fingerprints.
+pub const SOURCE_HASH: &str = env!("EIGENTECHNO_SOURCE_HASH");
+
 /// Incremental FNV-1a 64-bit hash.
 #[derive(Clone, Debug)]
 pub struct Fingerprint(u64);
@@ -16,6 +20,15 @@ impl Fingerprint {
     /// A fresh hash.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A hash that starts from this program's identity: its version and a hash of the
+    /// source it was built from (`build.rs`). Resume markers and stage fingerprints start
+    /// here, so outputs of another build are recomputed, never resumed from.
+    pub fn of_program() -> Self {
+        let mut fp = Self::new();
+        fp.add_str(env!("CARGO_PKG_VERSION")).add_str(SOURCE_HASH);
+        fp
     }
 
     /// Mix in bytes, followed by a separator so ("ab","c") and ("a","bc") differ.

@@ -107,9 +107,10 @@ def _ingest_options(options: Dict[str, Any]) -> Dict[str, Any]:
 
 def _fingerprint(tracks: Sequence[str], options: Dict[str, Any]) -> str:
     """What a shard's result depends on: its files (path, size, modification time), the
-    options and the package version."""
+    options and the package's version and source hash (a changed build recomputes)."""
     h = hashlib.sha256()
-    h.update(json.dumps({"version": _native.__version__, "options": options}, sort_keys=True).encode())
+    program = {"version": _native.__version__, "source": _native.__source_hash__}
+    h.update(json.dumps({**program, "options": options}, sort_keys=True).encode())
     for t in tracks:
         try:
             st = os.stat(t)

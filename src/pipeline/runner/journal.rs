@@ -214,14 +214,13 @@ fn record_path(out_dir: &Path, stage: &str) -> PathBuf {
         .join(format!("{stage}.json"))
 }
 
-/// A stage's fingerprint: the program's version, its type, parameters and inputs as
-/// written, its inputs' fingerprints, and the size and time of the files its
-/// parameters name. `None` when an input has none (it failed).
+/// A stage's fingerprint: the program's identity (version and source hash), its type,
+/// parameters and inputs as written, its inputs' fingerprints, and the size and time of
+/// the files its parameters name. `None` when an input has none (it failed).
 pub(super) fn fingerprint(p: &Pipeline, node: usize, fps: &[Option<String>]) -> Option<String> {
     let n = &p.nodes[node];
-    let mut fp = Fingerprint::new();
-    fp.add_str(env!("CARGO_PKG_VERSION"))
-        .add_str(&n.fingerprint);
+    let mut fp = Fingerprint::of_program();
+    fp.add_str(&n.fingerprint);
     for &j in &n.inputs {
         fp.add_str(fps[j].as_deref()?);
     }

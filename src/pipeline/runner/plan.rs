@@ -45,8 +45,7 @@ impl StreamPlan {
                 *consumer_count.entry(j).or_insert(0) += 1;
             }
         }
-        let mut fp = Fingerprint::new();
-        fp.add_str(env!("CARGO_PKG_VERSION"));
+        let mut fp = Fingerprint::of_program();
         for &i in std::iter::once(&source).chain(&per_track) {
             fp.add_str(&p.nodes[i].fingerprint);
         }
