@@ -7,7 +7,7 @@ use std::time::Instant;
 use eigentechno::Error;
 use eigentechno::engine::pca::{
     ColumnStats, Method, PcaFit, PcaModel as EngineModel, PcaParams, Precision, RowSource,
-    fit_covariance, fit_randomized_operator,
+    fit_covariance, fit_randomized_remote,
 };
 use eigentechno::ops;
 use eigentechno::store::pca_model::PcaMeta;
@@ -19,7 +19,7 @@ use pyo3::prelude::*;
 
 use crate::arrays::{Matrix, matrix_f64};
 use crate::calls::{blocking, invalid, parse};
-use crate::products::PyProducts;
+use crate::products::PyRemote;
 
 /// Fit off the GIL, timed, and keep the model with its `pca.json` record (and the
 /// training scores when the method gave them).
@@ -81,19 +81,19 @@ impl PcaModel {
         fitted(py, &params, || ops::fit_memory(&rows, &params))
     }
 
-    /// The randomized method on a matrix known through `times(W) = Xc @ W` and
-    /// `t_times(Q) = Xc.T @ Q` (float64 callables), with its column means and total
-    /// variance.
+    /// The randomized method on rows held elsewhere: `rows` keeps the centred data's
+    /// products and the sketch's tall blocks (`times(W, target)`, `t_times(a)`,
+    /// `gram(a, b)`, `combine(terms, target)`, `release(a)`), with the column means and
+    /// total variance.
     #[staticmethod]
-    #[pyo3(signature = (n, mean, total_variance, times, t_times, k, seed, power_iterations=None))]
+    #[pyo3(signature = (n, mean, total_variance, rows, k, seed, power_iterations=None))]
     #[allow(clippy::too_many_arguments)]
-    fn fit_operator(
+    fn fit_remote(
         py: Python<'_>,
         n: usize,
         mean: PyReadonlyArray1<'_, f64>,
         total_variance: f64,
-        times: Py<PyAny>,
-        t_times: Py<PyAny>,
+        rows: Py<PyAny>,
         k: usize,
         seed: u64,
         power_iterations: Option<usize>,
@@ -111,10 +111,9 @@ impl PcaModel {
             params.power_iterations = q;
             params.tolerance = 0.0;
         }
-        let products = PyProducts {
+        let remote = PyRemote {
             shape: (n, mean.len()),
-            times,
-            t_times,
+            rows,
         };
         let stats = ColumnStats {
             mean,
@@ -123,7 +122,7 @@ impl PcaModel {
             rows: n,
         };
         fitted(py, &params, || {
-            fit_randomized_operator(&products, stats, &params).map_err(Error::Pca)
+            fit_randomized_remote(&remote, stats, &params).map_err(Error::Pca)
         })
     }
 

@@ -1,63 +1,177 @@
-//! A matrix held by Python (on a cluster), known to the engine through its products.
+//! A matrix held by Python (on a cluster), known to the engine through its products;
+//! and the products of one shard, which the cluster's workers compute in the engine.
 
-use eigentechno::engine::pca::{CentredProducts, PcaError};
+use eigentechno::engine::pca::{PcaError, RemoteRows, TallId};
+use eigentechno::ops;
 use ndarray::Array2;
-use numpy::{IntoPyArray, PyReadonlyArray2};
+use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 
-use crate::calls::invalid;
+use crate::arrays::{Matrix, matrix_f64};
+use crate::calls::{blocking, invalid};
 
-/// The centred products of a matrix held elsewhere, computed by two Python callables
-/// (the distributed front sums them over shards on a cluster).
-pub(crate) struct PyProducts {
+/// The centred rows of a matrix held elsewhere, and the tall matrices the engine keeps
+/// beside them, reached through a Python object's methods (the distributed front keeps
+/// them in shards on a cluster): `times(W, target)`, `t_times(a)`, `gram(a, b)`,
+/// `combine([(a, C), ...], target)`, `release(a)`, tall matrices named by integers.
+pub(crate) struct PyRemote {
     pub(crate) shape: (usize, usize),
-    pub(crate) times: Py<PyAny>,
-    pub(crate) t_times: Py<PyAny>,
+    pub(crate) rows: Py<PyAny>,
 }
 
-impl PyProducts {
-    fn call(
-        &self,
-        f: &Py<PyAny>,
-        m: faer::MatRef<'_, f64>,
-        rows: usize,
-    ) -> Result<faer::Mat<f64>, PcaError> {
-        Python::attach(|py| -> PyResult<faer::Mat<f64>> {
-            let a = Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)]);
-            let out = f.call1(py, (a.into_pyarray(py),))?;
-            let out: PyReadonlyArray2<'_, f64> = out.extract(py)?;
-            let v = out.as_array();
-            if v.shape() != [rows, m.ncols()] {
-                return Err(invalid(
-                    py,
-                    format!(
-                        "a product of shape {:?}, expected ({rows}, {})",
-                        v.shape(),
-                        m.ncols()
-                    ),
-                ));
-            }
-            Ok(faer::Mat::from_fn(rows, m.ncols(), |i, j| v[(i, j)]))
-        })
-        .map_err(|e| {
-            if Python::attach(|py| e.is_instance_of::<PyKeyboardInterrupt>(py)) {
-                PcaError::Interrupted
-            } else {
-                PcaError::Source(format!("computing a product: {e}"))
-            }
-        })
+fn to_numpy<'py>(py: Python<'py>, m: faer::MatRef<'_, f64>) -> Bound<'py, PyArray2<f64>> {
+    Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)]).into_pyarray(py)
+}
+
+fn engine_error(e: PyErr) -> PcaError {
+    if Python::attach(|py| e.is_instance_of::<PyKeyboardInterrupt>(py)) {
+        PcaError::Interrupted
+    } else {
+        PcaError::Source(format!("a product on the cluster: {e}"))
     }
 }
 
-impl CentredProducts for PyProducts {
+impl PyRemote {
+    /// Call `method`; a returned array comes back as a faer matrix.
+    fn call(
+        &self,
+        method: &str,
+        args: impl for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyTuple>>,
+        returns: bool,
+    ) -> Result<Option<faer::Mat<f64>>, PcaError> {
+        Python::attach(|py| -> PyResult<Option<faer::Mat<f64>>> {
+            let out = self.rows.call_method1(py, method, args(py)?)?;
+            if !returns {
+                return Ok(None);
+            }
+            let out: PyReadonlyArray2<'_, f64> = out
+                .extract(py)
+                .map_err(|_| invalid(py, format!("{method} must return a 2-D float64 array")))?;
+            let v = out.as_array();
+            Ok(Some(faer::Mat::from_fn(v.nrows(), v.ncols(), |i, j| {
+                v[(i, j)]
+            })))
+        })
+        .map_err(engine_error)
+    }
+}
+
+impl RemoteRows for PyRemote {
     fn shape(&self) -> (usize, usize) {
         self.shape
     }
-    fn times(&self, w: faer::MatRef<'_, f64>) -> Result<faer::Mat<f64>, PcaError> {
-        self.call(&self.times, w, self.shape.0)
+    fn times(&self, w: faer::MatRef<'_, f64>, target: TallId) -> Result<(), PcaError> {
+        self.call(
+            "times",
+            |py| (to_numpy(py, w), target).into_pyobject(py),
+            false,
+        )?;
+        Ok(())
     }
-    fn t_times(&self, q: faer::MatRef<'_, f64>) -> Result<faer::Mat<f64>, PcaError> {
-        self.call(&self.t_times, q, self.shape.1)
+    fn t_times(&self, a: TallId) -> Result<faer::Mat<f64>, PcaError> {
+        let out = self.call("t_times", |py| (a,).into_pyobject(py), true)?;
+        Ok(out.expect("returns"))
+    }
+    fn gram(&self, a: TallId, b: TallId) -> Result<faer::Mat<f64>, PcaError> {
+        let out = self.call("gram", |py| (a, b).into_pyobject(py), true)?;
+        Ok(out.expect("returns"))
+    }
+    fn combine(
+        &self,
+        terms: &[(TallId, faer::MatRef<'_, f64>)],
+        target: TallId,
+    ) -> Result<(), PcaError> {
+        self.call(
+            "combine",
+            |py| {
+                let terms = terms
+                    .iter()
+                    .map(|(a, c)| (*a, to_numpy(py, *c)))
+                    .collect::<Vec<_>>();
+                (terms, target).into_pyobject(py)
+            },
+            false,
+        )?;
+        Ok(())
+    }
+    fn release(&self, a: TallId) {
+        // Only frees memory on the cluster: a failure here loses nothing.
+        let _ = self.call("release", |py| (a,).into_pyobject(py), false);
+    }
+}
+
+fn contiguous<'a>(
+    py: Python<'_>,
+    name: &str,
+    a: &'a PyReadonlyArray2<'_, f64>,
+) -> PyResult<&'a [f64]> {
+    a.as_slice()
+        .map_err(|_| invalid(py, format!("{name} must be C-contiguous")))
+}
+
+/// `(X_i - mean) @ W` of one shard (float32 or float64 rows, float64 `W`), float64.
+#[pyfunction]
+pub(crate) fn shard_times<'py>(
+    py: Python<'py>,
+    x: Matrix<'py>,
+    mean: PyReadonlyArray1<'py, f64>,
+    w: PyReadonlyArray2<'py, f64>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let rows = x.rows(py)?;
+    let mean = mean.as_array().to_vec();
+    let l = w.shape()[1];
+    let n = rows_of(&x);
+    let w = contiguous(py, "W", &w)?;
+    let out = blocking(py, || ops::shard_times(&rows, &mean, w, l))?;
+    Ok(matrix_f64(py, out, n, l))
+}
+
+/// `(X_i - mean).T @ Q_i` of one shard and its rows of `Q`, float64 `d x l`.
+#[pyfunction]
+pub(crate) fn shard_t_times<'py>(
+    py: Python<'py>,
+    x: Matrix<'py>,
+    mean: PyReadonlyArray1<'py, f64>,
+    q: PyReadonlyArray2<'py, f64>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let rows = x.rows(py)?;
+    let mean = mean.as_array().to_vec();
+    let (d, l) = (mean.len(), q.shape()[1]);
+    let q = contiguous(py, "Q", &q)?;
+    let out = blocking(py, || ops::shard_t_times(&rows, &mean, q, l))?;
+    Ok(matrix_f64(py, out, d, l))
+}
+
+/// `prev` (or zeros) plus columns `lo:hi` of `(X_i - mean).T @ (X_i - mean)`, float64,
+/// the shard read `block` rows at a time (0: about 64 MiB).
+#[pyfunction]
+#[pyo3(signature = (x, mean, lo, hi, block=0, prev=None))]
+pub(crate) fn shard_covariance_tile<'py>(
+    py: Python<'py>,
+    x: Matrix<'py>,
+    mean: PyReadonlyArray1<'py, f64>,
+    lo: usize,
+    hi: usize,
+    block: usize,
+    prev: Option<PyReadonlyArray2<'py, f64>>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let rows = x.rows(py)?;
+    let mean = mean.as_array().to_vec();
+    let d = mean.len();
+    let prev = match &prev {
+        Some(p) => Some(contiguous(py, "prev", p)?),
+        None => None,
+    };
+    let out = blocking(py, || {
+        ops::shard_covariance_tile(&rows, &mean, lo, hi, block, prev)
+    })?;
+    Ok(matrix_f64(py, out, d, hi.saturating_sub(lo)))
+}
+
+fn rows_of(x: &Matrix<'_>) -> usize {
+    match x {
+        Matrix::F32(a) => a.shape()[0],
+        Matrix::F64(a) => a.shape()[0],
     }
 }

@@ -20,6 +20,7 @@ from distributed import Client  # noqa: E402
 
 import eigentechno as et  # noqa: E402
 import eigentechno.distributed as etd  # noqa: E402
+from eigentechno import _eigentechno as _native  # noqa: E402
 from conftest import CORPUS, ROOT  # noqa: E402
 
 
@@ -142,8 +143,14 @@ def test_distributed_pca_equals_one_machine(cluster, music, one_machine, tmp_pat
     np.testing.assert_allclose(back.singular_values_, model.singular_values_, rtol=1e-7)
     scores = np.concatenate([np.load(p) for p in sorted((tmp_path / "model" / "scores").glob("*.npy"))])
     np.testing.assert_allclose(scores, model.transform(X), rtol=1e-3, atol=1e-3 * np.abs(scores).max())
-    traffic = json.loads((tmp_path / "model" / "traffic.json").read_text())
-    assert traffic["passes"] and all(p["bytes_from_workers"] > 0 for p in traffic["passes"])
+    # The sketch's rows stay on the workers: X @ W brings nothing back, and nothing the
+    # client receives has a row per bar (at most d x l, or l x l).
+    passes = json.loads((tmp_path / "model" / "traffic.json").read_text())["passes"]
+    d, l = X.shape[1], 24 + 16
+    sketch = [p for p in passes if p["pass"] == "X @ W"]
+    assert sketch and all(p["bytes_from_workers"] == 0 for p in sketch)
+    assert all(0 < p["bytes_from_workers"] <= max(d, l) * l * 8 for p in passes if p["pass"] in ("X.T @ Q", "Gram"))
+    assert X.shape[0] > l
 
 
 def test_distributed_exact_equals_one_machine_exact(cluster, tmp_path):
@@ -279,3 +286,29 @@ def test_the_command_line_front(cluster, music, tmp_path):
     ranked = (out / "outliers" / "outliers.csv").read_text().splitlines()
     assert len(ranked) == 1 + len(etd.load_matrix(out))
     assert list((out / "outliers" / "unusual").glob("*.wav"))
+
+
+def test_shard_products_run_in_the_engine_and_equal_numpy():
+    """The workers' products, computed by the engine: float32 rows far from zero (means
+    of 1e3 against a spread of 1) centred before they are multiplied, so they match
+    float64 numpy to float32 rounding; float64 rows to float64 rounding."""
+    rng = np.random.default_rng(7)
+    X = (rng.normal(size=(300, 40)) + 1000.0 + np.arange(40)).astype(np.float32)
+    mean = X.astype(np.float64).mean(axis=0) + 0.25
+    W = rng.normal(size=(40, 6))
+    Q = rng.normal(size=(300, 6))
+    C = X.astype(np.float64) - mean
+    scale = np.abs(C).max() * np.sqrt(40)
+    # Rounding the uncentred rows or the mean to float32 would cost about 1e-5 of scale.
+    np.testing.assert_allclose(_native.shard_times(X, mean, W), C @ W, rtol=0, atol=1e-6 * scale)
+    np.testing.assert_allclose(_native.shard_t_times(X, mean, Q), C.T @ Q, rtol=0, atol=1e-6 * scale * np.sqrt(300 / 40))
+    X64 = X.astype(np.float64)
+    np.testing.assert_allclose(_native.shard_times(X64, mean, W), C @ W, rtol=1e-12, atol=1e-10)
+    tile = _native.shard_covariance_tile(X, mean, 5, 17, 16)
+    np.testing.assert_allclose(tile, C.T @ C[:, 5:17], rtol=1e-12, atol=1e-8)
+    twice = _native.shard_covariance_tile(X, mean, 5, 17, 0, tile)
+    np.testing.assert_allclose(twice, 2 * (C.T @ C[:, 5:17]), rtol=1e-12, atol=1e-8)
+    with pytest.raises(et.InvalidInputError, match="w"):
+        _native.shard_times(X, mean, W[:30])
+    with pytest.raises(et.InvalidInputError):
+        _native.shard_covariance_tile(X, mean, 30, 50)

@@ -276,3 +276,78 @@ pub fn save_memory_model(
     files.extend(save_model(dir, model, meta)?);
     Ok(files)
 }
+
+// ---------------------------------------------------------------- shards of a cluster
+
+fn check_len(name: &'static str, values: &[f64], rows: usize, cols: usize) -> Result<()> {
+    if values.len() != rows * cols {
+        return Err(Error::InvalidArgument {
+            name,
+            expected: format!("{rows} x {cols} values"),
+            actual: format!("{} values", values.len()),
+        });
+    }
+    Ok(())
+}
+
+fn row_major(m: MatRef<'_, f64>) -> Vec<f64> {
+    let mut out = Vec::with_capacity(m.nrows() * m.ncols());
+    for i in 0..m.nrows() {
+        out.extend((0..m.ncols()).map(|j| m[(i, j)]));
+    }
+    out
+}
+
+/// One shard's part of a distributed PCA's `X W`: `(X_i - 1 mean^T) W` for `W`
+/// (row-major `d x l`), row-major `n_i x l`. `mean` is the whole matrix's; float32
+/// shards are multiplied in float32 as the single-machine path does.
+///
+/// ```
+/// let x = [1.0f32, 2.0, 3.0, 5.0];
+/// let rows = eigentechno::engine::pca::MemoryRows::f32(&x, 2, 2).unwrap();
+/// let xw = eigentechno::ops::shard_times(&rows, &[2.0, 3.5], &[1.0, 1.0], 1).unwrap();
+/// assert_eq!(xw, vec![-2.5, 2.5]);
+/// ```
+pub fn shard_times(rows: &MemoryRows<'_>, mean: &[f64], w: &[f64], l: usize) -> Result<Vec<f64>> {
+    check_len("w", w, rows.ncols(), l)?;
+    let w = MatRef::from_row_major_slice(w, rows.ncols(), l);
+    let out = crate::engine::pca::shard_times(rows, mean, w).map_err(engine_error)?;
+    Ok(row_major(out.as_ref()))
+}
+
+/// One shard's part of `X^T Q`: `(X_i - 1 mean^T)^T Q_i` for its rows `Q_i` (row-major
+/// `n_i x l`), row-major `d x l`; the shards' parts add up to the whole.
+pub fn shard_t_times(rows: &MemoryRows<'_>, mean: &[f64], q: &[f64], l: usize) -> Result<Vec<f64>> {
+    check_len("q", q, rows.nrows(), l)?;
+    let q = MatRef::from_row_major_slice(q, rows.nrows(), l);
+    let out = crate::engine::pca::shard_t_times(rows, mean, q).map_err(engine_error)?;
+    Ok(row_major(out.as_ref()))
+}
+
+/// `prev` (or zeros) plus columns `lo..hi` of the shard's centred scatter `(X_i - 1
+/// mean^T)^T (X_i - 1 mean^T)`, in float64: row-major `d x (hi - lo)`, the shard read
+/// `block` rows at a time (0: about 64 MiB). Chained over a worker's shards, it sums the
+/// exact method's covariance one column tile at a time; the task holds `prev`, the new
+/// tile and one block.
+pub fn shard_covariance_tile(
+    rows: &MemoryRows<'_>,
+    mean: &[f64],
+    lo: usize,
+    hi: usize,
+    block: usize,
+    prev: Option<&[f64]>,
+) -> Result<Vec<f64>> {
+    let d = rows.ncols();
+    let width = hi.saturating_sub(lo);
+    let mut tile = match prev {
+        Some(p) => {
+            check_len("prev", p, d, width)?;
+            p.to_vec()
+        }
+        None => vec![0.0; d * width],
+    };
+    let view = faer::MatMut::from_row_major_slice_mut(&mut tile, d, width);
+    crate::engine::pca::add_shard_covariance_tile(view, rows, mean, lo, hi, block)
+        .map_err(engine_error)?;
+    Ok(tile)
+}

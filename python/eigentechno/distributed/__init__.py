@@ -418,34 +418,31 @@ def _combine_stats(parts: List[tuple]) -> tuple:
     return n, mean, m2
 
 
+def _shard(path: str) -> np.ndarray:
+    """A shard's rows as written (float32 or float64), memory-mapped."""
+    return np.load(path, mmap_mode="r")
+
+
 def _times(path: str, mean: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Rows of (X_i - mean) @ W, without a centred copy: X_i W - 1 (mean W)."""
-    shift = mean @ w
-    return np.concatenate([b @ w - shift for b in _blocks(path)])
+    """Rows of (X_i - mean) @ W, in the engine (float32 shards multiplied in float32,
+    as on one machine; the GIL released)."""
+    return _native.shard_times(_shard(path), _plain(mean), _plain(w))
 
 
 def _t_times(path: str, mean: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """(X_i - mean)^T Q_i = X_i^T Q_i - mean (1^T Q_i)."""
-    out = -np.outer(mean, q.sum(axis=0))
-    start = 0
-    for b in _blocks(path):
-        out += b.T @ q[start : start + b.shape[0]]
-        start += b.shape[0]
-    return out
+    """(X_i - mean)^T Q_i, in the engine."""
+    return _native.shard_t_times(_shard(path), _plain(mean), _plain(q))
 
 
 def _covariance_tile(prev: Optional[np.ndarray], path: str, mean: np.ndarray, lo: int, hi: int,
                      rows: int) -> np.ndarray:
     """prev + columns lo..hi of (X_i - mean)^T (X_i - mean), about the global mean: a
-    d x (hi - lo) tile, read in blocks of `rows` rows. Chained over a lane's shards, so a
-    worker holds two tiles and a block, never one tile per shard it has done."""
-    d = mean.shape[0]
-    c = np.zeros((d, hi - lo)) if prev is None else np.array(prev, dtype=np.float64, copy=True)
-    x = np.load(path, mmap_mode="r")
-    for start in range(0, x.shape[0], rows):
-        b = np.asarray(x[start : start + rows], dtype=np.float64) - mean
-        c += b.T @ b[:, lo:hi]
-    return c
+    d x (hi - lo) tile in float64, read in blocks of `rows` rows, in the engine. Chained
+    over a lane's shards, so a worker holds two tiles and a block, never one tile per
+    shard it has done."""
+    return _native.shard_covariance_tile(
+        _shard(path), _plain(mean), lo, hi, rows, None if prev is None else _plain(prev)
+    )
 
 
 # Share of a worker thread's memory limit an exact-PCA task may plan on: Dask starts
@@ -538,11 +535,79 @@ def _tree_sum(client: Any, futures: List[Any], nbytes: int) -> Any:
 
 def _scores(path: str, mean: np.ndarray, components: np.ndarray, target: str) -> int:
     """Scores of one shard's rows, written atomically as float32 .npy."""
-    z = np.concatenate([(b - mean) @ components.T for b in _blocks(path)]).astype(np.float32)
+    z = _native.shard_times(_shard(path), _plain(mean), _plain(components.T)).astype(np.float32)
     tmp = f"{target}.{uuid.uuid4().hex}.tmp.npy"
     np.save(tmp, z)
     os.replace(tmp, target)
     return z.shape[0]
+
+
+def _gram(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return _plain(a).T @ _plain(b)
+
+
+def _combine(coefficients: List[np.ndarray], *blocks: np.ndarray) -> np.ndarray:
+    out = _plain(blocks[0]) @ coefficients[0]
+    for block, c in zip(blocks[1:], coefficients[1:]):
+        out += _plain(block) @ c
+    return out
+
+
+class _ShardRows:
+    """The centred shards and the randomized method's tall blocks, for the engine
+    (``PcaModel.fit_remote``): each tall block is a list of futures, one per shard,
+    held on the workers beside the shard's rows. The client sends ``d x l`` and small
+    ``l x l`` matrices and receives ``d x l`` sums and ``l x l`` Gram matrices: nothing
+    with a row per bar."""
+
+    def __init__(self, client: Any, paths: List[str], mean_f: Any, traffic: "_Traffic") -> None:
+        self.client, self.paths, self.mean_f, self.traffic = client, paths, mean_f, traffic
+        self.tall: Dict[int, List[Any]] = {}
+        self.width: Dict[int, int] = {}
+        self.d = 0
+
+    def _workers(self) -> int:
+        return max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def times(self, w: np.ndarray, target: int) -> None:
+        w_f = self.client.scatter(w, broadcast=True)
+        n = len(self.paths)
+        self.tall[target] = self.client.map(_times, self.paths, [self.mean_f] * n, [w_f] * n, pure=False)
+        self.d, self.width[target] = w.shape
+        # W is broadcast: one copy to each worker; X W stays there.
+        self.traffic.record("X @ W", w.nbytes * self._workers(), 0)
+
+    def t_times(self, a: int) -> np.ndarray:
+        n = len(self.paths)
+        parts = self.client.map(_t_times, self.paths, [self.mean_f] * n, self.tall[a], pure=False)
+        total = self.client.gather(_tree_sum(self.client, parts, self.d * self.width[a] * 8))
+        self.traffic.record("X.T @ Q", 0, total.nbytes)
+        return _plain(total)
+
+    def gram(self, a: int, b: int) -> np.ndarray:
+        parts = [self.client.submit(_gram, x, y, pure=False) for x, y in zip(self.tall[a], self.tall[b])]
+        total = self.client.gather(_tree_sum(self.client, parts, 0))
+        self.traffic.record("Gram", 0, total.nbytes)
+        return _plain(total)
+
+    def combine(self, terms: List[tuple], target: int) -> None:
+        coefficients = [np.ascontiguousarray(c) for _, c in terms]
+        coefficients_f = self.client.scatter(coefficients, broadcast=True, hash=False)
+        blocks = [self.tall[a] for a, _ in terms]
+        self.tall[target] = [
+            self.client.submit(_combine, coefficients_f, *[b[i] for b in blocks], pure=False)
+            for i in range(len(self.paths))
+        ]
+        self.width[target] = coefficients[0].shape[1]
+        self.traffic.record("combine", sum(c.nbytes for c in coefficients) * self._workers(), 0)
+
+    def release(self, a: int) -> None:
+        self.tall.pop(a, None)
+        self.width.pop(a, None)
+
+    def release_all(self) -> None:
+        self.tall.clear()
+        self.width.clear()
 
 
 class _Traffic:
@@ -568,9 +633,11 @@ def pca(
 ) -> PCA:
     """PCA of the sharded bars in ``out`` on the cluster; the matrix is never gathered.
 
-    ``'randomized'`` runs the single-machine block Krylov method unchanged, each
-    product with the data a map over shards (``X_i @ W`` and ``X_i.T @ Q_i``, centred
-    without copies, the ``d x l`` sums added up on the cluster); ``'exact'`` sums the
+    ``'randomized'`` runs the single-machine block Krylov method, each product with the
+    data a map over shards computed by the engine on the workers (``X_i @ W``,
+    ``X_i.T @ Q_i``, the ``d x l`` sums added up on the cluster), the sketch's rows kept
+    on the workers and orthonormalised there through their Gram matrices (the client
+    holds ``d x l`` and ``l x l`` matrices, never a row per bar); ``'exact'`` sums the
     shards' ``d x d`` covariance on the cluster in column tiles sized to the workers'
     memory (:func:`exact_plan`; ``worker_memory`` bytes per task, by default half of the
     tightest worker's memory limit over its threads), refuses up front with what it needs
@@ -599,8 +666,6 @@ def pca(
     parts = client.gather(client.map(_shard_stats, paths, pure=False))
     n, mean, m2 = _combine_stats(parts)
     d = mean.shape[0]
-    rows = [p[0] for p in parts]
-    offsets = np.concatenate([[0], np.cumsum(rows)])
     total_variance = float(m2.sum() / (n - 1))
     traffic.record("column statistics", 0, sum(2 * d * 8 for _ in paths))
     mean_f = client.scatter(mean, broadcast=True)
@@ -614,26 +679,13 @@ def pca(
         cov = _exact_covariance(client, paths, mean, mean_f, plan, traffic)
         model = _native.PcaModel.fit_covariance(_plain(cov), n, _plain(mean), total_variance, k)
     else:
-
-        def times(w: np.ndarray) -> np.ndarray:
-            w_f = client.scatter(w, broadcast=True)
-            blocks = client.gather(client.map(_times, paths, mean=mean_f, w=w_f, pure=False))
-            # W is broadcast: one copy to each worker.
-            workers = max(1, len(client.scheduler_info().get("workers", {})))
-            traffic.record("X @ W", w.nbytes * workers, sum(b.nbytes for b in blocks))
-            return _plain(np.concatenate(blocks))
-
-        def t_times(q: np.ndarray) -> np.ndarray:
-            pieces = [client.scatter(np.ascontiguousarray(q[offsets[i] : offsets[i + 1]])) for i in range(len(paths))]
-            means = [mean_f] * len(paths)
-            parts = client.map(_t_times, paths, means, pieces, pure=False)
-            total = client.gather(_tree_sum(client, parts, d * q.shape[1] * 8))
-            traffic.record("X.T @ Q", q.nbytes, total.nbytes)
-            return _plain(total)
-
-        model = _native.PcaModel.fit_operator(
-            n, _plain(mean), total_variance, times, t_times, k, int(random_state), power_iterations
-        )
+        rows = _ShardRows(client, paths, mean_f, traffic)
+        try:
+            model = _native.PcaModel.fit_remote(
+                n, _plain(mean), total_variance, rows, k, int(random_state), power_iterations
+            )
+        finally:
+            rows.release_all()
 
     result = PCA(n_components=model.n_components, method=method, random_state=random_state)
     result._set_model(model, dtype)

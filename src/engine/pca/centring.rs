@@ -93,7 +93,9 @@ pub(crate) fn for_each_centred<T: Scalar>(
     f: &mut BlockVisitor<'_, T>,
 ) -> Result<(), PcaError> {
     let d = source.ncols();
-    let mean: Vec<T> = stats.mean.iter().map(|&m| T::of(m)).collect();
+    // Centred in float64, then rounded: float32 rows far from zero keep the precision
+    // of their deviations, not that of a rounded mean.
+    let mean = &stats.mean;
     let mut buf: Vec<T> = Vec::new();
     let mut dropped = stats.dropped_rows.iter().copied().peekable();
     let mut kept = 0usize;
@@ -113,13 +115,13 @@ pub(crate) fn for_each_centred<T: Scalar>(
             let base = i * d;
             match values {
                 Rows::F32(v) => {
-                    for ((o, &x), &m) in out.iter_mut().zip(&v[base..base + d]).zip(&mean) {
-                        *o = T::of(x as f64) - m;
+                    for ((o, &x), &m) in out.iter_mut().zip(&v[base..base + d]).zip(mean) {
+                        *o = T::of(x as f64 - m);
                     }
                 }
                 Rows::F64(v) => {
-                    for ((o, &x), &m) in out.iter_mut().zip(&v[base..base + d]).zip(&mean) {
-                        *o = T::of(x) - m;
+                    for ((o, &x), &m) in out.iter_mut().zip(&v[base..base + d]).zip(mean) {
+                        *o = T::of(x - m);
                     }
                 }
             }
@@ -273,10 +275,11 @@ pub(super) fn load_centred<T: Scalar>(
     }
     let rows = x.len() / d.max(1);
     let stats = stats_of_memory(&x, rows, d, bad.iter().map(|b| b.0).collect());
-    let mean: Vec<T> = stats.mean.iter().map(|&m| T::of(m)).collect();
+    // Centred in float64, then rounded (as `for_each_centred`).
+    let mean = &stats.mean;
     x.par_chunks_mut(d).for_each(|r| {
-        for (v, &m) in r.iter_mut().zip(&mean) {
-            *v -= m;
+        for (v, &m) in r.iter_mut().zip(mean) {
+            *v = T::of(v.f64() - m);
         }
     });
     Ok((x, stats))
@@ -326,7 +329,7 @@ fn stats_of_memory<T: Scalar>(x: &[T], rows: usize, d: usize, dropped: Vec<usize
 }
 
 /// Every pass over the rows stops between blocks when asked to ([`crate::interrupt`]).
-fn stop_if_asked() -> Result<(), PcaError> {
+pub(super) fn stop_if_asked() -> Result<(), PcaError> {
     if crate::interrupt::requested() {
         Err(PcaError::Interrupted)
     } else {

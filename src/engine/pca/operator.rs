@@ -66,6 +66,22 @@ fn config(
     .check(&Shape(stats.rows, d))
 }
 
+/// The randomized method's configuration for rows of `shape` known only through
+/// products, checked against their statistics.
+pub(super) fn randomized_config(
+    (n, d): (usize, usize),
+    params: &PcaParams,
+    stats: &ColumnStats,
+) -> Result<PcaConfig, PcaError> {
+    if n != stats.rows {
+        return Err(PcaError::Shape {
+            expected: format!("{} rows (the statistics')", stats.rows),
+            actual: format!("{n} rows"),
+        });
+    }
+    config(params, Method::Randomized, stats, d)
+}
+
 /// The randomized method on `op`, whose column means and total variance are `stats`:
 /// what [`PcaParams::check`] then [`PcaConfig::fit`] give on the same rows in memory
 /// with `method = randomized` and float64 precision. No scores (the rows are
@@ -75,14 +91,7 @@ pub fn fit_randomized_operator(
     stats: ColumnStats,
     params: &PcaParams,
 ) -> Result<PcaFit, PcaError> {
-    let (n, d) = op.shape();
-    if n != stats.rows {
-        return Err(PcaError::Shape {
-            expected: format!("{} rows (the statistics')", stats.rows),
-            actual: format!("{n} rows"),
-        });
-    }
-    let cfg = config(params, Method::Randomized, &stats, d)?;
+    let cfg = randomized_config(op.shape(), params, &stats)?;
     let mut raw = randomized::fit(&Data::<f64>::Operator(op), &cfg)?;
     raw.scores = None;
     Ok(cfg.finish(raw, stats, true))

@@ -10,7 +10,7 @@ use faer::{Accum, Mat, get_global_parallelism};
 use super::{Data, PcaConfig, PcaError, RawFit, Scalar};
 use crate::engine::Rng;
 
-fn orthonormal<T: Scalar>(m: Mat<T>) -> Mat<T> {
+pub(super) fn orthonormal<T: Scalar>(m: Mat<T>) -> Mat<T> {
     m.qr().compute_thin_Q()
 }
 
@@ -71,16 +71,48 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
             iterations += 1;
         }
     };
-    // B = Q^T X (m x d) = Ub S W^T, from the eigendecomposition of the small m x m
-    // matrix B B^T in float64 (so float32 data loses nothing here); then
-    // X ~ Q B = (Q Ub) S W^T.
-    let m = bt.ncols();
-    // In float32, block Gram-Schmidt leaves Q orthonormal only approximately (and
-    // nearly dependent where the basis outgrows the data's rank), and Rayleigh-Ritz on
-    // such a basis overestimates singular values, enough to make the kept variance
-    // exceed the total. Correct in float64: with Q^T Q = V diag(e) V^T, the columns of
-    // Q Y, Y = V_+ diag(e_+)^-1/2 (dependent directions dropped), are orthonormal and
-    // X^T (Q Y) = (X^T Q) Y.
+    let gram = basis_gram(&q, par);
+    let Ritz {
+        sigma,
+        components,
+        y,
+        ub,
+    } = rayleigh_ritz(gram, bt, k, par)?;
+    // Left vectors (Q Y) Ub = Q (Y Ub).
+    let mut lub = Mat::<f64>::zeros(y.nrows(), k);
+    matmul(
+        lub.as_mut(),
+        Accum::Replace,
+        y.as_ref(),
+        ub.as_ref(),
+        1.0,
+        par,
+    );
+    let ub_t = Mat::<T>::from_fn(y.nrows(), k, |i, j| T::of(lub[(i, j)]));
+    let mut left = Mat::<T>::zeros(n, k);
+    matmul(
+        left.as_mut(),
+        Accum::Replace,
+        q.as_ref(),
+        ub_t.as_ref(),
+        T::of(1.0),
+        par,
+    );
+    let mut scores = Vec::with_capacity(n * k);
+    for i in 0..n {
+        scores.extend((0..k).map(|j| (left[(i, j)].f64() * sigma[j]) as f32));
+    }
+    Ok(RawFit {
+        power_iterations: iterations,
+        singular_values: sigma,
+        components,
+        scores: Some(scores),
+    })
+}
+
+/// `Q^T Q` of the basis, in float64, a few thousand rows at a time.
+fn basis_gram<T: Scalar>(q: &Mat<T>, par: faer::Par) -> Mat<f64> {
+    let (n, m) = (q.nrows(), q.ncols());
     let mut gram = Mat::<f64>::zeros(m, m);
     for start in (0..n).step_by(4096) {
         let rows = (n - start).min(4096);
@@ -94,6 +126,35 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
             par,
         );
     }
+    gram
+}
+
+/// What Rayleigh-Ritz on a sketch basis gives: the top k singular values, the
+/// components (row-major `k x d`), and the small matrices whose product turns the basis
+/// into the left singular vectors (`Q Y Ub`).
+pub(super) struct Ritz {
+    pub(super) sigma: Vec<f64>,
+    pub(super) components: Vec<f64>,
+    pub(super) y: Mat<f64>,
+    pub(super) ub: Mat<f64>,
+}
+
+/// From the basis' Gram matrix `Q^T Q` (m x m) and `B^T = X^T Q` (d x m): B = Q^T X =
+/// Ub S W^T, from the eigendecomposition of the small m x m matrix B B^T in float64 (so
+/// float32 data loses nothing here); then X ~ Q B = (Q Ub) S W^T.
+pub(super) fn rayleigh_ritz<T: Scalar>(
+    gram: Mat<f64>,
+    bt: Mat<T>,
+    k: usize,
+    par: faer::Par,
+) -> Result<Ritz, PcaError> {
+    let (d, m) = (bt.nrows(), bt.ncols());
+    // In float32, block Gram-Schmidt leaves Q orthonormal only approximately (and
+    // nearly dependent where the basis outgrows the data's rank), and Rayleigh-Ritz on
+    // such a basis overestimates singular values, enough to make the kept variance
+    // exceed the total. Correct in float64: with Q^T Q = V diag(e) V^T, the columns of
+    // Q Y, Y = V_+ diag(e_+)^-1/2 (dependent directions dropped), are orthonormal and
+    // X^T (Q Y) = (X^T Q) Y.
     let geig = gram
         .self_adjoint_eigen(faer::Side::Lower)
         .map_err(|_| PcaError::NoConvergence("eigensolver on the sketch basis"))?;
@@ -151,35 +212,11 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
         let inv = if s > 0.0 { 1.0 / s } else { 0.0 };
         components.extend((0..d).map(|j| w[(j, i)] * inv));
     }
-    // Left vectors (Q Y) Ub = Q (Y Ub).
-    let mut lub = Mat::<f64>::zeros(y.nrows(), k);
-    matmul(
-        lub.as_mut(),
-        Accum::Replace,
-        y.as_ref(),
-        ub.as_ref(),
-        1.0,
-        par,
-    );
-    let ub_t = Mat::<T>::from_fn(y.nrows(), k, |i, j| T::of(lub[(i, j)]));
-    let mut left = Mat::<T>::zeros(n, k);
-    matmul(
-        left.as_mut(),
-        Accum::Replace,
-        q.as_ref(),
-        ub_t.as_ref(),
-        T::of(1.0),
-        par,
-    );
-    let mut scores = Vec::with_capacity(n * k);
-    for i in 0..n {
-        scores.extend((0..k).map(|j| (left[(i, j)].f64() * sigma[j]) as f32));
-    }
-    Ok(RawFit {
-        power_iterations: iterations,
-        singular_values: sigma,
+    Ok(Ritz {
+        sigma,
         components,
-        scores: Some(scores),
+        y,
+        ub,
     })
 }
 
@@ -187,7 +224,7 @@ pub(super) fn fit<T: Scalar>(data: &Data<'_, T>, cfg: &PcaConfig) -> Result<RawF
 /// Z = X^T Q (in float64, grown a block at a time) gives them as the square roots of
 /// its top eigenvalues (Q's columns are orthonormal to rounding), and they are
 /// compared with the last block's.
-struct Settling {
+pub(super) struct Settling {
     tolerance: f64,
     cols: usize,
     /// Z's blocks so far, in float64 (d x l each).
@@ -197,7 +234,7 @@ struct Settling {
 }
 
 impl Settling {
-    fn new(cfg: &PcaConfig, d: usize) -> Self {
+    pub(super) fn new(cfg: &PcaConfig, d: usize) -> Self {
         Settling {
             tolerance: cfg.params.tolerance,
             cols: d,
@@ -216,7 +253,7 @@ impl Settling {
 
     /// Add Z's next block; true when the top k values moved less than the tolerance
     /// since the last call.
-    fn add_block<T: Scalar>(&mut self, z: &Mat<T>, k: usize) -> bool {
+    pub(super) fn add_block<T: Scalar>(&mut self, z: &Mat<T>, k: usize) -> bool {
         if self.tolerance <= 0.0 {
             return false;
         }
@@ -293,7 +330,7 @@ fn project_out<T: Scalar>(blocks: &[Mat<T>], y: &mut Mat<T>, par: faer::Par) {
     }
 }
 
-fn concat_cols<T: Scalar>(blocks: &[Mat<T>]) -> Mat<T> {
+pub(super) fn concat_cols<T: Scalar>(blocks: &[Mat<T>]) -> Mat<T> {
     let n = blocks[0].nrows();
     let total = blocks.iter().map(|b| b.ncols()).sum();
     let mut out = Mat::<T>::zeros(n, total);

@@ -1,0 +1,418 @@
+//! Randomized PCA whose tall sketch never comes to the caller. On a cluster the rows of
+//! `X` live in shards on the workers; so do the rows of the sketch `Y = X W` and of the
+//! basis made from it. The method here asks only for products that are small whatever
+//! the number of rows `n`: `X^T A` (`d x l`), Gram matrices `A^T B` (`l x l`), and
+//! linear combinations `sum_t A_t C_t` that the workers form row by row. The caller's
+//! memory and traffic per pass are then `O(d l)`, independent of `n`.
+//!
+//! The algorithm is the block Krylov method of [`super::randomized`] (the same test
+//! matrix, the same adaptive stop, the same Rayleigh-Ritz extraction); only the
+//! orthonormalisation differs: instead of a Householder QR of the tall block, the block
+//! is orthonormalised through its Gram matrix, twice (Cholesky-QR2, with an
+//! eigendecomposition in place of the Cholesky factor so that a block that is nearly
+//! dependent on the basis loses its dependent directions instead of failing).
+
+use faer::{Mat, MatRef, get_global_parallelism};
+
+use super::centring::stop_if_asked;
+use super::operator::randomized_config;
+use super::randomized::{Ritz, Settling, orthonormal, rayleigh_ritz};
+use super::{ColumnStats, PcaConfig, PcaError, PcaFit, PcaParams, RawFit};
+use crate::engine::Rng;
+
+/// Names a tall matrix (`n` rows) held where the data's rows are.
+pub type TallId = u64;
+
+/// The centred `n x d` data and tall matrices beside it, held elsewhere, known through
+/// products that are small whatever `n`.
+pub trait RemoteRows: Sync {
+    /// `(n, d)`.
+    fn shape(&self) -> (usize, usize);
+    /// Keep `(X - 1 mean^T) W` (`n x l`, for `W` of shape `d x l`) as `target`.
+    fn times(&self, w: MatRef<'_, f64>, target: TallId) -> Result<(), PcaError>;
+    /// `(X - 1 mean^T)^T A` for the tall `A` (`n x a`): `d x a`.
+    fn t_times(&self, a: TallId) -> Result<Mat<f64>, PcaError>;
+    /// `A^T B` for tall `A` (`n x a`) and `B` (`n x b`): `a x b`.
+    fn gram(&self, a: TallId, b: TallId) -> Result<Mat<f64>, PcaError>;
+    /// Keep `sum_t A_t C_t` as `target`, for tall `A_t` (`n x a_t`) and `C_t` (`a_t x c`).
+    fn combine(&self, terms: &[(TallId, MatRef<'_, f64>)], target: TallId) -> Result<(), PcaError>;
+    /// `a` is no longer needed.
+    fn release(&self, a: TallId);
+}
+
+/// A tall matrix held by the [`RemoteRows`], with its width.
+#[derive(Clone, Copy)]
+struct Tall {
+    id: TallId,
+    cols: usize,
+}
+
+struct Basis<'a> {
+    op: &'a dyn RemoteRows,
+    next: TallId,
+    held: Vec<TallId>,
+}
+
+impl Basis<'_> {
+    fn checked(m: Mat<f64>, what: &str, rows: usize, cols: usize) -> Result<Mat<f64>, PcaError> {
+        if (m.nrows(), m.ncols()) != (rows, cols) {
+            return Err(PcaError::Shape {
+                expected: format!("{what} of {rows} x {cols}"),
+                actual: format!("{} x {}", m.nrows(), m.ncols()),
+            });
+        }
+        Ok(m)
+    }
+
+    fn gram(&self, a: Tall, b: Tall) -> Result<Mat<f64>, PcaError> {
+        Self::checked(self.op.gram(a.id, b.id)?, "a Gram matrix", a.cols, b.cols)
+    }
+
+    fn t_times(&self, a: Tall) -> Result<Mat<f64>, PcaError> {
+        let d = self.op.shape().1;
+        Self::checked(self.op.t_times(a.id)?, "X^T A", d, a.cols)
+    }
+
+    fn name(&mut self) -> TallId {
+        self.next += 1;
+        self.held.push(self.next);
+        self.next
+    }
+
+    fn release(&mut self, t: Tall) {
+        self.op.release(t.id);
+        self.held.retain(|&id| id != t.id);
+    }
+
+    fn times(&mut self, w: MatRef<'_, f64>) -> Result<Tall, PcaError> {
+        stop_if_asked()?;
+        let id = self.name();
+        self.op.times(w, id)?;
+        Ok(Tall {
+            id,
+            cols: w.ncols(),
+        })
+    }
+
+    fn combine(&mut self, terms: &[(Tall, MatRef<'_, f64>)]) -> Result<Tall, PcaError> {
+        stop_if_asked()?;
+        let cols = terms[0].1.ncols();
+        let id = self.name();
+        let named: Vec<(TallId, MatRef<'_, f64>)> = terms.iter().map(|(t, c)| (t.id, *c)).collect();
+        self.op.combine(&named, id)?;
+        Ok(Tall { id, cols })
+    }
+
+    /// `y` with every block's component removed: `y - sum_b B (B^T y)` (classical block
+    /// Gram-Schmidt; called twice, as in the single-machine method).
+    fn project_out(&mut self, blocks: &[Tall], y: Tall) -> Result<Tall, PcaError> {
+        let coefficients = blocks
+            .iter()
+            .map(|b| {
+                let g = self.gram(*b, y)?;
+                Ok(Mat::from_fn(g.nrows(), g.ncols(), |i, j| -g[(i, j)]))
+            })
+            .collect::<Result<Vec<Mat<f64>>, PcaError>>()?;
+        let identity = Mat::<f64>::identity(y.cols, y.cols);
+        let mut terms = vec![(y, identity.as_ref())];
+        terms.extend(
+            blocks
+                .iter()
+                .copied()
+                .zip(coefficients.iter().map(|c| c.as_ref())),
+        );
+        let out = self.combine(&terms)?;
+        self.release(y);
+        Ok(out)
+    }
+
+    /// An orthonormal basis of `y`'s span through its Gram matrix `G = V diag(e) V^T`:
+    /// `y V_+ diag(e_+)^-1/2`, directions below rounding dropped; done twice, the second
+    /// pass mending what the first left of rounding.
+    fn orthonormalise(&mut self, mut y: Tall) -> Result<Tall, PcaError> {
+        for _ in 0..2 {
+            let g = self.gram(y, y)?;
+            let eig = g
+                .self_adjoint_eigen(faer::Side::Lower)
+                .map_err(|_| PcaError::NoConvergence("eigensolver on a sketch block"))?;
+            let e = eig.S().column_vector();
+            let emax = (0..y.cols).map(|i| e[i]).fold(0.0, f64::max);
+            // Gram matrices square the condition: 1e-20 of the largest is rounding.
+            let kept: Vec<usize> = (0..y.cols).filter(|&i| e[i] > 1e-20 * emax).collect();
+            let r_inv = Mat::<f64>::from_fn(y.cols, kept.len(), |i, j| {
+                eig.U()[(i, kept[j])] / e[kept[j]].sqrt()
+            });
+            let out = self.combine(&[(y, r_inv.as_ref())])?;
+            self.release(y);
+            y = out;
+        }
+        Ok(y)
+    }
+}
+
+/// The block Krylov method of [`super::randomized`] on `op`.
+fn fit(op: &dyn RemoteRows, cfg: &PcaConfig) -> Result<RawFit, PcaError> {
+    let (n, d) = op.shape();
+    let k = cfg.k;
+    let l = (k + cfg.oversampling).min(n.min(d));
+    let par = get_global_parallelism();
+    let mut basis = Basis {
+        op,
+        next: 0,
+        held: Vec::new(),
+    };
+    let result = (|| {
+        let mut rng = Rng::new(cfg.params.seed);
+        let omega = Mat::<f64>::from_fn(d, l, |_, _| rng.normal());
+        let y = basis.times(omega.as_ref())?;
+        drop(omega);
+        let mut blocks = vec![basis.orthonormalise(y)?];
+        let mut z_blocks: Vec<Mat<f64>> = Vec::new();
+        let mut settle = Settling::new(cfg, d);
+        loop {
+            stop_if_asked()?;
+            let last = *blocks.last().expect("one block");
+            let z = basis.t_times(last)?;
+            let grown: usize = blocks.iter().map(|b| b.cols).sum();
+            let settled = settle.add_block(&z, k);
+            // The next block from an orthonormal basis of z's span: the same span as
+            // X z, without z's columns' spread of scales in the Gram matrices below.
+            let z_next = orthonormal(z.clone());
+            z_blocks.push(z);
+            if settled
+                || blocks.len() > cfg.params.power_iterations
+                || grown + l > n.min(d)
+                || last.cols == 0
+            {
+                break;
+            }
+            let mut y = basis.times(z_next.as_ref())?;
+            for _ in 0..2 {
+                y = basis.project_out(&blocks, y)?;
+                y = basis.project_out(&blocks, y)?;
+                y = basis.orthonormalise(y)?;
+            }
+            if y.cols == 0 {
+                basis.release(y);
+                break;
+            }
+            blocks.push(y);
+        }
+        let m: usize = blocks.iter().map(|b| b.cols).sum();
+        let mut gram = Mat::<f64>::zeros(m, m);
+        let mut at_i = 0;
+        for (i, bi) in blocks.iter().enumerate() {
+            let mut at_j = at_i;
+            for bj in &blocks[i..] {
+                let g = basis.gram(*bi, *bj)?;
+                for r in 0..bi.cols {
+                    for c in 0..bj.cols {
+                        gram[(at_i + r, at_j + c)] = g[(r, c)];
+                        gram[(at_j + c, at_i + r)] = g[(r, c)];
+                    }
+                }
+                at_j += bj.cols;
+            }
+            at_i += bi.cols;
+        }
+        let mut bt = Mat::<f64>::zeros(d, m);
+        let mut at = 0;
+        for z in &z_blocks {
+            bt.as_mut().subcols_mut(at, z.ncols()).copy_from(z.as_ref());
+            at += z.ncols();
+        }
+        drop(z_blocks);
+        let Ritz {
+            sigma, components, ..
+        } = rayleigh_ritz(gram, bt, k, par)?;
+        Ok(RawFit {
+            power_iterations: blocks.len() - 1,
+            singular_values: sigma,
+            components,
+            scores: None,
+        })
+    })();
+    for id in std::mem::take(&mut basis.held) {
+        op.release(id);
+    }
+    result
+}
+
+/// The randomized method on rows held elsewhere (`op`), whose column means and total
+/// variance are `stats`: block Krylov as [`PcaParams::check`] then
+/// [`super::PcaConfig::fit`] run it in float64, with the sketch's rows kept where the
+/// data's are. No scores (project the rows with the model where they are).
+pub fn fit_randomized_remote(
+    op: &dyn RemoteRows,
+    stats: ColumnStats,
+    params: &PcaParams,
+) -> Result<PcaFit, PcaError> {
+    let cfg = randomized_config(op.shape(), params, &stats)?;
+    let raw = fit(op, &cfg)?;
+    Ok(cfg.finish(raw, stats, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use faer::Accum;
+    use faer::linalg::matmul::matmul;
+
+    use super::*;
+    use crate::engine::pca::{MemoryRows, Method, Precision, column_stats};
+
+    /// Rows in memory, seen only through the remote products; it counts what it holds.
+    struct InMemory {
+        x: Mat<f64>,
+        tall: Mutex<HashMap<TallId, Mat<f64>>>,
+        most_held: Mutex<usize>,
+    }
+
+    impl InMemory {
+        fn get(&self, id: TallId) -> Mat<f64> {
+            self.tall.lock().unwrap()[&id].clone()
+        }
+        fn put(&self, id: TallId, m: Mat<f64>) {
+            let mut tall = self.tall.lock().unwrap();
+            tall.insert(id, m);
+            let mut most = self.most_held.lock().unwrap();
+            *most = (*most).max(tall.len());
+        }
+    }
+
+    fn product(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
+        let mut out = Mat::zeros(a.nrows(), b.ncols());
+        matmul(out.as_mut(), Accum::Replace, a, b, 1.0, faer::Par::Seq);
+        out
+    }
+
+    impl RemoteRows for InMemory {
+        fn shape(&self) -> (usize, usize) {
+            (self.x.nrows(), self.x.ncols())
+        }
+        fn times(&self, w: MatRef<'_, f64>, target: TallId) -> Result<(), PcaError> {
+            self.put(target, product(self.x.as_ref(), w));
+            Ok(())
+        }
+        fn t_times(&self, a: TallId) -> Result<Mat<f64>, PcaError> {
+            Ok(product(self.x.transpose(), self.get(a).as_ref()))
+        }
+        fn gram(&self, a: TallId, b: TallId) -> Result<Mat<f64>, PcaError> {
+            Ok(product(self.get(a).transpose(), self.get(b).as_ref()))
+        }
+        fn combine(
+            &self,
+            terms: &[(TallId, MatRef<'_, f64>)],
+            target: TallId,
+        ) -> Result<(), PcaError> {
+            let mut out = Mat::<f64>::zeros(self.x.nrows(), terms[0].1.ncols());
+            for (a, c) in terms {
+                let a = self.get(*a);
+                matmul(
+                    out.as_mut(),
+                    Accum::Add,
+                    a.as_ref(),
+                    *c,
+                    1.0,
+                    faer::Par::Seq,
+                );
+            }
+            self.put(target, out);
+            Ok(())
+        }
+        fn release(&self, a: TallId) {
+            self.tall.lock().unwrap().remove(&a);
+        }
+    }
+
+    #[test]
+    fn rows_held_elsewhere_give_the_fit_of_the_rows_in_memory() {
+        let (n, d) = (150, 60);
+        let mut rng = Rng::new(11);
+        // A decaying spectrum, far from zero: what bars look like to PCA.
+        let x: Vec<f64> = (0..n * d)
+            .map(|i| rng.normal() * (1.0 / (1.0 + (i % d) as f64 / 3.0)) + 2.0)
+            .collect();
+        let rows = MemoryRows::f64(&x, n, d).unwrap();
+        let stats = column_stats(&rows, n, false).unwrap();
+        let op = InMemory {
+            x: Mat::from_fn(n, d, |i, j| x[i * d + j] - stats.mean[j]),
+            tall: Mutex::new(HashMap::new()),
+            most_held: Mutex::new(0),
+        };
+        for q in [None, Some(0), Some(2)] {
+            let mut params = PcaParams {
+                k: Some(8),
+                method: Method::Randomized,
+                precision: Precision::F64,
+                ..Default::default()
+            };
+            if let Some(q) = q {
+                params.power_iterations = q;
+                params.tolerance = 0.0;
+            }
+            let want = params.check(&rows).unwrap().fit(&rows).unwrap();
+            let got = fit_randomized_remote(&op, stats.clone(), &params).unwrap();
+            assert_eq!(got.power_iterations, want.power_iterations, "q = {q:?}");
+            for (a, b) in got
+                .model
+                .singular_values
+                .iter()
+                .zip(&want.model.singular_values)
+            {
+                assert!((a - b).abs() <= 1e-9 * b, "q = {q:?}: {a} {b}");
+            }
+            let (gc, wc) = (
+                &got.model.f64_parts.as_ref().unwrap().components,
+                &want.model.f64_parts.as_ref().unwrap().components,
+            );
+            for i in 0..8 {
+                let dot: f64 = (0..d).map(|j| gc[i * d + j] * wc[i * d + j]).sum();
+                assert!(
+                    (dot.abs() - 1.0).abs() < 1e-8,
+                    "q = {q:?}, component {i}: {dot}"
+                );
+            }
+            // Everything it asked to keep was released.
+            assert!(op.tall.lock().unwrap().is_empty());
+        }
+        // At most the basis blocks and a block being built are held at once.
+        assert!(*op.most_held.lock().unwrap() <= 16);
+    }
+
+    #[test]
+    fn a_rank_deficient_matrix_drops_directions_instead_of_failing() {
+        // Rank 5 in 40 columns: the sketch (k + 16 columns) outgrows the data's rank.
+        let (n, d, r) = (80, 40, 5);
+        let mut rng = Rng::new(2);
+        let a = Mat::<f64>::from_fn(n, r, |_, _| rng.normal());
+        let b = Mat::<f64>::from_fn(r, d, |_, _| rng.normal());
+        let x = product(a.as_ref(), b.as_ref());
+        let flat: Vec<f64> = (0..n * d).map(|i| x[(i / d, i % d)]).collect();
+        let rows = MemoryRows::f64(&flat, n, d).unwrap();
+        let stats = column_stats(&rows, n, false).unwrap();
+        let op = InMemory {
+            x: Mat::from_fn(n, d, |i, j| flat[i * d + j] - stats.mean[j]),
+            tall: Mutex::new(HashMap::new()),
+            most_held: Mutex::new(0),
+        };
+        let params = PcaParams {
+            k: Some(4),
+            method: Method::Randomized,
+            precision: Precision::F64,
+            ..Default::default()
+        };
+        let want = params.check(&rows).unwrap().fit(&rows).unwrap();
+        let got = fit_randomized_remote(&op, stats, &params).unwrap();
+        for (a, b) in got
+            .model
+            .singular_values
+            .iter()
+            .zip(&want.model.singular_values)
+        {
+            assert!((a - b).abs() <= 1e-8 * b, "{a} {b}");
+        }
+    }
+}
