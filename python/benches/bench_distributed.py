@@ -8,7 +8,8 @@ The matrix (rows x 16,538 float32) is made from real bars when a bar matrix is g
 random gain plus a little noise, else from Gaussian rows with a decaying spectrum. It
 is written once as shards (with a manifest) and as one `.npy` for the CLI. Workers run
 as separate processes with a memory limit; their peak resident memory (VmHWM) is read
-from /proc at the end, and the loopback interface's byte counters measure the traffic.
+from /proc at the end (the client's since the fit began), and the loopback interface's
+byte counters measure the traffic.
 """
 
 import argparse
@@ -76,7 +77,7 @@ def make_matrix(folder: str, rows: int, shards: int, d: int, bars: str, seed: in
     return manifest
 
 
-def distributed_fit(folder: str, workers: int, memory: str, k: int, out: str) -> dict:
+def distributed_fit(folder: str, workers: int, memory: str, k: int, out: str, q=None) -> dict:
     from distributed import Client, LocalCluster
 
     import eigentechno.distributed as etd
@@ -84,12 +85,16 @@ def distributed_fit(folder: str, workers: int, memory: str, k: int, out: str) ->
     with LocalCluster(n_workers=workers, threads_per_worker=1, memory_limit=memory, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         pids = client.run(os.getpid)
+        # Reset this (the client's) process's peak RSS: making the matrix touched more.
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
         before = loopback_bytes()
         t = time.perf_counter()
-        model = etd.pca(folder, out, client=client, n_components=k, method="randomized")
+        model = etd.pca(folder, out, client=client, n_components=k, method="randomized", power_iterations=q)
         seconds = time.perf_counter() - t
         moved = loopback_bytes() - before
         peaks = {w: peak_rss(p) for w, p in pids.items()}
+        client_peak = peak_rss(os.getpid())
         lost = cluster.scheduler.events.get("worker-restart") if hasattr(cluster.scheduler, "events") else None
     traffic = json.load(open(os.path.join(out, "traffic.json")))
     return {
@@ -100,6 +105,7 @@ def distributed_fit(folder: str, workers: int, memory: str, k: int, out: str) ->
         "passes": len([p for p in traffic["passes"] if p["pass"] in ("X @ W", "X.T @ Q")]),
         "accounted_passes": traffic["passes"],
         "worker_peak_rss": peaks,
+        "client_peak_rss": client_peak,
         "restarts": bool(lost),
         "singular_values": model.singular_values_[:8].tolist(),
     }
@@ -130,6 +136,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[2])
     ap.add_argument("--bin", default=os.path.join(here, "..", "..", "target", "release", "eigentechno"))
     ap.add_argument("--skip-cli", action="store_true")
+    ap.add_argument("--power-iterations", type=int, default=None, help="a fixed count (default: adaptive)")
     ap.add_argument("--out", default="distributed_results.json")
     args = ap.parse_args()
 
@@ -138,7 +145,8 @@ def main() -> None:
     print(f"matrix {args.rows} x {args.d} in {args.shards} shards: {time.perf_counter() - t:.1f} s", flush=True)
     results = {"rows": args.rows, "d": args.d, "k": args.k, "shards": args.shards, "runs": []}
     for w in args.workers:
-        r = distributed_fit(args.folder, w, args.memory, args.k, os.path.join(args.folder, f"pca_{w}"))
+        r = distributed_fit(args.folder, w, args.memory, args.k, os.path.join(args.folder, f"pca_{w}"),
+                            args.power_iterations)
         results["runs"].append(r)
         print(json.dumps({k: v for k, v in r.items() if k != "accounted_passes"}), flush=True)
     if not args.skip_cli:
