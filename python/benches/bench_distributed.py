@@ -1,7 +1,8 @@
 """Distributed PCA at Isik's scale, against single-machine `eigentechno pca`.
 
     python python/benches/bench_distributed.py --rows 90933 --shards 16 --k 400
-    python python/benches/bench_distributed.py --traffic      # bytes per pass, 2 and 4 workers
+    python python/benches/bench_distributed.py --workers 2 4  # bytes per pass, 2 and 4 workers
+    python python/benches/bench_distributed.py --rows 20000 --shards 8 --method exact --memory 3GB
 
 The matrix (rows x 16,538 float32) is made from real bars when a bar matrix is given
 (`--bars`, e.g. `eigentechno ingest` output at 8,820 Hz), each row a bar of it at a
@@ -77,7 +78,7 @@ def make_matrix(folder: str, rows: int, shards: int, d: int, bars: str, seed: in
     return manifest
 
 
-def distributed_fit(folder: str, workers: int, memory: str, k: int, out: str, q=None) -> dict:
+def distributed_fit(folder: str, workers: int, memory: str, k: int, out: str, q=None, method="randomized") -> dict:
     from distributed import Client, LocalCluster
 
     import eigentechno.distributed as etd
@@ -90,7 +91,8 @@ def distributed_fit(folder: str, workers: int, memory: str, k: int, out: str, q=
             f.write("5")
         before = loopback_bytes()
         t = time.perf_counter()
-        model = etd.pca(folder, out, client=client, n_components=k, method="randomized", power_iterations=q)
+        model = etd.pca(folder, out, client=client, n_components=k, method=method,
+                        power_iterations=q if method == "randomized" else None)
         seconds = time.perf_counter() - t
         moved = loopback_bytes() - before
         peaks = {w: peak_rss(p) for w, p in pids.items()}
@@ -111,10 +113,10 @@ def distributed_fit(folder: str, workers: int, memory: str, k: int, out: str, q=
     }
 
 
-def cli_fit(eigentechno: str, npy: str, k: int, out: str) -> dict:
+def cli_fit(eigentechno: str, npy: str, k: int, out: str, method: str = "randomized") -> dict:
     t = time.perf_counter()
     done = subprocess.run(["/usr/bin/time", "-f", "%M", eigentechno, "pca", npy, "--out", out, "-k", str(k),
-                           "--method", "randomized", "--model-only"], capture_output=True, text=True)
+                           "--method", method, "--model-only"], capture_output=True, text=True)
     seconds = time.perf_counter() - t
     if done.returncode != 0:
         sys.exit(done.stderr)
@@ -136,6 +138,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[2])
     ap.add_argument("--bin", default=os.path.join(here, "..", "..", "target", "release", "eigentechno"))
     ap.add_argument("--skip-cli", action="store_true")
+    ap.add_argument("--method", choices=["randomized", "exact"], default="randomized")
     ap.add_argument("--power-iterations", type=int, default=None, help="a fixed count (default: adaptive)")
     ap.add_argument("--out", default="distributed_results.json")
     args = ap.parse_args()
@@ -146,11 +149,12 @@ def main() -> None:
     results = {"rows": args.rows, "d": args.d, "k": args.k, "shards": args.shards, "runs": []}
     for w in args.workers:
         r = distributed_fit(args.folder, w, args.memory, args.k, os.path.join(args.folder, f"pca_{w}"),
-                            args.power_iterations)
+                            args.power_iterations, args.method)
         results["runs"].append(r)
         print(json.dumps({k: v for k, v in r.items() if k != "accounted_passes"}), flush=True)
     if not args.skip_cli:
-        results["cli"] = cli_fit(args.bin, os.path.join(args.folder, "X.npy"), args.k, os.path.join(args.folder, "pca_cli"))
+        results["cli"] = cli_fit(args.bin, os.path.join(args.folder, "X.npy"), args.k, os.path.join(args.folder, "pca_cli"),
+                                 args.method)
         print(json.dumps(results["cli"]), flush=True)
         a = np.array(results["runs"][0]["singular_values"])
         b = np.array(results["cli"]["singular_values"])
