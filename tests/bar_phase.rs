@@ -11,11 +11,18 @@ use eigentechno::audio::synth::{SynthParams, synth_track};
 
 const RATE: u32 = 8_820;
 
-/// Track `index` of corpus `seed`, mono at [`RATE`], 118-142 bpm.
-fn synth(seed: u64, index: u64, seconds: f64, loud: f64) -> (Vec<f32>, Vec<f64>, Vec<f64>) {
+/// Track `index` of corpus `seed`, mono at [`RATE`], tempo drawn from `bpm`: samples,
+/// beats and downbeats.
+fn synth(
+    seed: u64,
+    index: u64,
+    bpm: (f64, f64),
+    seconds: f64,
+    loud: f64,
+) -> (Vec<f32>, Vec<f64>, Vec<f64>) {
     let params = SynthParams {
-        bpm_min: 118.0,
-        bpm_max: 142.0,
+        bpm_min: bpm.0,
+        bpm_max: bpm.1,
         seconds,
         rate: RATE,
         channels: 1,
@@ -71,26 +78,16 @@ fn short_excerpts_of_synth_tracks_get_the_bar_phase_right() {
         for seed in 31..=33u64 {
             for loud in [0.0, 0.5, 1.0] {
                 for index in 0..12u64 {
-                    let params = SynthParams {
-                        bpm_min: 100.0,
-                        bpm_max: 150.0,
-                        seconds: 70.0,
-                        rate: RATE,
-                        channels: 1,
-                        swing_share: 0.25,
-                        drift_share: 0.0,
-                        loud_offbeat_share: loud,
-                    };
-                    let t = synth_track(seed, index, &params);
-                    let (beats, downbeats) = (&t.annotation.beats, &t.annotation.downbeats);
+                    let (samples, beats, downbeats) =
+                        synth(seed, index, (100.0, 150.0), 70.0, loud);
                     // Start mid-beat in the second to fifth bar, so the excerpt does not
                     // begin on a downbeat.
                     let period = beats[1] - beats[0];
                     let start = beats[4 + ((index + seed) as usize * 5) % 13] + 0.37 * period;
                     let end = start + bars as f64 * 4.0 * period;
                     let (a, b) = ((start * RATE as f64) as usize, (end * RATE as f64) as usize);
-                    assert!(b <= t.samples.len());
-                    let excerpt = Signal::new(RATE, t.samples[a..b].to_vec());
+                    assert!(b <= samples.len());
+                    let excerpt = Signal::new(RATE, samples[a..b].to_vec());
                     let r = analyse(&excerpt, &RhythmOptions::default()).expect("a beat");
                     let within = |v: &[f64]| -> Vec<f64> {
                         v.iter()
@@ -99,11 +96,11 @@ fn short_excerpts_of_synth_tracks_get_the_bar_phase_right() {
                             .collect()
                     };
                     total += 1;
-                    if f_measure(&r.beats, &within(beats), 0.07) <= 0.9 {
+                    if f_measure(&r.beats, &within(&beats), 0.07) <= 0.9 {
                         continue;
                     }
                     beats_right += 1;
-                    if f_measure(&r.downbeats, &within(downbeats), 0.07) > 0.9 {
+                    if f_measure(&r.downbeats, &within(&downbeats), 0.07) > 0.9 {
                         phase_right += 1;
                     } else if r.downbeat_confidence >= 0.3 {
                         unflagged.push((seed, loud, index, r.downbeat_confidence));
@@ -138,7 +135,7 @@ fn the_phase_confidence_falls_where_nothing_marks_the_bar() {
         "clicks alone give no bar phase, yet confidence {:.3}",
         r.downbeat_confidence
     );
-    let (samples, _, _) = synth(31, 2, 40.0, 0.0);
+    let (samples, _, _) = synth(31, 2, (118.0, 142.0), 40.0, 0.0);
     let music = analyse(&Signal::new(RATE, samples), &RhythmOptions::default()).expect("a beat");
     assert!(
         music.downbeat_confidence > 0.5,
@@ -152,7 +149,7 @@ fn the_phase_confidence_falls_where_nothing_marks_the_bar() {
 /// (all of them), and none of the second.
 #[test]
 fn min_confidence_drops_exactly_the_bars_whose_phase_is_unsure() {
-    let (mut samples, beats, _) = synth(31, 3, 30.0, 0.0);
+    let (mut samples, beats, _) = synth(31, 3, (118.0, 142.0), 30.0, 0.0);
     let join = samples.len() as f64 / RATE as f64;
     samples.extend(click_track(100.0, 30.0));
     let signal = Signal::new(RATE, samples);
