@@ -51,6 +51,7 @@ fn _eigentechno(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ingest::ingest_to_dir, m)?)?;
     m.add_function(wrap_pyfunction!(learn::learn_fit, m)?)?;
     m.add_function(wrap_pyfunction!(learn::learn_cv, m)?)?;
+    m.add_function(wrap_pyfunction!(products::shard_column_stats, m)?)?;
     m.add_function(wrap_pyfunction!(products::shard_times, m)?)?;
     m.add_function(wrap_pyfunction!(products::shard_t_times, m)?)?;
     m.add_function(wrap_pyfunction!(products::shard_covariance_tile, m)?)?;

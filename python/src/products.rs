@@ -1,10 +1,12 @@
 //! A matrix held by Python (on a cluster), known to the engine through its products;
 //! and the products of one shard, which the cluster's workers compute in the engine.
 
-use eigentechno::engine::pca::{PcaError, RemoteRows, TallId};
+use eigentechno::engine::pca::{MemoryRows, PcaError, RemoteRows, TallId};
 use eigentechno::ops;
 use ndarray::Array2;
-use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 
@@ -61,10 +63,14 @@ impl RemoteRows for PyRemote {
     fn shape(&self) -> (usize, usize) {
         self.shape
     }
-    fn times(&self, w: faer::MatRef<'_, f64>, target: TallId) -> Result<(), PcaError> {
+    fn times(&self, w: faer::Mat<f64>, target: TallId) -> Result<(), PcaError> {
         self.call(
             "times",
-            |py| (to_numpy(py, w), target).into_pyobject(py),
+            move |py| {
+                let w_np = to_numpy(py, w.as_ref());
+                drop(w);
+                (w_np, target).into_pyobject(py)
+            },
             false,
         )?;
         Ok(())
@@ -110,6 +116,42 @@ fn contiguous<'a>(
         .map_err(|_| invalid(py, format!("{name} must be C-contiguous")))
 }
 
+/// `(rows, column means, centred sum of squares over all columns)` of one shard
+/// (float32 or float64 rows), as one machine's first pass computes them; GIL released.
+#[pyfunction]
+pub(crate) fn shard_column_stats<'py>(
+    py: Python<'py>,
+    x: Matrix<'py>,
+) -> PyResult<(usize, Bound<'py, PyArray1<f64>>, f64)> {
+    let rows = x.rows(py)?;
+    let (n, mean, m2) = blocking(py, || ops::shard_column_stats(&rows))?;
+    Ok((n, mean.into_pyarray(py), m2))
+}
+
+/// The engine's product of one shard with a float64 matrix, both products having
+/// the same shape of call.
+type ShardProduct = fn(&MemoryRows<'_>, &[f64], &[f64], usize) -> eigentechno::Result<Vec<f64>>;
+
+/// One shard's `product` with `other` (named `name` in errors), GIL released; the
+/// result has the shard's rows (`X_i W`) or one row per column (`X_i^T Q_i`).
+fn shard_product<'py>(
+    py: Python<'py>,
+    x: Matrix<'py>,
+    mean: PyReadonlyArray1<'py, f64>,
+    other: PyReadonlyArray2<'py, f64>,
+    name: &str,
+    product: ShardProduct,
+    per_row: bool,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let rows = x.rows(py)?;
+    let mean = mean.as_array().to_vec();
+    let l = other.shape()[1];
+    let out_rows = if per_row { rows_of(&x) } else { mean.len() };
+    let other = contiguous(py, name, &other)?;
+    let out = blocking(py, || product(&rows, &mean, other, l))?;
+    Ok(matrix_f64(py, out, out_rows, l))
+}
+
 /// `(X_i - mean) @ W` of one shard (float32 or float64 rows, float64 `W`), float64.
 #[pyfunction]
 pub(crate) fn shard_times<'py>(
@@ -118,13 +160,7 @@ pub(crate) fn shard_times<'py>(
     mean: PyReadonlyArray1<'py, f64>,
     w: PyReadonlyArray2<'py, f64>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let rows = x.rows(py)?;
-    let mean = mean.as_array().to_vec();
-    let l = w.shape()[1];
-    let n = rows_of(&x);
-    let w = contiguous(py, "W", &w)?;
-    let out = blocking(py, || ops::shard_times(&rows, &mean, w, l))?;
-    Ok(matrix_f64(py, out, n, l))
+    shard_product(py, x, mean, w, "W", ops::shard_times, true)
 }
 
 /// `(X_i - mean).T @ Q_i` of one shard and its rows of `Q`, float64 `d x l`.
@@ -135,12 +171,7 @@ pub(crate) fn shard_t_times<'py>(
     mean: PyReadonlyArray1<'py, f64>,
     q: PyReadonlyArray2<'py, f64>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let rows = x.rows(py)?;
-    let mean = mean.as_array().to_vec();
-    let (d, l) = (mean.len(), q.shape()[1]);
-    let q = contiguous(py, "Q", &q)?;
-    let out = blocking(py, || ops::shard_t_times(&rows, &mean, q, l))?;
-    Ok(matrix_f64(py, out, d, l))
+    shard_product(py, x, mean, q, "Q", ops::shard_t_times, false)
 }
 
 /// `prev` (or zeros) plus columns `lo:hi` of `(X_i - mean).T @ (X_i - mean)`, float64,

@@ -308,6 +308,22 @@ def test_shard_products_run_in_the_engine_and_equal_numpy():
     np.testing.assert_allclose(tile, C.T @ C[:, 5:17], rtol=1e-12, atol=1e-8)
     twice = _native.shard_covariance_tile(X, mean, 5, 17, 0, tile)
     np.testing.assert_allclose(twice, 2 * (C.T @ C[:, 5:17]), rtol=1e-12, atol=1e-8)
+    # The first pass: rows, means and the total centred sum of squares, as numpy's
+    # float64 two-pass computation gives them, combining exactly across a split.
+    X64c = X64 - X64.mean(axis=0)
+    n, m, m2 = _native.shard_column_stats(X)
+    assert n == 300
+    np.testing.assert_allclose(m, X64.mean(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(m2, (X64c**2).sum(), rtol=1e-9)
+    halves = [_native.shard_column_stats(X[:100]), _native.shard_column_stats(X[100:])]
+    n2, m_2, m2_2 = etd._combine_stats(halves)
+    assert n2 == 300
+    np.testing.assert_allclose(m_2, X64.mean(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(m2_2, (X64c**2).sum(), rtol=1e-9)
+    bad = X.copy()
+    bad[7, 3] = np.nan
+    with pytest.raises(et.InvalidInputError, match="row 7"):
+        _native.shard_column_stats(bad)
     with pytest.raises(et.InvalidInputError, match="w"):
         _native.shard_times(X, mean, W[:30])
     with pytest.raises(et.InvalidInputError):

@@ -14,7 +14,7 @@
 //! | tempo, beats, downbeats | [`tempo_of_file`], [`tempo_of_samples`], [`tempo_of_files`], [`evaluate_folder`] ([`TempoParams`]) |
 //! | PCA | [`fit_to_dir`] ([`PcaJobParams`]), [`load_model`], [`transform`], [`inverse_transform`] |
 //! | PCA in memory (scikit-learn's meanings) | [`fit_memory`], [`transform_memory`], [`inverse_transform_memory`], [`score_memory`], [`sklearn_noise_variance`], [`save_memory_model`] |
-//! | a shard's part of a distributed PCA | [`shard_times`], [`shard_t_times`], [`shard_covariance_tile`] |
+//! | a shard's part of a distributed PCA | [`shard_column_stats`], [`shard_times`], [`shard_t_times`], [`shard_covariance_tile`] |
 //! | listening and figures | [`listen_to_dir`] ([`ListenParams`]), [`audition`], [`audition_tour`] ([`TourOf`]), [`figures_to_dir`] ([`FigureParams`]) |
 //! | probabilistic PCA | [`PpcaModel`], [`score_to_npy`], [`outliers_to_dir`], [`sample_bars`], [`samples_to_dir`], [`select_k_to_dir`] |
 //! | correlation, convolution | [`correlate`], [`convolve`], [`apply_arrays`], [`apply_files`] |
@@ -87,7 +87,8 @@ pub use load::load_audio;
 pub use pca::{PcaJob, PcaJobParams, fit_to_dir, inverse_transform, load_model, transform};
 pub use pca_memory::{
     fit_memory, inverse_transform_memory, meta_of_fit, save_memory_model, score_memory,
-    shard_covariance_tile, shard_t_times, shard_times, sklearn_noise_variance, transform_memory,
+    shard_column_stats, shard_covariance_tile, shard_t_times, shard_times, sklearn_noise_variance,
+    transform_memory,
 };
 pub use ppca::{
     OutlierOptions, OutlierParams, PpcaModel, SampleOptions, SampleParams, SelectK, SelectKOptions,

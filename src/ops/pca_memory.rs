@@ -298,6 +298,23 @@ fn row_major(m: MatRef<'_, f64>) -> Vec<f64> {
     out
 }
 
+/// One shard's part of a distributed PCA's first pass: its rows, column means and
+/// centred sum of squares over all columns (`(rows - 1)` times its total variance), as
+/// one machine computes them. Shards combine exactly (Chan et al.'s pairwise rule).
+///
+/// ```
+/// let x = [1.0f32, 2.0, 3.0, 6.0];
+/// let rows = eigentechno::engine::pca::MemoryRows::f32(&x, 2, 2).unwrap();
+/// let (n, mean, m2) = eigentechno::ops::shard_column_stats(&rows).unwrap();
+/// assert_eq!((n, mean), (2, vec![2.0, 4.0]));
+/// assert!((m2 - 10.0).abs() < 1e-12);
+/// ```
+pub fn shard_column_stats(rows: &MemoryRows<'_>) -> Result<(usize, Vec<f64>, f64)> {
+    let s = crate::engine::pca::shard_column_stats(rows).map_err(engine_error)?;
+    let m2 = s.total_variance * s.rows.saturating_sub(1) as f64;
+    Ok((s.rows, s.mean, m2))
+}
+
 /// One shard's part of a distributed PCA's `X W`: `(X_i - 1 mean^T) W` for `W`
 /// (row-major `d x l`), row-major `n_i x l`. `mean` is the whole matrix's; float32
 /// shards are multiplied in float32 as the single-machine path does.

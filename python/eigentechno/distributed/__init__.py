@@ -388,32 +388,22 @@ def matrix(out: PathLike) -> Any:
 BLOCK_ROWS = 2048
 
 
-def _blocks(path: str):
-    """A shard's rows in float64 blocks (memory-mapped; never the whole shard in f64)."""
-    x = np.load(path, mmap_mode="r")
-    for start in range(0, x.shape[0], BLOCK_ROWS):
-        yield np.asarray(x[start : start + BLOCK_ROWS], dtype=np.float64)
-
-
 def _shard_stats(path: str) -> tuple:
-    """(rows, column means, centred sums of squares) of one shard, in one pass: each
-    block's own statistics, combined as the shards' are."""
-    def stats(b: np.ndarray) -> tuple:
-        mean = b.mean(axis=0)
-        return b.shape[0], mean, ((b - mean) ** 2).sum(axis=0)
-
-    return _combine_stats([stats(b) for b in _blocks(path)])
+    """(rows, column means, centred sum of squares over all columns) of one shard, in
+    one pass in the engine, as one machine's first pass computes them."""
+    return _native.shard_column_stats(_shard(path))
 
 
 def _combine_stats(parts: List[tuple]) -> tuple:
-    """Chan et al.'s pairwise combination: exact for any split of the rows."""
+    """Chan et al.'s pairwise combination of (rows, means, total centred sum of
+    squares): exact for any split of the rows."""
     n, mean, m2 = parts[0]
-    mean, m2 = mean.copy(), m2.copy()
+    mean = mean.copy()
     for nb, mb, m2b in parts[1:]:
         delta = mb - mean
         total = n + nb
         mean += delta * (nb / total)
-        m2 += m2b + delta**2 * (n * nb / total)
+        m2 += m2b + float(delta @ delta) * (n * nb / total)
         n = total
     return n, mean, m2
 
@@ -666,8 +656,8 @@ def pca(
     parts = client.gather(client.map(_shard_stats, paths, pure=False))
     n, mean, m2 = _combine_stats(parts)
     d = mean.shape[0]
-    total_variance = float(m2.sum() / (n - 1))
-    traffic.record("column statistics", 0, sum(2 * d * 8 for _ in paths))
+    total_variance = float(m2 / (n - 1))
+    traffic.record("column statistics", 0, len(paths) * (d * 8 + 16))
     mean_f = client.scatter(mean, broadcast=True)
 
     if method == "exact":

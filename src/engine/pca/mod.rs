@@ -45,7 +45,7 @@ pub use model::{F64Parts, PcaFit, PcaModel, ScoreVisitor, Spectrum, project_rows
 pub use operator::{CentredProducts, fit_covariance, fit_randomized_operator};
 pub use params::{Method, PcaConfig, PcaParams, Precision};
 pub use remote::{RemoteRows, TallId, fit_randomized_remote};
-pub use shard::{add_shard_covariance_tile, shard_t_times, shard_times};
+pub use shard::{add_shard_covariance_tile, shard_column_stats, shard_t_times, shard_times};
 pub use source::{MemoryRows, RowSource, Rows, SubsetRows};
 
 /// Why PCA refused or failed.

@@ -12,11 +12,12 @@
 //! eigendecomposition in place of the Cholesky factor so that a block that is nearly
 //! dependent on the basis loses its dependent directions instead of failing).
 
-use faer::{Mat, MatRef, get_global_parallelism};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatRef, get_global_parallelism};
 
 use super::centring::stop_if_asked;
 use super::operator::randomized_config;
-use super::randomized::{Ritz, Settling, orthonormal, rayleigh_ritz};
+use super::randomized::{Ritz, Settling, blocks_gram, rayleigh_ritz};
 use super::{ColumnStats, PcaConfig, PcaError, PcaFit, PcaParams, RawFit};
 use crate::engine::Rng;
 
@@ -28,8 +29,9 @@ pub type TallId = u64;
 pub trait RemoteRows: Sync {
     /// `(n, d)`.
     fn shape(&self) -> (usize, usize);
-    /// Keep `(X - 1 mean^T) W` (`n x l`, for `W` of shape `d x l`) as `target`.
-    fn times(&self, w: MatRef<'_, f64>, target: TallId) -> Result<(), PcaError>;
+    /// Keep `(X - 1 mean^T) W` (`n x l`, for `W` of shape `d x l`) as `target`. `W` is
+    /// given, not lent, so that it can be freed as soon as it is sent.
+    fn times(&self, w: Mat<f64>, target: TallId) -> Result<(), PcaError>;
     /// `(X - 1 mean^T)^T A` for the tall `A` (`n x a`): `d x a`.
     fn t_times(&self, a: TallId) -> Result<Mat<f64>, PcaError>;
     /// `A^T B` for tall `A` (`n x a`) and `B` (`n x b`): `a x b`.
@@ -84,14 +86,12 @@ impl Basis<'_> {
         self.held.retain(|&id| id != t.id);
     }
 
-    fn times(&mut self, w: MatRef<'_, f64>) -> Result<Tall, PcaError> {
+    fn times(&mut self, w: Mat<f64>) -> Result<Tall, PcaError> {
         stop_if_asked()?;
         let id = self.name();
+        let cols = w.ncols();
         self.op.times(w, id)?;
-        Ok(Tall {
-            id,
-            cols: w.ncols(),
-        })
+        Ok(Tall { id, cols })
     }
 
     fn combine(&mut self, terms: &[(Tall, MatRef<'_, f64>)]) -> Result<Tall, PcaError> {
@@ -127,8 +127,9 @@ impl Basis<'_> {
     }
 
     /// An orthonormal basis of `y`'s span through its Gram matrix `G = V diag(e) V^T`:
-    /// `y V_+ diag(e_+)^-1/2`, directions below rounding dropped; done twice, the second
-    /// pass mending what the first left of rounding.
+    /// `y V_+ diag(e_+)^-1/2`, directions below rounding dropped. One pass leaves the
+    /// columns orthonormal to about `cond(G)` times rounding; a second pass, run when
+    /// that is above about 1e-12, mends it (Cholesky-QR2).
     fn orthonormalise(&mut self, mut y: Tall) -> Result<Tall, PcaError> {
         for _ in 0..2 {
             let g = self.gram(y, y)?;
@@ -139,15 +140,77 @@ impl Basis<'_> {
             let emax = (0..y.cols).map(|i| e[i]).fold(0.0, f64::max);
             // Gram matrices square the condition: 1e-20 of the largest is rounding.
             let kept: Vec<usize> = (0..y.cols).filter(|&i| e[i] > 1e-20 * emax).collect();
+            let emin = kept.iter().map(|&i| e[i]).fold(f64::INFINITY, f64::min);
             let r_inv = Mat::<f64>::from_fn(y.cols, kept.len(), |i, j| {
                 eig.U()[(i, kept[j])] / e[kept[j]].sqrt()
             });
             let out = self.combine(&[(y, r_inv.as_ref())])?;
             self.release(y);
             y = out;
+            if emax <= 1e4 * emin {
+                break;
+            }
         }
         Ok(y)
     }
+
+    /// The largest part of `y`'s columns along the basis `blocks`: `max |B^T y|`.
+    fn leak(&self, blocks: &[Tall], y: Tall) -> Result<f64, PcaError> {
+        let mut most = 0.0f64;
+        for b in blocks {
+            let g = self.gram(*b, y)?;
+            for j in 0..g.ncols() {
+                for i in 0..g.nrows() {
+                    most = most.max(g[(i, j)].abs());
+                }
+            }
+        }
+        Ok(most)
+    }
+
+    /// The next block of the basis from `y`: its part outside `blocks`, orthonormal.
+    /// Block Gram-Schmidt twice, then orthonormalised; and all of it again when the
+    /// result still leans on the basis, as it does when most of `y` lay in the basis'
+    /// span (near the data's rank): what was left is then rounding noise, whose parts
+    /// along the basis are, once normalised, of order one.
+    fn extend(&mut self, blocks: &[Tall], mut y: Tall) -> Result<Tall, PcaError> {
+        for round in 0..2 {
+            y = self.project_out(blocks, y)?;
+            y = self.project_out(blocks, y)?;
+            y = self.orthonormalise(y)?;
+            if round == 0 && (y.cols == 0 || self.leak(blocks, y)? <= 1e-10) {
+                break;
+            }
+        }
+        Ok(y)
+    }
+}
+
+/// An orthonormal basis of `z`'s span (`z V_+ diag(e_+)^-1/2` from `z^T z = V diag(e)
+/// V^T`): unlike a QR, it needs no copy of `z` beside the result. Its columns are
+/// orthonormal to `cond(z)^2` times rounding, which is all a Krylov block needs: the
+/// next block is orthonormalised against the basis anyway.
+fn orthonormal_by_gram(z: &Mat<f64>, par: faer::Par) -> Result<Mat<f64>, PcaError> {
+    let g = blocks_gram(std::slice::from_ref(z), std::slice::from_ref(z), par);
+    let eig = g
+        .self_adjoint_eigen(faer::Side::Lower)
+        .map_err(|_| PcaError::NoConvergence("eigensolver on X^T Q"))?;
+    let e = eig.S().column_vector();
+    let emax = (0..z.ncols()).map(|i| e[i]).fold(0.0, f64::max);
+    let kept: Vec<usize> = (0..z.ncols()).filter(|&i| e[i] > 1e-20 * emax).collect();
+    let r_inv = Mat::<f64>::from_fn(z.ncols(), kept.len(), |i, j| {
+        eig.U()[(i, kept[j])] / e[kept[j]].sqrt()
+    });
+    let mut out = Mat::<f64>::zeros(z.nrows(), kept.len());
+    matmul(
+        out.as_mut(),
+        Accum::Replace,
+        z.as_ref(),
+        r_inv.as_ref(),
+        1.0,
+        par,
+    );
+    Ok(out)
 }
 
 /// The block Krylov method of [`super::randomized`] on `op`.
@@ -164,20 +227,19 @@ fn fit(op: &dyn RemoteRows, cfg: &PcaConfig) -> Result<RawFit, PcaError> {
     let result = (|| {
         let mut rng = Rng::new(cfg.params.seed);
         let omega = Mat::<f64>::from_fn(d, l, |_, _| rng.normal());
-        let y = basis.times(omega.as_ref())?;
-        drop(omega);
+        let y = basis.times(omega)?;
         let mut blocks = vec![basis.orthonormalise(y)?];
         let mut z_blocks: Vec<Mat<f64>> = Vec::new();
-        let mut settle = Settling::new(cfg, d);
+        let mut settle = Settling::new(cfg);
         loop {
             stop_if_asked()?;
             let last = *blocks.last().expect("one block");
             let z = basis.t_times(last)?;
             let grown: usize = blocks.iter().map(|b| b.cols).sum();
-            let settled = settle.add_block(&z, k);
+            let settled = settle.add_block(&z_blocks, &z, k);
             // The next block from an orthonormal basis of z's span: the same span as
             // X z, without z's columns' spread of scales in the Gram matrices below.
-            let z_next = orthonormal(z.clone());
+            let z_next = orthonormal_by_gram(&z, par)?;
             z_blocks.push(z);
             if settled
                 || blocks.len() > cfg.params.power_iterations
@@ -186,12 +248,8 @@ fn fit(op: &dyn RemoteRows, cfg: &PcaConfig) -> Result<RawFit, PcaError> {
             {
                 break;
             }
-            let mut y = basis.times(z_next.as_ref())?;
-            for _ in 0..2 {
-                y = basis.project_out(&blocks, y)?;
-                y = basis.project_out(&blocks, y)?;
-                y = basis.orthonormalise(y)?;
-            }
+            let y = basis.times(z_next)?;
+            let y = basis.extend(&blocks, y)?;
             if y.cols == 0 {
                 basis.release(y);
                 break;
@@ -215,16 +273,13 @@ fn fit(op: &dyn RemoteRows, cfg: &PcaConfig) -> Result<RawFit, PcaError> {
             }
             at_i += bi.cols;
         }
-        let mut bt = Mat::<f64>::zeros(d, m);
-        let mut at = 0;
-        for z in &z_blocks {
-            bt.as_mut().subcols_mut(at, z.ncols()).copy_from(z.as_ref());
-            at += z.ncols();
-        }
-        drop(z_blocks);
+        // Z^T Z: the stop test has it already when it ran over every block.
+        let zz = settle
+            .into_gram(m)
+            .unwrap_or_else(|| blocks_gram(&z_blocks, &z_blocks, par));
         let Ritz {
             sigma, components, ..
-        } = rayleigh_ritz(gram, bt, k, par)?;
+        } = rayleigh_ritz(gram, zz, z_blocks, k, par)?;
         Ok(RawFit {
             power_iterations: blocks.len() - 1,
             singular_values: sigma,
@@ -257,9 +312,6 @@ mod tests {
     use std::collections::HashMap;
     use std::sync::Mutex;
 
-    use faer::Accum;
-    use faer::linalg::matmul::matmul;
-
     use super::*;
     use crate::engine::pca::{MemoryRows, Method, Precision, column_stats};
 
@@ -268,9 +320,19 @@ mod tests {
         x: Mat<f64>,
         tall: Mutex<HashMap<TallId, Mat<f64>>>,
         most_held: Mutex<usize>,
+        /// Passes over tall blocks that write one (`combine`).
+        combines: Mutex<usize>,
     }
 
     impl InMemory {
+        fn new(x: Mat<f64>) -> Self {
+            InMemory {
+                x,
+                tall: Mutex::new(HashMap::new()),
+                most_held: Mutex::new(0),
+                combines: Mutex::new(0),
+            }
+        }
         fn get(&self, id: TallId) -> Mat<f64> {
             self.tall.lock().unwrap()[&id].clone()
         }
@@ -292,8 +354,8 @@ mod tests {
         fn shape(&self) -> (usize, usize) {
             (self.x.nrows(), self.x.ncols())
         }
-        fn times(&self, w: MatRef<'_, f64>, target: TallId) -> Result<(), PcaError> {
-            self.put(target, product(self.x.as_ref(), w));
+        fn times(&self, w: Mat<f64>, target: TallId) -> Result<(), PcaError> {
+            self.put(target, product(self.x.as_ref(), w.as_ref()));
             Ok(())
         }
         fn t_times(&self, a: TallId) -> Result<Mat<f64>, PcaError> {
@@ -307,6 +369,7 @@ mod tests {
             terms: &[(TallId, MatRef<'_, f64>)],
             target: TallId,
         ) -> Result<(), PcaError> {
+            *self.combines.lock().unwrap() += 1;
             let mut out = Mat::<f64>::zeros(self.x.nrows(), terms[0].1.ncols());
             for (a, c) in terms {
                 let a = self.get(*a);
@@ -337,11 +400,7 @@ mod tests {
             .collect();
         let rows = MemoryRows::f64(&x, n, d).unwrap();
         let stats = column_stats(&rows, n, false).unwrap();
-        let op = InMemory {
-            x: Mat::from_fn(n, d, |i, j| x[i * d + j] - stats.mean[j]),
-            tall: Mutex::new(HashMap::new()),
-            most_held: Mutex::new(0),
-        };
+        let op = InMemory::new(Mat::from_fn(n, d, |i, j| x[i * d + j] - stats.mean[j]));
         for q in [None, Some(0), Some(2)] {
             let mut params = PcaParams {
                 k: Some(8),
@@ -354,8 +413,14 @@ mod tests {
                 params.tolerance = 0.0;
             }
             let want = params.check(&rows).unwrap().fit(&rows).unwrap();
+            *op.combines.lock().unwrap() = 0;
             let got = fit_randomized_remote(&op, stats.clone(), &params).unwrap();
             assert_eq!(got.power_iterations, want.power_iterations, "q = {q:?}");
+            // A well-conditioned block is made in one round (Gram-Schmidt twice, one
+            // Cholesky-QR pass): 3 passes writing a block per power iteration, and 1
+            // for the first block.
+            let combines = *op.combines.lock().unwrap();
+            assert_eq!(combines, 1 + 3 * got.power_iterations, "q = {q:?}");
             for (a, b) in got
                 .model
                 .singular_values
@@ -393,11 +458,7 @@ mod tests {
         let flat: Vec<f64> = (0..n * d).map(|i| x[(i / d, i % d)]).collect();
         let rows = MemoryRows::f64(&flat, n, d).unwrap();
         let stats = column_stats(&rows, n, false).unwrap();
-        let op = InMemory {
-            x: Mat::from_fn(n, d, |i, j| flat[i * d + j] - stats.mean[j]),
-            tall: Mutex::new(HashMap::new()),
-            most_held: Mutex::new(0),
-        };
+        let op = InMemory::new(Mat::from_fn(n, d, |i, j| flat[i * d + j] - stats.mean[j]));
         let params = PcaParams {
             k: Some(4),
             method: Method::Randomized,
@@ -406,6 +467,10 @@ mod tests {
         };
         let want = params.check(&rows).unwrap().fit(&rows).unwrap();
         let got = fit_randomized_remote(&op, stats, &params).unwrap();
+        // Past the rank, the new block is rounding noise leaning on the basis: it takes
+        // the second round (and Cholesky-QR's second pass).
+        let combines = *op.combines.lock().unwrap();
+        assert!(combines > 1 + 3 * got.power_iterations, "{combines}");
         for (a, b) in got
             .model
             .singular_values

@@ -40,6 +40,14 @@ fn check_rows(what: &str, m: MatRef<'_, f64>, rows: usize) -> Result<(), PcaErro
     Ok(())
 }
 
+/// One shard's column statistics, read about 64 MiB at a time, as
+/// [`super::column_stats`] computes them on one machine; a non-finite value is an error
+/// naming its row and column. Shards combine exactly: the total centred sum of squares
+/// of two parts is theirs plus `|mean_a - mean_b|^2 n_a n_b / (n_a + n_b)`.
+pub fn shard_column_stats(rows: &dyn RowSource) -> Result<ColumnStats, PcaError> {
+    super::column_stats(rows, block_rows(rows.ncols(), 8), false)
+}
+
 /// `(X_i - 1 mean^T) W` for a shard `X_i` (`n_i x d`) and `W` (`d x l`): `n_i x l`.
 pub fn shard_times(
     rows: &dyn RowSource,
