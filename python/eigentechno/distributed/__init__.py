@@ -655,6 +655,8 @@ def pca(
 
     parts = client.gather(client.map(_shard_stats, paths, pure=False))
     n, mean, m2 = _combine_stats(parts)
+    if n < 2:
+        raise InvalidInputError(f"{out}: PCA needs at least 2 bars; the shards hold {n}")
     d = mean.shape[0]
     total_variance = float(m2 / (n - 1))
     traffic.record("column statistics", 0, len(paths) * (d * 8 + 16))

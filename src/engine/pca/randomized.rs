@@ -10,7 +10,7 @@ use faer::{Accum, Mat, MatMut, MatRef, get_global_parallelism};
 use super::{Data, PcaConfig, PcaError, RawFit, Scalar};
 use crate::engine::Rng;
 
-pub(super) fn orthonormal<T: Scalar>(m: Mat<T>) -> Mat<T> {
+fn orthonormal<T: Scalar>(m: Mat<T>) -> Mat<T> {
     m.qr().compute_thin_Q()
 }
 
@@ -240,7 +240,9 @@ pub(super) fn rayleigh_ritz<T: Scalar>(
             "randomized sketch (it spans fewer than k directions)",
         ));
     }
-    // B B^T on the orthonormal basis: (Z Y)^T (Z Y) = Y^T (Z^T Z) Y.
+    // B B^T on the orthonormal basis: (Z Y)^T (Z Y) = Y^T (Z^T Z) Y. Its rounding grows
+    // with |Y|^2, large only where Q^T Q has eigenvalues near the cut-off above: that
+    // is float32's nearly dependent basis, where Z's own float32 rounding is larger.
     let mut zz_y = Mat::<f64>::zeros(m, m_kept);
     matmul(
         zz_y.as_mut(),

@@ -6,11 +6,13 @@
 //! memory and traffic per pass are then `O(d l)`, independent of `n`.
 //!
 //! The algorithm is the block Krylov method of [`super::randomized`] (the same test
-//! matrix, the same adaptive stop, the same Rayleigh-Ritz extraction); only the
-//! orthonormalisation differs: instead of a Householder QR of the tall block, the block
-//! is orthonormalised through its Gram matrix, twice (Cholesky-QR2, with an
-//! eigendecomposition in place of the Cholesky factor so that a block that is nearly
-//! dependent on the basis loses its dependent directions instead of failing).
+//! matrix, the same adaptive stop, the same Rayleigh-Ritz extraction); only the making
+//! of each new block differs: instead of a Householder QR of the tall block, it is
+//! orthonormalised through its Gram matrix (Cholesky-QR, with an eigendecomposition in
+//! place of the Cholesky factor so that a block nearly dependent on the basis loses its
+//! dependent directions instead of failing), and the second round of Gram-Schmidt and
+//! orthonormalisation that one machine always runs is run only when the first leaves
+//! the block leaning on the basis (see `Basis::extend`).
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, get_global_parallelism};
@@ -104,7 +106,7 @@ impl Basis<'_> {
     }
 
     /// `y` with every block's component removed: `y - sum_b B (B^T y)` (classical block
-    /// Gram-Schmidt; called twice, as in the single-machine method).
+    /// Gram-Schmidt; [`Basis::extend`] calls it twice per round).
     fn project_out(&mut self, blocks: &[Tall], y: Tall) -> Result<Tall, PcaError> {
         let coefficients = blocks
             .iter()
@@ -237,9 +239,6 @@ fn fit(op: &dyn RemoteRows, cfg: &PcaConfig) -> Result<RawFit, PcaError> {
             let z = basis.t_times(last)?;
             let grown: usize = blocks.iter().map(|b| b.cols).sum();
             let settled = settle.add_block(&z_blocks, &z, k);
-            // The next block from an orthonormal basis of z's span: the same span as
-            // X z, without z's columns' spread of scales in the Gram matrices below.
-            let z_next = orthonormal_by_gram(&z, par)?;
             z_blocks.push(z);
             if settled
                 || blocks.len() > cfg.params.power_iterations
@@ -248,6 +247,9 @@ fn fit(op: &dyn RemoteRows, cfg: &PcaConfig) -> Result<RawFit, PcaError> {
             {
                 break;
             }
+            // The next block from an orthonormal basis of z's span: the same span as
+            // X z, without z's columns' spread of scales in the Gram matrices below.
+            let z_next = orthonormal_by_gram(z_blocks.last().expect("just pushed"), par)?;
             let y = basis.times(z_next)?;
             let y = basis.extend(&blocks, y)?;
             if y.cols == 0 {

@@ -40,7 +40,7 @@ fn check_rows(what: &str, m: MatRef<'_, f64>, rows: usize) -> Result<(), PcaErro
     Ok(())
 }
 
-/// One shard's column statistics, read about 64 MiB at a time, as
+/// One shard's column statistics, read about 64 MiB of float64 at a time, as
 /// [`super::column_stats`] computes them on one machine; a non-finite value is an error
 /// naming its row and column. Shards combine exactly: the total centred sum of squares
 /// of two parts is theirs plus `|mean_a - mean_b|^2 n_a n_b / (n_a + n_b)`.
