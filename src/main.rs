@@ -376,6 +376,7 @@ fn dispatch(command: Command) -> cli::Outcome {
                 strict,
                 quiet,
                 max_track_seconds,
+                supplied: Vec::new(),
             },
         ),
         Command::Check { file, overrides } => pipeline::check(&file, &overrides),

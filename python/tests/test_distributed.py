@@ -288,6 +288,88 @@ def test_the_command_line_front(cluster, music, tmp_path):
     assert list((out / "outliers" / "unusual").glob("*.wav"))
 
 
+def _tree(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def _close_wav(a, b, what):
+    x, rate_a = et.load(a, sr=None)
+    y, rate_b = et.load(b, sr=None)
+    assert rate_a == rate_b and x.shape == y.shape, what
+    peak = max(float(np.abs(x).max()), 1e-6)
+    assert float(np.abs(x - y).max()) <= 2e-3 * peak, (what, float(np.abs(x - y).max()), peak)
+
+
+def test_the_distributed_run_writes_every_stage_of_the_one_machine_run(cluster, music, cli, tmp_path):
+    """Acceptance 4 of the scale issue: the pipeline file through `python -m
+    eigentechno.distributed run` on a real scheduler gives the stage outputs of
+    `eigentechno run`: the same files, equal where they come from the bars alone, and
+    within the PCA's tolerance where they come from the model."""
+    sets = [f"tracks.path={music}", "pca.k=8", "pca.method=randomized", "listen.components=3",
+            "outliers.audio=2", "sample.count=2", "features.components=8"]
+    flags = [a for s in sets for a in ("--set", s)]
+    one, dist = tmp_path / "one", tmp_path / "dist"
+    cli("run", ROOT / "pipelines" / "eigentechno.toml", *flags, "--set", "pca.precision=f64", "--out", one,
+        "--quiet")
+    done = subprocess.run(
+        [sys.executable, "-m", "eigentechno.distributed", "run", str(ROOT / "pipelines" / "eigentechno.toml"),
+         "--scheduler", cluster.address, *flags, "--out", str(dist), "--shard-tracks", "6"],
+        capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+
+    # Every stage ran, and wrote the same files (the distributed ingest's matrix is its
+    # shards, with one bars.csv; the model folder adds the shards' scores and traffic).
+    want = json.loads((one / "summary.json").read_text())
+    got = json.loads((dist / "summary.json").read_text())
+    assert [s["name"] for s in got["stages"]] == [s["name"] for s in want["stages"]]
+    assert not [s for s in got["stages"] if s.get("error")]
+    assert len(got["tracks"]) == len(want["tracks"]) and got["distributed"]["shards"] >= 4
+    for stage in [s["name"] for s in want["stages"] if s["files"]]:
+        if stage == "matrix":
+            continue
+        extra = {"traffic.json"} if stage == "pca" else set()
+        have = {f for f in _tree(dist / stage) if not f.startswith("scores/")} - extra
+        assert have == set(_tree(one / stage)), stage
+    assert (dist / "index.html").exists()
+
+    # From the bars alone: equal.
+    X = np.load(one / "matrix" / "bars.npy")
+    assert etd.load_matrix(dist).tobytes() == X.tobytes()
+    import csv
+
+    with open(one / "matrix" / "bars.csv", newline="") as f, open(dist / "matrix" / "bars.csv", newline="") as g:
+        assert list(csv.DictReader(f)) == list(csv.DictReader(g))
+    for f in ["bands/bands.npy", "bands/bands.labels.txt", "band_correlation/band_correlation.json"]:
+        assert (one / f).read_bytes() == (dist / f).read_bytes(), f
+    # select-k fits its own PCA of the training rows, read in other blocks: its sums
+    # may be added in another order.
+    ka = json.loads((one / "select_k" / "select_k.json").read_text())
+    kb = json.loads((dist / "select_k" / "select_k.json").read_text())
+    assert ka["best_k"] == kb["best_k"] and len(ka["curve"]) == len(kb["curve"]) > 3
+    np.testing.assert_allclose(np.array(kb["curve"]), np.array(ka["curve"]), rtol=1e-9)
+
+    # From the model: within the PCA's tolerance (the same sign rule on both).
+    a, b = et.PCA.load(one / "pca"), et.PCA.load(dist / "pca")
+    np.testing.assert_allclose(b.singular_values_, a.singular_values_, rtol=1e-5)
+    np.testing.assert_allclose(b.components_, a.components_, atol=1e-4 * np.abs(a.components_).max())
+    sa, sb = np.load(one / "pca" / "scores.npy"), np.load(dist / "pca" / "scores.npy")
+    np.testing.assert_allclose(sb, sa, atol=1e-3 * np.abs(sa).max())
+    fa, fb = np.load(one / "features" / "features.npy"), np.load(dist / "features" / "features.npy")
+    assert fa.shape == fb.shape
+    worst = (np.abs(fb - fa) / np.maximum(np.abs(fa).max(axis=0), 1e-12)).max(axis=0)
+    assert worst.max() <= 1e-3, worst
+    ca = json.loads((one / "score_correlation" / "score_correlation.json").read_text())
+    cb = json.loads((dist / "score_correlation" / "score_correlation.json").read_text())
+    assert ca["order"] == cb["order"]
+    rank_a = [r.split(",")[1] for r in (one / "outliers" / "outliers.csv").read_text().splitlines()[1:]]
+    rank_b = [r.split(",")[1] for r in (dist / "outliers" / "outliers.csv").read_text().splitlines()[1:]]
+    assert rank_a[:5] == rank_b[:5] and sorted(rank_a) == sorted(rank_b)
+    wavs = [f for f in _tree(one) if f.endswith(".wav") and f.split("/")[0] in ("listen", "sample", "outliers")]
+    assert {f.split("/")[0] for f in wavs} == {"listen", "sample", "outliers"}
+    for f in wavs:
+        _close_wav(one / f, dist / f, f)
+
+
 def test_shard_products_run_in_the_engine_and_equal_numpy():
     """The workers' products, computed by the engine: float32 rows far from zero (means
     of 1e3 against a spread of 1) centred before they are multiplied, so they match

@@ -11,7 +11,7 @@ use crate::engine::pca::{MemoryRows, RowSource};
 use crate::error::{Error, Result};
 use crate::image::colormap::ColorMap;
 use crate::image::heatmap::{HeatmapStyle, RgbImage, clip_limits, render, symmetric_limits};
-use crate::store::{NpyMatrix, NpyRowWriter, write_atomic};
+use crate::store::{NpyMatrix, NpyRowWriter, StoredRows, write_atomic};
 
 /// Heatmap settings as given; [`CorrParams::check`] makes them [`CorrOptions`].
 #[derive(Clone, Debug)]
@@ -472,6 +472,8 @@ pub fn corrmatrix_of_file(
 
 /// Energy (dB) of every bar in `bands` log-spaced frequency bands from 40 Hz to
 /// Nyquist: `OUT/bands.npy` (N x bands) and `bands.labels.txt`. Returns the `.npy`.
+/// `matrix` is a `.npy` file or a distributed ingest's `manifest.json` (its shards are
+/// read in order).
 ///
 /// ```
 /// # fn main() -> eigentechno::Result<()> {
@@ -482,7 +484,7 @@ pub fn corrmatrix_of_file(
 /// ```
 pub fn band_energies(matrix: &Path, rate: u32, bands: usize, out_dir: &Path) -> Result<PathBuf> {
     use rayon::prelude::*;
-    let m = NpyMatrix::open(matrix)?;
+    let m = StoredRows::open(matrix)?;
     let d = m.ncols();
     let fft = RealFftPlanner::<f32>::new().plan_fft_forward(d);
     let (lo, hi) = (40.0f64, rate as f64 / 2.0);

@@ -190,6 +190,7 @@ pub fn ingest_to_dir(input: &TrackInput, out: &Path, opts: &IngestOptions) -> Re
         strict: opts.params.strict,
         quiet: !opts.params.progress,
         max_track_seconds: Some(opts.params.max_track_seconds),
+        supplied: Vec::new(),
     };
     Ok(super::run_pipeline(opts.pipeline(input)?, Path::new(INGEST_FILE), &settings)?.report)
 }

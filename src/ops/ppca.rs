@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::image::plots;
 use crate::store::pca_model::{PcaMeta, load_model};
 use crate::store::tables::{BarRow, OutlierRow, read_table, write_table};
-use crate::store::{NpyMatrix, StoredRows, write_atomic};
+use crate::store::{StoredRows, write_atomic};
 
 /// The k used when 0 is asked for. A model fitted with an explicit k (fewer components
 /// than the data has) uses that k, as scikit-learn's `score_samples` does. A model that
@@ -444,7 +444,8 @@ pub struct SelectK {
 
 /// Held-out log-likelihood over k on a seeded train/test split of the rows of
 /// `matrix`: `select_k.csv` (k, heldout_mean_log_likelihood, train_mean_log_likelihood),
-/// `select_k.png` and `select_k.json` (best k).
+/// `select_k.png` and `select_k.json` (best k). `matrix` is a `.npy` file or a
+/// distributed ingest's `manifest.json`.
 ///
 /// ```
 /// # fn main() -> eigentechno::Result<()> {
@@ -460,7 +461,7 @@ pub fn select_k_to_dir(
     out: &Path,
     opts: &SelectKOptions,
 ) -> Result<(SelectK, Vec<PathBuf>)> {
-    let raw = NpyMatrix::open(matrix)?;
+    let raw = StoredRows::open(matrix)?;
     let source = &EqualizedRows::optional(&raw, opts.equalize.then_some(opts.rate));
     let n = source.nrows();
     let d = source.ncols();

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
-use crate::pipeline::{self, Pipeline, RawPipeline, Registry, RunOptions, RunReport};
+use crate::pipeline::{
+    self, Pipeline, RawPipeline, Registry, RunOptions, RunReport, StoredPayload,
+};
 
 /// How to run a pipeline; `None` takes the pipeline's own `[pipeline]` setting.
 #[derive(Clone, Debug, Default)]
@@ -18,6 +20,8 @@ pub struct RunSettings {
     pub quiet: bool,
     /// Time budget of one track in seconds (0: scaled to the file).
     pub max_track_seconds: Option<f64>,
+    /// Results made elsewhere, by stage name (see [`RunOptions::supplied`]).
+    pub supplied: Vec<(String, StoredPayload)>,
 }
 
 /// A finished run: its report and where its outputs went.
@@ -105,6 +109,7 @@ pub fn run_pipeline(
         max_track_seconds: settings
             .max_track_seconds
             .unwrap_or(pipeline.settings.max_track_seconds),
+        supplied: settings.supplied.clone(),
     };
     let report = pipeline::run(&mut pipeline, &opts)?;
     Ok(RunOutcome {

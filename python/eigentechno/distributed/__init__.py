@@ -48,6 +48,7 @@ __all__ = [
     "matrix",
     "pca",
     "read_manifest",
+    "write_meta",
     "write_shards",
 ]
 
@@ -367,6 +368,46 @@ def load_meta(out: PathLike) -> List[Dict[str, str]]:
     return rows
 
 
+def write_meta(out: PathLike, target: PathLike) -> str:
+    """Write :func:`load_meta`'s rows as one ``bars.csv`` at ``target`` (atomically): the
+    table one machine's ingest writes beside ``bars.npy``, for the stages that read it."""
+    import csv
+    import io
+
+    out = os.fspath(out)
+    target = os.fspath(target)
+    rows = load_meta(out)
+    header: List[str] = []
+    for s in read_manifest(out)["shards"]:
+        if s["rows"] > 0:
+            with open(os.path.join(out, s["dir"], "bars.csv"), newline="") as f:
+                header = next(csv.reader(f))
+            break
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+    _write_atomic(target, text.getvalue().encode())
+    return target
+
+
+def _concatenate_rows(paths: List[str], target: str) -> None:
+    """The ``.npy`` files' rows, in order, as one ``.npy`` at ``target`` (atomically),
+    streamed a file at a time."""
+    heads = [np.load(p, mmap_mode="r") for p in paths]
+    n = sum(h.shape[0] for h in heads)
+    tmp = f"{target}.{uuid.uuid4().hex}.tmp.npy"
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=heads[0].dtype, shape=(n,) + heads[0].shape[1:])
+    at = 0
+    for h in heads:
+        out[at : at + h.shape[0]] = h
+        at += h.shape[0]
+    out.flush()
+    del out
+    os.replace(tmp, target)
+
+
 def matrix(out: PathLike) -> Any:
     """The bars as a lazy ``dask.array.Array``, one chunk per shard (memory-mapped)."""
     import dask
@@ -635,7 +676,8 @@ def pca(
     ``d x d``). Writes
     the model folder ``eigentechno pca`` writes (``model_dir``), the scores of each
     shard (``model_dir/scores/NNNNN.npy``) and ``model_dir/traffic.json`` (bytes moved
-    per pass); returns the fitted :class:`eigentechno.PCA`.
+    per pass), and every shard's scores again as one ``model_dir/scores.npy``; returns the
+    fitted :class:`eigentechno.PCA`.
 
     >>> model = pca("out/dist", "out/dist/pca", client=client, n_components=64)  # doctest: +SKIP
     >>> model.singular_values_[:3]
@@ -689,6 +731,9 @@ def pca(
     targets = [os.path.join(model_dir, "scores", f"{i:05d}.npy") for i in range(len(paths))]
     n_shards = len(paths)
     client.gather(client.map(_scores, paths, [mean_f] * n_shards, [comps] * n_shards, targets, pure=False))
+    # And all of them as one scores.npy, as one machine writes it (the bar-features stage
+    # reads it): k floats per bar, streamed shard by shard.
+    _concatenate_rows(targets, os.path.join(model_dir, "scores.npy"))
     _write_json(
         os.path.join(model_dir, "traffic.json"),
         {"shards": len(paths), "rows": int(n), "features": int(d), "passes": traffic.passes},

@@ -12,6 +12,7 @@ mod plan;
 mod report;
 mod state;
 mod stream;
+mod supplied;
 
 pub use report::{NOT_RUN, RunReport, RunStatus, StageReport, TrackReport, TrackStatus};
 pub use state::RunOptions;
@@ -38,6 +39,8 @@ use stream::run_stream;
 /// downstream of it, and so does a deleted or resized output file for its stage.
 pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
     let start = Instant::now();
+    // A supply that does not fit the pipeline is refused before anything is written.
+    let supplied = supplied::plan(pipeline, &opts.supplied, &opts.out_dir)?;
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| Error::io(&opts.out_dir, e))?;
     // A second run into the same folder would interleave its files with this one's.
     let _lock = crate::store::OutputLock::acquire(&opts.out_dir)?;
@@ -75,9 +78,18 @@ pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
         journal: Journal::new(&opts.out_dir),
     };
 
+    for (i, payload, fp) in supplied.results {
+        let stage = &mut st.report.stages[i];
+        state::record_files(stage, &payload, &opts.out_dir);
+        // Done before this run, elsewhere.
+        stage.already_done = true;
+        st.fps[i] = Some(fp);
+        st.results.insert(i, payload);
+    }
+
     // Streams: one per source.
     for src in 0..n {
-        if pipeline.nodes[src].mode != Mode::Source {
+        if pipeline.nodes[src].mode != Mode::Source || !supplied.needed[src] {
             continue;
         }
         let stream = StreamPlan::new(pipeline, src);
@@ -90,7 +102,7 @@ pub fn run(pipeline: &mut Pipeline, opts: &RunOptions) -> Result<RunReport> {
     // Whole-run stages.
     if !st.report.stopped_early {
         for i in 0..n {
-            if pipeline.nodes[i].mode != Mode::Whole {
+            if pipeline.nodes[i].mode != Mode::Whole || !supplied.needed[i] {
                 continue;
             }
             let ok = run_whole(pipeline, i, opts, start, &mut st)?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::journal::Journal;
 use super::report::{RunReport, StageReport, TrackReport, TrackStatus, rel};
 use crate::error::{Error, Result, Warnings};
-use crate::pipeline::stage::{Payload, StageContext};
+use crate::pipeline::stage::{Payload, StageContext, StoredPayload};
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -25,6 +25,10 @@ pub struct RunOptions {
     /// Time budget of one track in seconds; 0 scales it to the file
     /// ([`RunOptions::track_budget`]).
     pub max_track_seconds: f64,
+    /// Results made elsewhere, by stage name, taken as given: the stage is not run, and
+    /// neither is any stage whose work only feeds supplied results (the distributed
+    /// front supplies the bar matrix and the PCA it made on a cluster).
+    pub supplied: Vec<(String, StoredPayload)>,
 }
 
 impl RunOptions {
@@ -37,6 +41,7 @@ impl RunOptions {
             strict: false,
             quiet: true,
             max_track_seconds: 0.0,
+            supplied: Vec::new(),
         }
     }
 
