@@ -66,7 +66,7 @@ class PcaModel:
     @staticmethod
     def fit_remote(
         n: int, mean: npt.NDArray[np.float64], total_variance: float, rows: Any, k: int, seed: int,
-        power_iterations: Optional[int] = None,
+        power_iterations: Optional[int] = None, float32: bool = False,
     ) -> PcaModel: ...
     @staticmethod
     def fit_covariance(

@@ -84,9 +84,10 @@ impl PcaModel {
     /// The randomized method on rows held elsewhere: `rows` keeps the centred data's
     /// products and the sketch's tall blocks (`times(W, target)`, `t_times(a)`,
     /// `gram(a, b)`, `combine(terms, target)`, `release(a)`), with the column means and
-    /// total variance.
+    /// total variance. `float32`: the shards are float32 (the fit then holds `X^T Q` in
+    /// float32, as one machine's float32 fit does).
     #[staticmethod]
-    #[pyo3(signature = (n, mean, total_variance, rows, k, seed, power_iterations=None))]
+    #[pyo3(signature = (n, mean, total_variance, rows, k, seed, power_iterations=None, float32=false))]
     #[allow(clippy::too_many_arguments)]
     fn fit_remote(
         py: Python<'_>,
@@ -97,6 +98,7 @@ impl PcaModel {
         k: usize,
         seed: u64,
         power_iterations: Option<usize>,
+        float32: bool,
     ) -> PyResult<PcaModel> {
         let mean = mean.as_array().to_vec();
         let mut params = PcaParams {
@@ -114,6 +116,7 @@ impl PcaModel {
         let remote = PyRemote {
             shape: (n, mean.len()),
             rows,
+            f32: float32,
         };
         let stats = ColumnStats {
             mean,

@@ -20,6 +20,8 @@ use crate::calls::{blocking, invalid};
 pub(crate) struct PyRemote {
     pub(crate) shape: (usize, usize),
     pub(crate) rows: Py<PyAny>,
+    /// The shards are float32 ([`RemoteRows::rows_are_f32`]).
+    pub(crate) f32: bool,
 }
 
 fn to_numpy<'py>(py: Python<'py>, m: faer::MatRef<'_, f64>) -> Bound<'py, PyArray2<f64>> {
@@ -62,6 +64,9 @@ impl PyRemote {
 impl RemoteRows for PyRemote {
     fn shape(&self) -> (usize, usize) {
         self.shape
+    }
+    fn rows_are_f32(&self) -> bool {
+        self.f32
     }
     fn times(&self, w: faer::Mat<f64>, target: TallId) -> Result<(), PcaError> {
         self.call(

@@ -716,7 +716,8 @@ def pca(
         rows = _ShardRows(client, paths, mean_f, traffic)
         try:
             model = _native.PcaModel.fit_remote(
-                n, _plain(mean), total_variance, rows, k, int(random_state), power_iterations
+                n, _plain(mean), total_variance, rows, k, int(random_state), power_iterations,
+                dtype == np.float32,
             )
         finally:
             rows.release_all()

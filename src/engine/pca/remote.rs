@@ -20,7 +20,7 @@ use faer::{Accum, Mat, MatRef, get_global_parallelism};
 use super::centring::stop_if_asked;
 use super::operator::randomized_config;
 use super::randomized::{Ritz, Settling, blocks_gram, rayleigh_ritz};
-use super::{ColumnStats, PcaConfig, PcaError, PcaFit, PcaParams, RawFit};
+use super::{ColumnStats, PcaConfig, PcaError, PcaFit, PcaParams, RawFit, Scalar};
 use crate::engine::Rng;
 
 /// Names a tall matrix (`n` rows) held where the data's rows are.
@@ -42,6 +42,12 @@ pub trait RemoteRows: Sync {
     fn combine(&self, terms: &[(TallId, MatRef<'_, f64>)], target: TallId) -> Result<(), PcaError>;
     /// `a` is no longer needed.
     fn release(&self, a: TallId);
+    /// Whether the rows are stored in float32. The fit then keeps the `X^T Q` blocks it
+    /// holds in float32 too, as one machine's float32 fit does (half the client's
+    /// largest part); the sums arrive in float64 and are rounded once.
+    fn rows_are_f32(&self) -> bool {
+        false
+    }
 }
 
 /// A tall matrix held by the [`RemoteRows`], with its width.
@@ -215,8 +221,17 @@ fn orthonormal_by_gram(z: &Mat<f64>, par: faer::Par) -> Result<Mat<f64>, PcaErro
     Ok(out)
 }
 
-/// The block Krylov method of [`super::randomized`] on `op`.
+/// The block Krylov method of [`super::randomized`] on `op`, holding `X^T Q` in the
+/// rows' precision.
 fn fit(op: &dyn RemoteRows, cfg: &PcaConfig) -> Result<RawFit, PcaError> {
+    if op.rows_are_f32() {
+        fit_holding::<f32>(op, cfg)
+    } else {
+        fit_holding::<f64>(op, cfg)
+    }
+}
+
+fn fit_holding<T: Scalar>(op: &dyn RemoteRows, cfg: &PcaConfig) -> Result<RawFit, PcaError> {
     let (n, d) = op.shape();
     let k = cfg.k;
     let l = (k + cfg.oversampling).min(n.min(d));
@@ -231,15 +246,16 @@ fn fit(op: &dyn RemoteRows, cfg: &PcaConfig) -> Result<RawFit, PcaError> {
         let omega = Mat::<f64>::from_fn(d, l, |_, _| rng.normal());
         let y = basis.times(omega)?;
         let mut blocks = vec![basis.orthonormalise(y)?];
-        let mut z_blocks: Vec<Mat<f64>> = Vec::new();
+        let mut z_blocks: Vec<Mat<T>> = Vec::new();
         let mut settle = Settling::new(cfg);
         loop {
             stop_if_asked()?;
             let last = *blocks.last().expect("one block");
             let z = basis.t_times(last)?;
             let grown: usize = blocks.iter().map(|b| b.cols).sum();
-            let settled = settle.add_block(&z_blocks, &z, k);
-            z_blocks.push(z);
+            let held = Mat::<T>::from_fn(z.nrows(), z.ncols(), |i, j| T::of(z[(i, j)]));
+            let settled = settle.add_block(&z_blocks, &held, k);
+            z_blocks.push(held);
             if settled
                 || blocks.len() > cfg.params.power_iterations
                 || grown + l > n.min(d)
@@ -249,7 +265,8 @@ fn fit(op: &dyn RemoteRows, cfg: &PcaConfig) -> Result<RawFit, PcaError> {
             }
             // The next block from an orthonormal basis of z's span: the same span as
             // X z, without z's columns' spread of scales in the Gram matrices below.
-            let z_next = orthonormal_by_gram(z_blocks.last().expect("just pushed"), par)?;
+            let z_next = orthonormal_by_gram(&z, par)?;
+            drop(z);
             let y = basis.times(z_next)?;
             let y = basis.extend(&blocks, y)?;
             if y.cols == 0 {
@@ -324,6 +341,8 @@ mod tests {
         most_held: Mutex<usize>,
         /// Passes over tall blocks that write one (`combine`).
         combines: Mutex<usize>,
+        /// What [`RemoteRows::rows_are_f32`] says.
+        f32: bool,
     }
 
     impl InMemory {
@@ -333,6 +352,7 @@ mod tests {
                 tall: Mutex::new(HashMap::new()),
                 most_held: Mutex::new(0),
                 combines: Mutex::new(0),
+                f32: false,
             }
         }
         fn get(&self, id: TallId) -> Mat<f64> {
@@ -390,19 +410,29 @@ mod tests {
         fn release(&self, a: TallId) {
             self.tall.lock().unwrap().remove(&a);
         }
+        fn rows_are_f32(&self) -> bool {
+            self.f32
+        }
     }
 
-    #[test]
-    fn rows_held_elsewhere_give_the_fit_of_the_rows_in_memory() {
-        let (n, d) = (150, 60);
-        let mut rng = Rng::new(11);
-        // A decaying spectrum, far from zero: what bars look like to PCA.
+    /// `(n, d)` rows with a decaying spectrum, far from zero (what bars look like to
+    /// PCA); their column statistics; and the centred rows seen only through products.
+    fn bar_like(n: usize, d: usize, seed: u64) -> (Vec<f64>, ColumnStats, InMemory) {
+        let mut rng = Rng::new(seed);
         let x: Vec<f64> = (0..n * d)
             .map(|i| rng.normal() * (1.0 / (1.0 + (i % d) as f64 / 3.0)) + 2.0)
             .collect();
         let rows = MemoryRows::f64(&x, n, d).unwrap();
         let stats = column_stats(&rows, n, false).unwrap();
         let op = InMemory::new(Mat::from_fn(n, d, |i, j| x[i * d + j] - stats.mean[j]));
+        (x, stats, op)
+    }
+
+    #[test]
+    fn rows_held_elsewhere_give_the_fit_of_the_rows_in_memory() {
+        let (n, d) = (150, 60);
+        let (x, stats, op) = bar_like(n, d, 11);
+        let rows = MemoryRows::f64(&x, n, d).unwrap();
         for q in [None, Some(0), Some(2)] {
             let mut params = PcaParams {
                 k: Some(8),
@@ -480,6 +510,39 @@ mod tests {
             .zip(&want.model.singular_values)
         {
             assert!((a - b).abs() <= 1e-8 * b, "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn float32_rows_keep_x_t_q_in_float32_and_give_the_same_fit() {
+        let (n, d) = (150, 60);
+        let (x, stats, mut op) = bar_like(n, d, 5);
+        op.f32 = true;
+        let rows = MemoryRows::f64(&x, n, d).unwrap();
+        for q in [None, Some(2)] {
+            let mut params = PcaParams {
+                k: Some(8),
+                method: Method::Randomized,
+                precision: Precision::F64,
+                ..Default::default()
+            };
+            if let Some(q) = q {
+                params.power_iterations = q;
+                params.tolerance = 0.0;
+            }
+            let want = params.check(&rows).unwrap().fit(&rows).unwrap();
+            let got = fit_randomized_remote(&op, stats.clone(), &params).unwrap();
+            // The adaptive stop is not held back by the rounding of X^T Q to float32.
+            assert_eq!(got.power_iterations, want.power_iterations, "q = {q:?}");
+            let (g, w) = (&got.model.singular_values, &want.model.singular_values);
+            let worst = g
+                .iter()
+                .zip(w)
+                .map(|(a, b)| (a - b).abs() / b)
+                .fold(0.0, f64::max);
+            // float32's rounding of X^T Q (2.5e-8 here; 1.6e-15 when it is held in
+            // float64), and no more than a few times it.
+            assert!(worst <= 1e-6 && worst > 1e-10, "q = {q:?}: {worst:e}");
         }
     }
 }
