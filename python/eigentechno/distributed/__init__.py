@@ -394,17 +394,18 @@ def write_meta(out: PathLike, target: PathLike) -> str:
 
 def _concatenate_rows(paths: List[str], target: str) -> None:
     """The ``.npy`` files' rows, in order, as one ``.npy`` at ``target`` (atomically),
-    streamed a file at a time."""
-    heads = [np.load(p, mmap_mode="r") for p in paths]
-    n = sum(h.shape[0] for h in heads)
+    written a file at a time (plain writes, not a memory map: the client's resident
+    memory stays one file's rows)."""
+    shapes = [np.load(p, mmap_mode="r") for p in paths]
+    dtype, tail = shapes[0].dtype, shapes[0].shape[1:]
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+              "shape": (sum(s.shape[0] for s in shapes),) + tail}
+    del shapes
     tmp = f"{target}.{uuid.uuid4().hex}.tmp.npy"
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=heads[0].dtype, shape=(n,) + heads[0].shape[1:])
-    at = 0
-    for h in heads:
-        out[at : at + h.shape[0]] = h
-        at += h.shape[0]
-    out.flush()
-    del out
+    with open(tmp, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        for p in paths:
+            f.write(np.ascontiguousarray(np.load(p), dtype=dtype).tobytes())
     os.replace(tmp, target)
 
 
