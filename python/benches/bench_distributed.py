@@ -91,8 +91,9 @@ def distributed_fit(folder: str, workers: int, memory: str, k: int, out: str, q=
             f.write("5")
         before = loopback_bytes()
         t = time.perf_counter()
+        # No scores pass: the CLI run below is `--model-only`.
         model = etd.pca(folder, out, client=client, n_components=k, method=method,
-                        power_iterations=q if method == "randomized" else None)
+                        power_iterations=q if method == "randomized" else None, scores=False)
         seconds = time.perf_counter() - t
         moved = loopback_bytes() - before
         peaks = {w: peak_rss(p) for w, p in pids.items()}
@@ -159,6 +160,12 @@ def main() -> None:
         a = np.array(results["runs"][0]["singular_values"])
         b = np.array(results["cli"]["singular_values"])
         results["max_rel_diff_top8"] = float(np.max(np.abs(a / b - 1)))
+        models = [os.path.join(args.folder, f"pca_{args.workers[0]}"), os.path.join(args.folder, "pca_cli")]
+        a, b = (np.load(os.path.join(m, "singular_values.npy")) for m in models)
+        results["max_rel_diff_all"] = float(np.max(np.abs(a / b - 1)))
+        results["power_iterations"] = [json.load(open(os.path.join(m, "pca.json")))["power_iterations"] for m in models]
+        print(f"all {len(a)} singular values within {results['max_rel_diff_all']:.2e} relative; power iterations "
+              f"(distributed, one machine): {results['power_iterations']}")
     json.dump(results, open(args.out, "w"), indent=2)
     print(f"results in {args.out}")
 

@@ -662,6 +662,7 @@ def pca(
     random_state: int = 0,
     power_iterations: Optional[int] = None,
     worker_memory: Optional[float] = None,
+    scores: bool = True,
 ) -> PCA:
     """PCA of the sharded bars in ``out`` on the cluster; the matrix is never gathered.
 
@@ -677,8 +678,9 @@ def pca(
     ``d x d``). Writes
     the model folder ``eigentechno pca`` writes (``model_dir``), the scores of each
     shard (``model_dir/scores/NNNNN.npy``) and ``model_dir/traffic.json`` (bytes moved
-    per pass), and every shard's scores again as one ``model_dir/scores.npy``; returns the
-    fitted :class:`eigentechno.PCA`.
+    per pass), and every shard's scores again as one ``model_dir/scores.npy``
+    (``scores=False``: no scores, one pass less, as ``eigentechno pca --model-only``);
+    returns the fitted :class:`eigentechno.PCA`.
 
     >>> model = pca("out/dist", "out/dist/pca", client=client, n_components=64)  # doctest: +SKIP
     >>> model.singular_values_[:3]
@@ -728,14 +730,15 @@ def pca(
     # pca.json names the manifest: listening reads the original bars from the shards.
     rate = manifest.get("options", {}).get("rate")
     model.save(model_dir, os.path.join(os.path.abspath(out), MANIFEST), rate)
-    comps = client.scatter(np.asarray(model.components()), broadcast=True)
-    os.makedirs(os.path.join(model_dir, "scores"), exist_ok=True)
-    targets = [os.path.join(model_dir, "scores", f"{i:05d}.npy") for i in range(len(paths))]
-    n_shards = len(paths)
-    client.gather(client.map(_scores, paths, [mean_f] * n_shards, [comps] * n_shards, targets, pure=False))
-    # And all of them as one scores.npy, as one machine writes it (the bar-features stage
-    # reads it): k floats per bar, streamed shard by shard.
-    _concatenate_rows(targets, os.path.join(model_dir, "scores.npy"))
+    if scores:
+        comps = client.scatter(np.asarray(model.components()), broadcast=True)
+        os.makedirs(os.path.join(model_dir, "scores"), exist_ok=True)
+        targets = [os.path.join(model_dir, "scores", f"{i:05d}.npy") for i in range(len(paths))]
+        n_shards = len(paths)
+        client.gather(client.map(_scores, paths, [mean_f] * n_shards, [comps] * n_shards, targets, pure=False))
+        # And all of them as one scores.npy, as one machine writes it (the bar-features
+        # stage reads it): k floats per bar, streamed shard by shard.
+        _concatenate_rows(targets, os.path.join(model_dir, "scores.npy"))
     _write_json(
         os.path.join(model_dir, "traffic.json"),
         {"shards": len(paths), "rows": int(n), "features": int(d), "passes": traffic.passes},
