@@ -165,6 +165,20 @@ def test_distributed_exact_equals_one_machine_exact(cluster, tmp_path):
     assert np.abs(np.abs(np.sum(a * b, axis=1)) - 1).max() < 1e-6
 
 
+def test_scores_are_one_npy_as_one_machine_writes_them_unless_not_asked(cluster, tmp_path):
+    rng = np.random.default_rng(6)
+    X = (rng.normal(size=(500, 6)) @ rng.normal(size=(6, 40)) + rng.normal(size=(500, 40)) * 0.1).astype(np.float32)
+    etd.write_shards(X, tmp_path / "m", shard_rows=120)
+    model = etd.pca(tmp_path / "m", tmp_path / "with", client=cluster.client, n_components=5)
+    scores = np.load(tmp_path / "with" / "scores.npy")
+    assert scores.dtype == np.float32 and scores.shape == (500, 5)
+    np.testing.assert_allclose(scores, model.transform(X), atol=1e-4 * np.abs(scores).max())
+    bare = etd.pca(tmp_path / "m", tmp_path / "without", client=cluster.client, n_components=5, scores=False)
+    assert not (tmp_path / "without" / "scores.npy").exists() and not (tmp_path / "without" / "scores").exists()
+    np.testing.assert_allclose(bare.singular_values_, model.singular_values_, rtol=1e-12)
+    assert not [p for p in (tmp_path / "with").iterdir() if ".tmp" in p.name]
+
+
 def test_exact_in_column_tiles_equals_one_machine_exact(cluster, tmp_path):
     """A task budget of 40,000 bytes: 60 columns in tiles of 17 (4 tiles), shards read 16
     rows at a time, and the same PCA as one machine's."""
