@@ -11,7 +11,7 @@ use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 
 use crate::arrays::{Matrix, matrix_f64};
-use crate::calls::{blocking, invalid};
+use crate::calls::{blocking_on, invalid};
 
 /// The centred rows of a matrix held elsewhere, and the tall matrices the engine keeps
 /// beside them, reached through a Python object's methods (the distributed front keeps
@@ -123,66 +123,96 @@ fn contiguous<'a>(
 
 /// `(rows, column means, centred sum of squares over all columns)` of one shard
 /// (float32 or float64 rows), as one machine's first pass computes them; GIL released.
+/// `threads`: the engine's threads for this call (0: one per core), for every shard
+/// product below too.
 #[pyfunction]
+#[pyo3(signature = (x, threads=0))]
 pub(crate) fn shard_column_stats<'py>(
     py: Python<'py>,
     x: Matrix<'py>,
+    threads: usize,
 ) -> PyResult<(usize, Bound<'py, PyArray1<f64>>, f64)> {
     let rows = x.rows(py)?;
-    let (n, mean, m2) = blocking(py, || ops::shard_column_stats(&rows))?;
+    let (n, mean, m2) = blocking_on(py, threads, || ops::shard_column_stats(&rows))?;
     Ok((n, mean.into_pyarray(py), m2))
 }
 
-/// The engine's product of one shard with a float64 matrix, both products having
-/// the same shape of call.
-type ShardProduct = fn(&MemoryRows<'_>, &[f64], &[f64], usize) -> eigentechno::Result<Vec<f64>>;
+type ProductFn = fn(&MemoryRows<'_>, &[f64], &[f64], usize) -> eigentechno::Result<Vec<f64>>;
 
-/// One shard's `product` with `other` (named `name` in errors), GIL released; the
-/// result has the shard's rows (`X_i W`) or one row per column (`X_i^T Q_i`).
+/// One of the engine's products of a shard with a float64 matrix (both have the same
+/// shape of call): the call, its other operand's name in errors, and whether the result
+/// has a row per shard row (`X_i W`) or per column (`X_i^T Q_i`).
+struct ShardProduct {
+    call: ProductFn,
+    other: &'static str,
+    per_row: bool,
+}
+
+const TIMES: ShardProduct = ShardProduct {
+    call: ops::shard_times,
+    other: "W",
+    per_row: true,
+};
+
+const T_TIMES: ShardProduct = ShardProduct {
+    call: ops::shard_t_times,
+    other: "Q",
+    per_row: false,
+};
+
+/// One shard's `product` with `other`, GIL released, the engine on `threads`.
 fn shard_product<'py>(
     py: Python<'py>,
     x: Matrix<'py>,
     mean: PyReadonlyArray1<'py, f64>,
     other: PyReadonlyArray2<'py, f64>,
-    name: &str,
-    product: ShardProduct,
-    per_row: bool,
+    product: &ShardProduct,
+    threads: usize,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let rows = x.rows(py)?;
     let mean = mean.as_array().to_vec();
     let l = other.shape()[1];
-    let out_rows = if per_row { rows_of(&x) } else { mean.len() };
-    let other = contiguous(py, name, &other)?;
-    let out = blocking(py, || product(&rows, &mean, other, l))?;
+    let out_rows = if product.per_row {
+        rows_of(&x)
+    } else {
+        mean.len()
+    };
+    let other = contiguous(py, product.other, &other)?;
+    let out = blocking_on(py, threads, || (product.call)(&rows, &mean, other, l))?;
     Ok(matrix_f64(py, out, out_rows, l))
 }
 
 /// `(X_i - mean) @ W` of one shard (float32 or float64 rows, float64 `W`), float64.
 #[pyfunction]
+#[pyo3(signature = (x, mean, w, threads=0))]
 pub(crate) fn shard_times<'py>(
     py: Python<'py>,
     x: Matrix<'py>,
     mean: PyReadonlyArray1<'py, f64>,
     w: PyReadonlyArray2<'py, f64>,
+    threads: usize,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    shard_product(py, x, mean, w, "W", ops::shard_times, true)
+    shard_product(py, x, mean, w, &TIMES, threads)
 }
 
 /// `(X_i - mean).T @ Q_i` of one shard and its rows of `Q`, float64 `d x l`.
 #[pyfunction]
+#[pyo3(signature = (x, mean, q, threads=0))]
 pub(crate) fn shard_t_times<'py>(
     py: Python<'py>,
     x: Matrix<'py>,
     mean: PyReadonlyArray1<'py, f64>,
     q: PyReadonlyArray2<'py, f64>,
+    threads: usize,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    shard_product(py, x, mean, q, "Q", ops::shard_t_times, false)
+    shard_product(py, x, mean, q, &T_TIMES, threads)
 }
 
 /// `prev` (or zeros) plus columns `lo:hi` of `(X_i - mean).T @ (X_i - mean)`, float64,
 /// the shard read `block` rows at a time (0: about 64 MiB).
 #[pyfunction]
-#[pyo3(signature = (x, mean, lo, hi, block=0, prev=None))]
+#[pyo3(signature = (x, mean, lo, hi, block=0, prev=None, threads=0))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn shard_covariance_tile<'py>(
     py: Python<'py>,
     x: Matrix<'py>,
@@ -191,6 +221,7 @@ pub(crate) fn shard_covariance_tile<'py>(
     hi: usize,
     block: usize,
     prev: Option<PyReadonlyArray2<'py, f64>>,
+    threads: usize,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let rows = x.rows(py)?;
     let mean = mean.as_array().to_vec();
@@ -199,7 +230,7 @@ pub(crate) fn shard_covariance_tile<'py>(
         Some(p) => Some(contiguous(py, "prev", p)?),
         None => None,
     };
-    let out = blocking(py, || {
+    let out = blocking_on(py, threads, || {
         ops::shard_covariance_tile(&rows, &mean, lo, hi, block, prev)
     })?;
     Ok(matrix_f64(py, out, d, hi.saturating_sub(lo)))

@@ -384,6 +384,30 @@ def test_the_distributed_run_writes_every_stage_of_the_one_machine_run(cluster, 
         _close_wav(one / f, dist / f, f)
 
 
+def test_worker_tasks_give_the_engine_the_threads_dask_gives_them(monkeypatch):
+    """Dask's nanny sets OMP_NUM_THREADS (1 by default) for its workers; a shard product
+    then runs the engine on that many threads, with the same result."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert etd._engine_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert etd._engine_threads() == 3
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert etd._engine_threads() == 0
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(3000, 300)).astype(np.float32)
+    mean = X.astype(np.float64).mean(axis=0)
+    W = rng.normal(size=(300, 40))
+    Q = rng.normal(size=(3000, 40))
+    for threads in (1, 2):
+        np.testing.assert_allclose(_native.shard_times(X, mean, W, threads), _native.shard_times(X, mean, W),
+                                   rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(_native.shard_t_times(X, mean, Q, threads), _native.shard_t_times(X, mean, Q),
+                                   rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(_native.shard_covariance_tile(X, mean, 0, 30, 0, None, threads),
+                                   _native.shard_covariance_tile(X, mean, 0, 30), rtol=1e-12)
+        assert _native.shard_column_stats(X, threads)[0] == 3000
+
+
 def test_shard_products_run_in_the_engine_and_equal_numpy():
     """The workers' products, computed by the engine: float32 rows far from zero (means
     of 1e3 against a spread of 1) centred before they are multiplied, so they match

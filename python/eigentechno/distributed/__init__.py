@@ -430,10 +430,19 @@ def matrix(out: PathLike) -> Any:
 BLOCK_ROWS = 2048
 
 
+def _engine_threads() -> int:
+    """The engine's threads in a task on a worker: ``OMP_NUM_THREADS``, which Dask's
+    nanny sets for its workers (1 by default, so that each of a worker's task threads
+    computes on one core and workers sharing a machine do not oversubscribe it); 0 (one
+    per core) where it is not set."""
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() else 0
+
+
 def _shard_stats(path: str) -> tuple:
     """(rows, column means, centred sum of squares over all columns) of one shard, in
     one pass in the engine, as one machine's first pass computes them."""
-    return _native.shard_column_stats(_shard(path))
+    return _native.shard_column_stats(_shard(path), _engine_threads())
 
 
 def _combine_stats(parts: List[tuple]) -> tuple:
@@ -458,12 +467,12 @@ def _shard(path: str) -> np.ndarray:
 def _times(path: str, mean: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Rows of (X_i - mean) @ W, in the engine (float32 shards multiplied in float32,
     as on one machine; the GIL released)."""
-    return _native.shard_times(_shard(path), _plain(mean), _plain(w))
+    return _native.shard_times(_shard(path), _plain(mean), _plain(w), _engine_threads())
 
 
 def _t_times(path: str, mean: np.ndarray, q: np.ndarray) -> np.ndarray:
     """(X_i - mean)^T Q_i, in the engine."""
-    return _native.shard_t_times(_shard(path), _plain(mean), _plain(q))
+    return _native.shard_t_times(_shard(path), _plain(mean), _plain(q), _engine_threads())
 
 
 def _covariance_tile(prev: Optional[np.ndarray], path: str, mean: np.ndarray, lo: int, hi: int,
@@ -473,7 +482,7 @@ def _covariance_tile(prev: Optional[np.ndarray], path: str, mean: np.ndarray, lo
     over a lane's shards, so a worker holds two tiles and a block, never one tile per
     shard it has done."""
     return _native.shard_covariance_tile(
-        _shard(path), _plain(mean), lo, hi, rows, None if prev is None else _plain(prev)
+        _shard(path), _plain(mean), lo, hi, rows, None if prev is None else _plain(prev), _engine_threads()
     )
 
 
@@ -567,7 +576,7 @@ def _tree_sum(client: Any, futures: List[Any], nbytes: int) -> Any:
 
 def _scores(path: str, mean: np.ndarray, components: np.ndarray, target: str) -> int:
     """Scores of one shard's rows, written atomically as float32 .npy."""
-    z = _native.shard_times(_shard(path), _plain(mean), _plain(components.T)).astype(np.float32)
+    z = _native.shard_times(_shard(path), _plain(mean), _plain(components.T), _engine_threads()).astype(np.float32)
     tmp = f"{target}.{uuid.uuid4().hex}.tmp.npy"
     np.save(tmp, z)
     os.replace(tmp, target)
