@@ -415,6 +415,22 @@ mod tests {
         }
     }
 
+    /// Randomized float64 PCA with k = 8: adaptive (`None`), or `q` power iterations in
+    /// full.
+    fn randomized_k8(q: Option<usize>) -> PcaParams {
+        let mut params = PcaParams {
+            k: Some(8),
+            method: Method::Randomized,
+            precision: Precision::F64,
+            ..Default::default()
+        };
+        if let Some(q) = q {
+            params.power_iterations = q;
+            params.tolerance = 0.0;
+        }
+        params
+    }
+
     /// `(n, d)` rows with a decaying spectrum, far from zero (what bars look like to
     /// PCA); their column statistics; and the centred rows seen only through products.
     fn bar_like(n: usize, d: usize, seed: u64) -> (Vec<f64>, ColumnStats, InMemory) {
@@ -434,16 +450,7 @@ mod tests {
         let (x, stats, op) = bar_like(n, d, 11);
         let rows = MemoryRows::f64(&x, n, d).unwrap();
         for q in [None, Some(0), Some(2)] {
-            let mut params = PcaParams {
-                k: Some(8),
-                method: Method::Randomized,
-                precision: Precision::F64,
-                ..Default::default()
-            };
-            if let Some(q) = q {
-                params.power_iterations = q;
-                params.tolerance = 0.0;
-            }
+            let params = randomized_k8(q);
             let want = params.check(&rows).unwrap().fit(&rows).unwrap();
             *op.combines.lock().unwrap() = 0;
             let got = fit_randomized_remote(&op, stats.clone(), &params).unwrap();
@@ -520,16 +527,7 @@ mod tests {
         op.f32 = true;
         let rows = MemoryRows::f64(&x, n, d).unwrap();
         for q in [None, Some(2)] {
-            let mut params = PcaParams {
-                k: Some(8),
-                method: Method::Randomized,
-                precision: Precision::F64,
-                ..Default::default()
-            };
-            if let Some(q) = q {
-                params.power_iterations = q;
-                params.tolerance = 0.0;
-            }
+            let params = randomized_k8(q);
             let want = params.check(&rows).unwrap().fit(&rows).unwrap();
             let got = fit_randomized_remote(&op, stats.clone(), &params).unwrap();
             // The adaptive stop is not held back by the rounding of X^T Q to float32.
