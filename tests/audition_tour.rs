@@ -1,7 +1,7 @@
 //! `eigentechno audition DIR --tour N`: one WAV of N loops in de Bruijn order, checked
 //! from its tour.json (issue #29).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

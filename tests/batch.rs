@@ -1,7 +1,7 @@
 //! Running pipelines on real files: durations, bad files, strict mode, determinism,
 //! resume, and the stage listing.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! The engine from the shell and from pipelines: `eigentechno correlate|convolve` and
 //! the `npy`, `correlate`, `convolve` stages.
 
-mod common;
+use crate::common;
 
 use common::*;
 use eigentechno::engine::conv::{Method, Mode, correlate};

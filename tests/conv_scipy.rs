@@ -1,7 +1,7 @@
 //! The correlation/convolution engine against scipy.signal's results, committed by
 //! fixtures/conv/make_conv_fixtures.py: every case, mode, method, in f64 and f32.
 
-mod common;
+use crate::common;
 
 use eigentechno::engine::conv::{ConvError, Method, Mode, Op, Real, apply, apply2d};
 use ndarray::Array2;

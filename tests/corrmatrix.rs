@@ -1,7 +1,7 @@
 //! Correlation-matrix heatmaps (issue #7): values against numpy.corrcoef, the colours
 //! read back from the PNG, constant columns, and the CLI.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! `eigentechno curves` (#29 part 2): curve distances against analytic values, sampled
 //! curves fitted first, a run folder's tempo curves, and bad input refused clearly.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! built-in ones, including the collecting and whole-run modes, and a fan-out where
 //! one stage feeds two.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 

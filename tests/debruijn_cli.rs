@@ -1,7 +1,7 @@
 //! `eigentechno debruijn`: the keypad riddle's answer, its file, its check, its
 //! picture, and the refusals (issue #29).
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

@@ -7,7 +7,7 @@
 //! them the test says so and passes, unless EIGENTECHNO_BROWSER_TEST=required (as
 //! `.ci/run` sets), where it fails.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -2,7 +2,7 @@
 //! errors on stderr, `~` and relative paths, an Opus file named as such, and an output
 //! folder that holds the matrix once.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

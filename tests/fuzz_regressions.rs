@@ -4,7 +4,7 @@
 //! listed for it, and valid files from `fixtures/` must still read, so a fix that
 //! refuses too much fails here too. See `fixtures/fuzz/README.md`.
 
-mod fuzz_cases;
+use crate::fuzz_cases;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! good tracks, under a memory limit; non-regular files; a full and a read-only output
 //! folder; a second run on a held folder; Ctrl-C during ingest.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

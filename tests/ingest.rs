@@ -1,7 +1,7 @@
 //! Ingest: tempo, beats, downbeats, bars, stretch and the matrix, on synthetic tracks
 //! with exact ground truth, and on the bad inputs a music folder holds.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

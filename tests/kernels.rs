@@ -1,7 +1,7 @@
 //! CNN kernel pictures (issue #7): the same weights from every file form give the same
 //! figures, the numbers behind them match numpy's, and bad weights files fail clearly.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

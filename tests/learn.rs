@@ -2,7 +2,7 @@
 //! 1,000-image Fashion-MNIST subset and a committed model (fixtures/learn), and their
 //! errors on bad input.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -2,7 +2,7 @@
 //! (fixtures/learn/blobs): the folders and JSON keys scripts read, the ensemble's
 //! evaluation, and bad options refused before any training.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;

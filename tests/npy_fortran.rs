@@ -2,7 +2,7 @@
 //! their C-order twins: whole (read_npy), streamed in row blocks (NpyMatrix), and by the
 //! pca and corrmatrix commands. Fixtures: fixtures/npy/make_npy_fixtures.py.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! CLI writes, a list of files keeps its order, and awkward track names survive the
 //! round trip through `bars.csv`.
 
-mod common;
+use crate::common;
 
 use common::{corpus, eigentechno, text};
 use eigentechno::ops::{self, IngestParams, TrackInput};

@@ -1,7 +1,7 @@
 //! `eigentechno pca` and `audition` on files: outputs, the equalised round trip, and
 //! clear errors for bad matrices (issue #4).
 
-mod common;
+use crate::common;
 
 use common::{eigentechno, root, text};
 

@@ -3,7 +3,7 @@
 //! scikit-learn's `PCA.score_samples` (fixtures/pca64, made by make_pca64_fixtures.py)
 //! to 1e-9 relative. Float32 data keeps a float32 model and float32 files.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! A bad pipeline is rejected before any stage runs: exit code 2, the file, line and
 //! key at fault in the message, and nothing written.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -1,6 +1,6 @@
 //! The run report (`summary.json` and the printed summary) and resuming whole runs.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

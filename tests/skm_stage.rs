@@ -2,7 +2,7 @@
 //! fixture corpus; the confidence is low on the bars of tracks held out entirely; bad
 //! settings and a missing column are refused clearly.
 
-mod common;
+use crate::common;
 
 use common::{eigentechno, text};
 

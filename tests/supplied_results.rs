@@ -4,7 +4,7 @@
 //! is refused before any work. The stages that read the matrix also take a distributed
 //! ingest's `manifest.json` in place of `bars.npy`, with the same results.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

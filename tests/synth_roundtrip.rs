@@ -3,7 +3,7 @@
 //! within 5 ms of the annotated beats. Also on the committed lossy fixtures, which
 //! checks gapless MP3/Vorbis decoding keeps the timing.
 
-mod common;
+use crate::common;
 
 use common::*;
 use eigentechno::audio::{DecodeOptions, decode_file};
