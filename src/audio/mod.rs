@@ -7,6 +7,7 @@ pub mod equalize;
 pub mod evaluate;
 pub mod listen;
 pub mod open;
+pub mod prefetch;
 pub mod resample;
 pub mod rhythm;
 pub mod signal;

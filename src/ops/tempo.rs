@@ -180,6 +180,10 @@ pub fn tempo_of_samples(samples: Vec<f32>, rate: u32, opts: &TempoOptions) -> Re
 /// # Ok(()) }
 /// ```
 pub fn tempo_of_files(files: &[PathBuf], opts: &TempoOptions) -> Vec<Result<Rhythm>> {
+    if let [one] = files {
+        // One file: on this thread, so decoding can take another core (see analyse_file).
+        return vec![tempo_of_file(one, opts)];
+    }
     files.par_iter().map(|f| tempo_of_file(f, opts)).collect()
 }
 

@@ -5,8 +5,9 @@ use rustfft::FftPlanner;
 use rustfft::num_complex::Complex;
 
 use super::Features;
-use crate::audio::signal::Signal;
+use crate::audio::signal::{SampleStream, Signal};
 use crate::engine::lanes::sum_zip;
+use crate::error::Result;
 
 /// Short-STFT geometry at a given rate: ~29 ms windows, quarter hop.
 fn short_frames(rate: u32) -> (usize, usize) {
@@ -22,161 +23,278 @@ fn hann(n: usize) -> Vec<f32> {
 
 /// Magnitude spectra of centred frames: calls `each(frame_index, magnitudes)` with the
 /// magnitudes of the FFT bins in `bins` (`magnitudes[i]` is bin `bins.start + i`).
-///
-/// Frames go through the FFT in pairs, one as the real and one as the imaginary part of
-/// a complex transform, and are told apart by the conjugate symmetry of real spectra:
-/// cheaper than two real transforms, whose post-processing pass costs more than the
-/// transform itself at these sizes.
+/// Returns the number of frames.
 fn stft(
     samples: &[f32],
     win: usize,
     hop: usize,
     bins: std::ops::Range<usize>,
-    mut each: impl FnMut(usize, &[f32]),
+    each: impl FnMut(usize, &[f32]),
 ) -> usize {
-    // One planner per thread: `onset_envelope` runs once per bar, and planning a
-    // transform (its twiddles) costs more than using it a hundred times.
-    thread_local! {
-        static PLANNER: std::cell::RefCell<FftPlanner<f32>> =
-            std::cell::RefCell::new(FftPlanner::new());
-    }
-    assert!(win >= 4 && win.is_multiple_of(2), "even frame length");
-    assert!(
-        bins.start < bins.end && bins.end <= win / 2 + 1,
-        "bins within the spectrum"
-    );
-    let fft = PLANNER.with(|p| p.borrow_mut().plan_fft_forward(win));
-    let window = hann(win);
-    let mut buf = vec![Complex::<f32>::default(); win];
-    let mut scratch = vec![Complex::<f32>::default(); fft.get_inplace_scratch_len()];
-    let half = win / 2;
-    let mut mags = [vec![0.0f32; bins.len()], vec![0.0f32; bins.len()]];
-    // Bins other than 0 and N/2, whose partner N-k is another bin.
-    let (inner_lo, inner_hi) = (bins.start.max(1), bins.end.min(half));
-    let frames = samples.len().div_ceil(hop).max(1);
-    // Whether frame `t` lies inside the signal (nearly all frames do).
-    let interior = |t: usize| {
-        let start = (t * hop) as isize - half as isize;
-        t < frames && start >= 0 && start as usize + win <= samples.len()
-    };
-    // Windowed frame `t` (zeros past the last) into the real (`part` 0) or imaginary (1)
-    // parts of `buf`, zero-padded where it runs past either end.
-    let fill = |buf: &mut [Complex<f32>], t: usize, part: usize| {
-        let start = (t * hop) as isize - half as isize;
-        for (i, c) in buf.iter_mut().enumerate() {
-            let idx = start + i as isize;
-            let v = if t < frames && idx >= 0 && (idx as usize) < samples.len() {
-                samples[idx as usize] * window[i]
-            } else {
-                0.0
-            };
-            if part == 0 { c.re = v } else { c.im = v }
+    let mut s = Stft::new(win, hop, bins);
+    s.advance(samples, true, each);
+    s.next
+}
+
+/// A short-time Fourier transform that can be run as the signal arrives: each
+/// [`Stft::advance`] runs the frames whose windows the samples so far cover, and the
+/// last (with `done`) the rest, zero-padded past the end. Frames are run in the same
+/// pairs whatever the chunks, so the magnitudes are the same bits as in one go.
+///
+/// Frames go through the FFT in pairs, one as the real and one as the imaginary part of
+/// a complex transform, and are told apart by the conjugate symmetry of real spectra:
+/// cheaper than two real transforms, whose post-processing pass costs more than the
+/// transform itself at these sizes.
+struct Stft {
+    win: usize,
+    hop: usize,
+    bins: std::ops::Range<usize>,
+    fft: std::sync::Arc<dyn rustfft::Fft<f32>>,
+    window: Vec<f32>,
+    buf: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
+    mags: [Vec<f32>; 2],
+    /// The next frame to run (always even until the last call).
+    next: usize,
+}
+
+impl Stft {
+    fn new(win: usize, hop: usize, bins: std::ops::Range<usize>) -> Self {
+        // One planner per thread: `onset_envelope` runs once per bar, and planning a
+        // transform (its twiddles) costs more than using it a hundred times.
+        thread_local! {
+            static PLANNER: std::cell::RefCell<FftPlanner<f32>> =
+                std::cell::RefCell::new(FftPlanner::new());
         }
-    };
-    for t in (0..frames).step_by(2) {
-        if interior(t) && interior(t + 1) {
-            // Both frames inside the signal: one vectorised interleaving pass.
-            let a = &samples[t * hop - half..t * hop - half + win];
-            let b = &samples[(t + 1) * hop - half..(t + 1) * hop - half + win];
-            for (((c, &x), &y), &w) in buf.iter_mut().zip(a).zip(b).zip(&window) {
-                *c = Complex::new(x * w, y * w);
-            }
+        assert!(win >= 4 && win.is_multiple_of(2), "even frame length");
+        assert!(
+            bins.start < bins.end && bins.end <= win / 2 + 1,
+            "bins within the spectrum"
+        );
+        let fft = PLANNER.with(|p| p.borrow_mut().plan_fft_forward(win));
+        let scratch = vec![Complex::<f32>::default(); fft.get_inplace_scratch_len()];
+        Stft {
+            win,
+            hop,
+            mags: [vec![0.0f32; bins.len()], vec![0.0f32; bins.len()]],
+            bins,
+            fft,
+            window: hann(win),
+            buf: vec![Complex::<f32>::default(); win],
+            scratch,
+            next: 0,
+        }
+    }
+
+    /// Run the frames not yet run that `samples` (the signal so far) covers; with
+    /// `done` (`samples` is the whole signal), every frame left.
+    fn advance(&mut self, samples: &[f32], done: bool, mut each: impl FnMut(usize, &[f32])) {
+        let (win, hop, half) = (self.win, self.hop, self.win / 2);
+        let bins = self.bins.clone();
+        // Frames of the whole signal; until it is whole, every frame is still to come.
+        let frames = if done {
+            samples.len().div_ceil(hop).max(1)
         } else {
-            fill(&mut buf, t, 0);
-            fill(&mut buf, t + 1, 1);
-        }
-        fft.process_with_scratch(&mut buf, &mut scratch);
-        // With Z = FFT(a + ib): A[k] = (Z[k] + conj Z[N-k]) / 2, B[k] = (Z[k] - conj Z[N-k]) / 2i.
-        let [ma, mb] = &mut mags;
-        for k in [0, half] {
-            if bins.contains(&k) {
-                ma[k - bins.start] = buf[k].re.abs();
-                mb[k - bins.start] = buf[k].im.abs();
+            usize::MAX
+        };
+        // Bins other than 0 and N/2, whose partner N-k is another bin.
+        let (inner_lo, inner_hi) = (bins.start.max(1), bins.end.min(half));
+        // Whether frame `t` lies inside the signal (nearly all frames do).
+        let interior = |t: usize| {
+            let start = (t * hop) as isize - half as isize;
+            t < frames && start >= 0 && start as usize + win <= samples.len()
+        };
+        let Stft {
+            fft,
+            window,
+            buf,
+            scratch,
+            mags,
+            ..
+        } = self;
+        // Windowed frame `t` (zeros past the last) into the real (`part` 0) or imaginary
+        // (1) parts of `buf`, zero-padded where it runs past either end.
+        let fill = |buf: &mut [Complex<f32>], t: usize, part: usize| {
+            let start = (t * hop) as isize - half as isize;
+            for (i, c) in buf.iter_mut().enumerate() {
+                let idx = start + i as isize;
+                let v = if t < frames && idx >= 0 && (idx as usize) < samples.len() {
+                    samples[idx as usize] * window[i]
+                } else {
+                    0.0
+                };
+                if part == 0 { c.re = v } else { c.im = v }
             }
-        }
-        if inner_lo < inner_hi {
-            let (a0, a1) = (inner_lo - bins.start, inner_hi - bins.start);
-            // Partners of k = inner_lo..inner_hi, in reverse: N - inner_hi + 1 ..= N - inner_lo.
-            let partners = &buf[win - inner_hi + 1..=win - inner_lo];
-            for (((z, r), a), b) in buf[inner_lo..inner_hi]
-                .iter()
-                .zip(partners.iter().rev())
-                .zip(&mut ma[a0..a1])
-                .zip(&mut mb[a0..a1])
-            {
-                let (sr, si) = (z.re + r.re, z.im - r.im);
-                let (dr, di) = (z.re - r.re, z.im + r.im);
-                *a = 0.5 * (sr * sr + si * si).sqrt();
-                *b = 0.5 * (dr * dr + di * di).sqrt();
+        };
+        let mut t = self.next;
+        while t < frames {
+            // Until the signal is whole, a pair waits for the samples its second window
+            // reaches.
+            if !done && (t + 1) * hop + half > samples.len() {
+                break;
             }
+            if interior(t) && interior(t + 1) {
+                // Both frames inside the signal: one vectorised interleaving pass.
+                let a = &samples[t * hop - half..t * hop - half + win];
+                let b = &samples[(t + 1) * hop - half..(t + 1) * hop - half + win];
+                for (((c, &x), &y), &w) in buf.iter_mut().zip(a).zip(b).zip(window.iter()) {
+                    *c = Complex::new(x * w, y * w);
+                }
+            } else {
+                fill(buf, t, 0);
+                fill(buf, t + 1, 1);
+            }
+            fft.process_with_scratch(buf, scratch);
+            // With Z = FFT(a + ib): A[k] = (Z[k] + conj Z[N-k]) / 2, B[k] = (Z[k] - conj Z[N-k]) / 2i.
+            let [ma, mb] = mags;
+            for k in [0, half] {
+                if bins.contains(&k) {
+                    ma[k - bins.start] = buf[k].re.abs();
+                    mb[k - bins.start] = buf[k].im.abs();
+                }
+            }
+            if inner_lo < inner_hi {
+                let (a0, a1) = (inner_lo - bins.start, inner_hi - bins.start);
+                // Partners of k = inner_lo..inner_hi, in reverse: N - inner_hi + 1 ..= N - inner_lo.
+                let partners = &buf[win - inner_hi + 1..=win - inner_lo];
+                for (((z, r), a), b) in buf[inner_lo..inner_hi]
+                    .iter()
+                    .zip(partners.iter().rev())
+                    .zip(&mut ma[a0..a1])
+                    .zip(&mut mb[a0..a1])
+                {
+                    let (sr, si) = (z.re + r.re, z.im - r.im);
+                    let (dr, di) = (z.re - r.re, z.im + r.im);
+                    *a = 0.5 * (sr * sr + si * si).sqrt();
+                    *b = 0.5 * (dr * dr + di * di).sqrt();
+                }
+            }
+            each(t, ma);
+            if t + 1 < frames {
+                each(t + 1, mb);
+            }
+            t += 2;
         }
-        each(t, ma);
-        if t + 1 < frames {
-            each(t + 1, mb);
-        }
+        self.next = if done { frames } else { t };
     }
-    frames
 }
 
 /// Onset strength and chroma of a signal (any rate; 8,820 Hz is the working rate).
 pub fn features(signal: &Signal) -> Features {
-    let rate = signal.rate;
-    let (win, hop) = short_frames(rate);
-    let bin_hz = rate as f64 / win as f64;
-    let low_bins = ((250.0 / bin_hz).ceil() as usize).max(2);
-    let mut log_flux = LogFlux::new(win);
-    let mut flux = Vec::new();
-    let mut low = Vec::new();
-    let kick_bins = (KICK_HZ.0 / bin_hz).ceil() as usize..=(KICK_HZ.1 / bin_hz).floor() as usize;
-    let mut kick = Vec::new();
-    stft(&signal.samples, win, hop, 0..win / 2 + 1, |_, mags| {
-        kick.push(mags[kick_bins.clone()].iter().map(|m| m * m).sum::<f32>());
-        let (l, f) = log_flux.step(mags, low_bins);
-        flux.push(f);
-        low.push(l);
-    });
+    let mut f = FeatureFrames::new(signal.rate);
+    f.advance(&signal.samples, true);
+    f.finish()
+}
 
-    // Chroma from a long window: enough frequency resolution for bass notes. Half-window
-    // hop: Hann windows at 50 % overlap weigh every sample alike, which is all the 2-beat
-    // chroma means of the downbeat stage need (a quarter-window hop cost twice as much
-    // and picked the same downbeats on every real-data track and synth track).
-    let cwin = ((0.232 * rate as f64) as usize).next_power_of_two();
-    let chop = cwin / 2;
-    let cbin_hz = rate as f64 / cwin as f64;
-    // (bin, pitch class) of the bins between 50 Hz and 2 kHz.
-    let pitch_class: Vec<(usize, usize)> = (0..cwin / 2 + 1)
-        .filter_map(|k| {
-            let f = k as f64 * cbin_hz;
-            if !(50.0..=2_000.0).contains(&f) {
-                return None;
+/// [`features`] of a stream, computed as its chunks arrive: while a decoder fills the
+/// stream on another thread, the transforms keep pace on this one. The same bits as
+/// [`features`] of the whole signal.
+pub fn features_of_stream(stream: &mut dyn SampleStream) -> Result<Features> {
+    let mut f = FeatureFrames::new(stream.sample_rate());
+    let (mut samples, mut chunk) = (Vec::new(), Vec::new());
+    while stream.read_chunk(&mut chunk)? {
+        samples.extend_from_slice(&chunk);
+        f.advance(&samples, false);
+    }
+    f.advance(&samples, true);
+    Ok(f.finish())
+}
+
+/// The frame-by-frame half of [`features`]: both transforms and what each frame adds.
+struct FeatureFrames {
+    rate: u32,
+    short: Stft,
+    low_bins: usize,
+    kick_bins: std::ops::RangeInclusive<usize>,
+    log_flux: LogFlux,
+    flux: Vec<f32>,
+    low: Vec<f32>,
+    kick: Vec<f32>,
+    long: Stft,
+    /// Runs of chroma bins of one pitch class (their range, the class).
+    runs: Vec<(std::ops::Range<usize>, usize)>,
+    chroma: Vec<[f32; 12]>,
+}
+
+impl FeatureFrames {
+    fn new(rate: u32) -> Self {
+        let (win, hop) = short_frames(rate);
+        let bin_hz = rate as f64 / win as f64;
+        let low_bins = ((250.0 / bin_hz).ceil() as usize).max(2);
+        let kick_bins =
+            (KICK_HZ.0 / bin_hz).ceil() as usize..=(KICK_HZ.1 / bin_hz).floor() as usize;
+
+        // Chroma from a long window: enough frequency resolution for bass notes. Half-
+        // window hop: Hann windows at 50 % overlap weigh every sample alike, which is all
+        // the 2-beat chroma means of the downbeat stage need (a quarter-window hop cost
+        // twice as much and picked the same downbeats on every real-data track and synth
+        // track).
+        let cwin = ((0.232 * rate as f64) as usize).next_power_of_two();
+        let chop = cwin / 2;
+        let cbin_hz = rate as f64 / cwin as f64;
+        // (bin, pitch class) of the bins between 50 Hz and 2 kHz.
+        let pitch_class: Vec<(usize, usize)> = (0..cwin / 2 + 1)
+            .filter_map(|k| {
+                let f = k as f64 * cbin_hz;
+                if !(50.0..=2_000.0).contains(&f) {
+                    return None;
+                }
+                let midi = 69.0 + 12.0 * (f / 440.0).log2();
+                Some((k, (midi.round() as i64).rem_euclid(12) as usize))
+            })
+            .collect();
+        // Pitch class rises with the bin, so the bins come in runs of one class: each run
+        // is summed as a slice (one bin at a time into a 12-value array stalls on every
+        // add). Runs are kept relative to the first chroma bin.
+        let chroma_bins =
+            pitch_class.first().map_or(0, |p| p.0)..pitch_class.last().map_or(1, |p| p.0 + 1);
+        let mut runs: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
+        for &(k, pc) in &pitch_class {
+            let k = k - chroma_bins.start;
+            match runs.last_mut() {
+                Some((r, p)) if *p == pc && r.end == k => r.end = k + 1,
+                _ => runs.push((k..k + 1, pc)),
             }
-            let midi = 69.0 + 12.0 * (f / 440.0).log2();
-            Some((k, (midi.round() as i64).rem_euclid(12) as usize))
-        })
-        .collect();
-    // Pitch class rises with the bin, so the bins come in runs of one class: each run is
-    // summed as a slice (one bin at a time into a 12-value array stalls on every add).
-    let mut runs: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
-    for &(k, pc) in &pitch_class {
-        match runs.last_mut() {
-            Some((r, p)) if *p == pc && r.end == k => r.end = k + 1,
-            _ => runs.push((k..k + 1, pc)),
+        }
+        FeatureFrames {
+            rate,
+            short: Stft::new(win, hop, 0..win / 2 + 1),
+            low_bins,
+            kick_bins,
+            log_flux: LogFlux::new(win),
+            flux: Vec::new(),
+            low: Vec::new(),
+            kick: Vec::new(),
+            long: Stft::new(cwin, chop, chroma_bins),
+            runs,
+            chroma: Vec::new(),
         }
     }
-    let chroma_bins =
-        pitch_class.first().map_or(0, |p| p.0)..pitch_class.last().map_or(1, |p| p.0 + 1);
-    let mut chroma = Vec::new();
-    stft(
-        &signal.samples,
-        cwin,
-        chop,
-        chroma_bins.clone(),
-        |_, mags| {
+
+    fn advance(&mut self, samples: &[f32], done: bool) {
+        let FeatureFrames {
+            short,
+            low_bins,
+            kick_bins,
+            log_flux,
+            flux,
+            low,
+            kick,
+            long,
+            runs,
+            chroma,
+            ..
+        } = self;
+        short.advance(samples, done, |_, mags| {
+            kick.push(mags[kick_bins.clone()].iter().map(|m| m * m).sum::<f32>());
+            let (l, f) = log_flux.step(mags, *low_bins);
+            flux.push(f);
+            low.push(l);
+        });
+        long.advance(samples, done, |_, mags| {
             let mut c = [0.0f32; 12];
-            for (r, pc) in &runs {
-                c[*pc] += mags[r.start - chroma_bins.start..r.end - chroma_bins.start]
-                    .iter()
-                    .sum::<f32>();
+            for (r, pc) in runs.iter() {
+                c[*pc] += mags[r.clone()].iter().sum::<f32>();
             }
             let sum: f32 = c.iter().sum();
             if sum > 0.0 {
@@ -185,25 +303,38 @@ pub fn features(signal: &Signal) -> Features {
                 }
             }
             chroma.push(c);
-        },
-    );
-    let fps = rate as f64 / hop as f64;
-    let strength = beat_strength(&flux, &low, fps);
-    // Rises of kick-band power (linear, so the loudest low event, the kick, dominates).
-    let mut previous = kick.first().copied().unwrap_or(0.0);
-    for p in &mut kick {
-        let rise = (*p - previous).max(0.0);
-        previous = *p;
-        *p = rise;
+        });
     }
-    Features {
-        fps,
-        flux,
-        low,
-        chroma_fps: rate as f64 / chop as f64,
-        chroma,
-        strength,
-        kick,
+
+    fn finish(self) -> Features {
+        let FeatureFrames {
+            rate,
+            short,
+            long,
+            flux,
+            low,
+            mut kick,
+            chroma,
+            ..
+        } = self;
+        let fps = rate as f64 / short.hop as f64;
+        let strength = beat_strength(&flux, &low, fps);
+        // Rises of kick-band power (linear, so the loudest low event, the kick, dominates).
+        let mut previous = kick.first().copied().unwrap_or(0.0);
+        for p in &mut kick {
+            let rise = (*p - previous).max(0.0);
+            previous = *p;
+            *p = rise;
+        }
+        Features {
+            fps,
+            flux,
+            low,
+            chroma_fps: rate as f64 / long.hop as f64,
+            chroma,
+            strength,
+            kick,
+        }
     }
 }
 
@@ -366,6 +497,58 @@ mod tests {
                 }
             });
             assert_eq!((frames, seen), (7, 7));
+        }
+    }
+
+    /// A signal read back in chunks of the given sizes, in turn.
+    struct Chunked {
+        samples: Vec<f32>,
+        sizes: Vec<usize>,
+        at: usize,
+        turn: usize,
+    }
+
+    impl SampleStream for Chunked {
+        fn sample_rate(&self) -> u32 {
+            8_820
+        }
+        fn read_chunk(&mut self, out: &mut Vec<f32>) -> Result<bool> {
+            out.clear();
+            let n = self.sizes[self.turn % self.sizes.len()];
+            self.turn += 1;
+            let end = (self.at + n).min(self.samples.len());
+            out.extend_from_slice(&self.samples[self.at..end]);
+            self.at = end;
+            Ok(!out.is_empty())
+        }
+    }
+
+    #[test]
+    fn features_of_a_stream_are_the_bits_of_features_of_the_whole() {
+        let mut r = crate::engine::Rng::new(11);
+        // Noise with a click every half second, and lengths that end mid-frame, on a
+        // frame, and shorter than one long window.
+        for len in [8_820 * 7 + 37, 8_820 * 3, 1_000, 1] {
+            let samples: Vec<f32> = (0..len)
+                .map(|i| 0.1 * r.normal() as f32 + if i % 4_410 == 0 { 1.0 } else { 0.0 })
+                .collect();
+            let whole = features(&Signal::new(8_820, samples.clone()));
+            for sizes in [vec![16_384], vec![1, 77, 1_000, 3], vec![len]] {
+                let mut stream = Chunked {
+                    samples: samples.clone(),
+                    sizes,
+                    at: 0,
+                    turn: 0,
+                };
+                let f = features_of_stream(&mut stream).unwrap();
+                assert!(!whole.flux.is_empty() && !whole.chroma.is_empty());
+                assert_eq!(f.flux, whole.flux, "{len}");
+                assert_eq!(f.low, whole.low);
+                assert_eq!(f.kick, whole.kick);
+                assert_eq!(f.chroma, whole.chroma);
+                assert_eq!(f.strength, whole.strength);
+                assert_eq!((f.fps, f.chroma_fps), (whole.fps, whole.chroma_fps));
+            }
         }
     }
 

@@ -31,7 +31,7 @@ pub use beats::{
     BeatGrid, GridSegment, SegmentStatus, SegmentSummary, TempoCurve, tempo_curve, track_beats,
 };
 pub use downbeats::{bar_phases, downbeat_phase};
-pub use features::{KICK_HZ, features, onset_envelope};
+pub use features::{KICK_HZ, features, features_of_stream, onset_envelope};
 pub use segments::beat_grid;
 pub use tempo::{TempoEstimate, estimate_tempo};
 
@@ -199,12 +199,18 @@ pub fn analyse_file(
     rate: u32,
     opts: &RhythmOptions,
 ) -> crate::error::Result<Option<Rhythm>> {
-    let stream = super::DecodeStream::open(
+    let stream: Box<dyn super::SampleStream> = Box::new(super::DecodeStream::open(
         path,
         &super::DecodeOptions::default(),
         crate::error::Warnings::new(),
-    )?;
-    let mut rs = super::ResampleStream::new(Box::new(stream), rate)?;
-    let signal = Signal::from_stream(&mut rs)?;
-    Ok(analyse(&signal, opts))
+    )?);
+    // Called on its own (not from a pool's worker, which has other tracks to keep the
+    // cores busy), decoding runs on a thread of its own beside the resampler.
+    let stream = if rayon::current_thread_index().is_none() {
+        Box::new(super::prefetch::PrefetchStream::new(stream, path)?)
+    } else {
+        stream
+    };
+    let mut rs = super::ResampleStream::new(stream, rate)?;
+    Ok(analyse_features(&features_of_stream(&mut rs)?, opts))
 }
