@@ -393,6 +393,14 @@ def test_worker_tasks_give_the_engine_the_threads_dask_gives_them(monkeypatch):
     assert etd._engine_threads() == 3
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert etd._engine_threads() == 0
+    # A worker without a nanny (here in this process, so it sees the same environment):
+    # the cores shared among its task threads.
+    from distributed import Client, LocalCluster
+    cores = os.cpu_count() or 1
+    for tasks in (1, 2, cores + 1):
+        with LocalCluster(n_workers=1, threads_per_worker=tasks, processes=False,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            assert client.submit(etd._engine_threads, pure=False).result() == max(1, cores // tasks)
     rng = np.random.default_rng(8)
     X = rng.normal(size=(3000, 300)).astype(np.float32)
     mean = X.astype(np.float64).mean(axis=0)

@@ -433,10 +433,19 @@ BLOCK_ROWS = 2048
 def _engine_threads() -> int:
     """The engine's threads in a task on a worker: ``OMP_NUM_THREADS``, which Dask's
     nanny sets for its workers (1 by default, so that each of a worker's task threads
-    computes on one core and workers sharing a machine do not oversubscribe it); 0 (one
-    per core) where it is not set."""
+    computes on one core and workers sharing a machine do not oversubscribe it). Where
+    it is not set: on a worker started without a nanny, the machine's cores shared
+    among the worker's task threads; elsewhere 0 (one per core)."""
     value = os.environ.get("OMP_NUM_THREADS", "").strip()
-    return int(value) if value.isdigit() else 0
+    if value.isdigit():
+        return int(value)
+    try:
+        from distributed import get_worker
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return 0
+    tasks = max(1, int(getattr(worker.state, "nthreads", 1) or 1))
+    return max(1, (os.cpu_count() or 1) // tasks)
 
 
 def _shard_stats(path: str) -> tuple:
