@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use super::signal::SampleStream;
 use crate::error::{Error, Result};
 
-/// Chunks read ahead: enough to ride out a slow chunk on either side, few enough that
+/// Batches read ahead: enough to ride out a slow one on either side, few enough that
 /// the memory held stays near a megabyte.
 const AHEAD: usize = 4;
 /// Samples handed over at a time (about 1.5 s at 44.1 kHz).
@@ -16,7 +16,7 @@ const BATCH: usize = 1 << 16;
 
 /// A [`SampleStream`] whose inner stream is read on a thread of its own, up to
 /// a few batches ahead. Errors arrive in order, where the inner stream raised them;
-/// dropping the stream stops the thread after its current chunk.
+/// dropping the stream stops the thread after the batch it is reading.
 pub struct PrefetchStream {
     rate: u32,
     chunks: Option<Receiver<Result<Vec<f32>>>>,
@@ -27,8 +27,8 @@ pub struct PrefetchStream {
 }
 
 impl PrefetchStream {
-    /// Start reading `inner` (the stream of `path`, named if no thread can be had)
-    /// ahead on a new thread.
+    /// Start reading `inner` (the stream of `path`, which an error names if the system
+    /// refuses a thread) ahead on a new thread.
     pub fn new(mut inner: Box<dyn SampleStream>, path: &Path) -> Result<Self> {
         let rate = inner.sample_rate();
         let (send, chunks) = sync_channel::<Result<Vec<f32>>>(AHEAD);
@@ -103,7 +103,7 @@ impl SampleStream for PrefetchStream {
                 self.done = true;
                 Err(e)
             }
-            // The reader finished (or panicked, which `Drop` reports by joining).
+            // The reader finished, or panicked: its panic goes on here, on the caller.
             Err(_) => {
                 self.done = true;
                 if let Some(h) = self.reader.take()
