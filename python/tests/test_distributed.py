@@ -399,7 +399,7 @@ def test_worker_tasks_give_the_engine_the_threads_dask_gives_them(monkeypatch):
     cores = os.cpu_count() or 1
     for tasks in (1, 2, cores + 1):
         with LocalCluster(n_workers=1, threads_per_worker=tasks, processes=False,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address=":0") as cluster, Client(cluster) as client:
             assert client.submit(etd._engine_threads, pure=False).result() == max(1, cores // tasks)
     rng = np.random.default_rng(8)
     X = rng.normal(size=(3000, 300)).astype(np.float32)
