@@ -23,7 +23,6 @@ pub struct PrefetchStream {
     /// Emptied chunks go back to the reader, so a long track reuses a few buffers.
     spent: SyncSender<Vec<f32>>,
     reader: Option<JoinHandle<()>>,
-    done: bool,
 }
 
 impl PrefetchStream {
@@ -75,7 +74,6 @@ impl PrefetchStream {
             chunks: Some(chunks),
             spent,
             reader: Some(reader),
-            done: false,
         })
     }
 }
@@ -87,25 +85,21 @@ impl SampleStream for PrefetchStream {
 
     fn read_chunk(&mut self, out: &mut Vec<f32>) -> Result<bool> {
         out.clear();
-        if self.done {
-            return Ok(false);
-        }
+        // No receiver: the stream has ended (or failed) already.
         let Some(chunks) = &self.chunks else {
             return Ok(false);
         };
-        match chunks.recv() {
-            Ok(Ok(chunk)) => {
-                let old = std::mem::replace(out, chunk);
-                let _ = self.spent.try_send(old);
-                Ok(true)
-            }
-            Ok(Err(e)) => {
-                self.done = true;
-                Err(e)
-            }
+        let next = chunks.recv();
+        if let Ok(Ok(chunk)) = next {
+            let old = std::mem::replace(out, chunk);
+            let _ = self.spent.try_send(old);
+            return Ok(true);
+        }
+        self.chunks = None;
+        match next {
+            Ok(Err(e)) => Err(e),
             // The reader finished, or panicked: its panic goes on here, on the caller.
-            Err(_) => {
-                self.done = true;
+            _ => {
                 if let Some(h) = self.reader.take()
                     && let Err(panic) = h.join()
                 {
@@ -157,14 +151,15 @@ mod tests {
         }
     }
 
+    /// `n` counting chunks, failing at chunk `fail_at`, read ahead.
+    fn prefetched(n: usize, fail_at: Option<usize>) -> PrefetchStream {
+        let inner = Counting { n, at: 0, fail_at };
+        PrefetchStream::new(Box::new(inner), Path::new("t.wav")).unwrap()
+    }
+
     #[test]
     fn reads_every_sample_in_order() {
-        let inner = Counting {
-            n: 570,
-            at: 0,
-            fail_at: None,
-        };
-        let mut s = PrefetchStream::new(Box::new(inner), Path::new("t.wav")).unwrap();
+        let mut s = prefetched(570, None);
         assert_eq!(s.sample_rate(), 8_820);
         let sig = Signal::from_stream(&mut s).unwrap();
         let want: Vec<f32> = (0..570_000).map(|i| i as f32).collect();
@@ -176,12 +171,7 @@ mod tests {
 
     #[test]
     fn an_error_arrives_after_the_samples_before_it() {
-        let inner = Counting {
-            n: 570,
-            at: 0,
-            fail_at: Some(200),
-        };
-        let mut s = PrefetchStream::new(Box::new(inner), Path::new("t.wav")).unwrap();
+        let mut s = prefetched(570, Some(200));
         let (mut out, mut got) = (Vec::new(), Vec::new());
         let e = loop {
             match s.read_chunk(&mut out) {
@@ -199,12 +189,7 @@ mod tests {
     #[test]
     fn dropping_it_early_stops_the_reader() {
         // A million chunks would take seconds to read: drop returns at once.
-        let inner = Counting {
-            n: 1_000_000,
-            at: 0,
-            fail_at: None,
-        };
-        let mut s = PrefetchStream::new(Box::new(inner), Path::new("t.wav")).unwrap();
+        let mut s = prefetched(1_000_000, None);
         let mut out = Vec::new();
         assert!(s.read_chunk(&mut out).unwrap());
         drop(s);
