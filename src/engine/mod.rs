@@ -7,6 +7,7 @@ pub mod debruijn;
 pub mod decimate;
 pub mod lanes;
 pub mod legendre;
+pub mod nn;
 pub mod pca;
 pub mod poly;
 pub mod ppca;

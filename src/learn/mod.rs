@@ -9,11 +9,14 @@
 pub mod data;
 pub mod diffusion;
 pub mod error;
+pub mod layers;
 pub mod metrics;
 pub mod model;
 pub mod params;
 pub mod train;
 
+#[cfg(test)]
+mod layer_tests;
 #[cfg(test)]
 mod tests;
 

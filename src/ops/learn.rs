@@ -372,8 +372,10 @@ pub(crate) fn write_model_weights(dir: &Path, learned: &LearnedModel) -> Result<
     write_atomic(&path, &bytes)
 }
 
-/// A rayon pool of `threads` workers (0: one a core) for a fit or a prediction.
+/// A rayon pool of `threads` workers (0: one a core) for a fit or a prediction. It also
+/// calls [`keep_freed_memory`], as every fit and prediction runs on such a pool.
 pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    keep_freed_memory();
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -382,6 +384,22 @@ pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
             expected: "a thread count this machine can start".into(),
             actual: format!("{threads} ({e})"),
         })
+}
+
+/// Have glibc's allocator keep freed blocks of up to 64 MiB in the heap (and trim it only
+/// above 128 MiB free) instead of returning each to the system. A training step allocates
+/// and frees tensors of several MiB by the dozen; glibc's default hands blocks above its
+/// adaptive mmap threshold back to the kernel on every free, and the page faults of the
+/// next allocation took about 40 % of a Fashion-MNIST CNN step (3,100 against 5,100
+/// images/s on 2 threads, README "Smooth kernel machines"). The cost is a higher peak:
+/// 124 -> 164 MB on that run. Process-wide and idempotent; other allocators are untouched.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes the allocator's tuning parameters; it is thread-safe.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 20);
+    }
 }
 
 /// The distinct labels, in increasing order: class `i` is the `i`-th.
