@@ -537,6 +537,7 @@ pub fn finish(a: &Architecture, ledger: Ledger, states: Vec<ReplicaState>) -> Di
     let replicas = states
         .into_iter()
         .map(|s| Fitted {
+            calibration: None,
             model: replica_model(a, &s),
             architecture: a.clone(),
             history: s.history,

@@ -6,6 +6,7 @@
 //! this module knows nothing of files, audio or the CLI: `ops` reads the data and writes
 //! the model.
 
+pub mod calibrate;
 pub mod data;
 pub mod diffusion;
 pub mod error;

@@ -302,6 +302,24 @@ impl SkmLayer {
         k.matmul(self.weight.val().transpose()) + self.bias.val().unsqueeze_dim(0)
     }
 
+    /// The scale t of the class probabilities softmax(t f).
+    pub fn temperature(&self) -> f64 {
+        let v = self
+            .log_temperature
+            .val()
+            .into_data()
+            .try_into_vec::<f32>()
+            .expect("f32");
+        (v[0] as f64 * TEMPERATURE_GAIN as f64).exp()
+    }
+
+    /// Set the scale t of the class probabilities (calibration after training).
+    pub fn set_temperature(&mut self, t: f64) {
+        let device = self.log_temperature.val().device();
+        let p = (t.ln() / TEMPERATURE_GAIN as f64) as f32;
+        self.log_temperature = param(vec![p], [1], &device);
+    }
+
     /// The logits of the class probabilities, t f, from the scores f.
     pub fn class_logits(&self, scores: Tensor<2>) -> Tensor<2> {
         // log t = 10 x the parameter: Adam moves a parameter by about the learning rate
@@ -480,6 +498,11 @@ impl Classifier {
     /// The CNN, when the extractor is one.
     pub fn cnn(&self) -> Option<&Cnn> {
         self.cnn.as_ref()
+    }
+
+    /// The SKM layer, for the SKM head.
+    pub fn skm_mut(&mut self) -> Option<&mut SkmLayer> {
+        self.skm.as_mut()
     }
 }
 

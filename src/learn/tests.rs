@@ -197,3 +197,55 @@ fn probabilities_follow_the_heads_definitions() {
     let p = p.into_data().try_into_vec::<f32>().unwrap();
     assert!((p[1] - 2f32.exp() / (1.0 + 2f32.exp())).abs() < 1e-6);
 }
+
+/// Blobs that overlap: a classifier cannot be sure of every row, so its probabilities'
+/// scale matters.
+fn overlapping_blobs(per: usize, seed: u64) -> (Inputs, Vec<u32>) {
+    let (x, y) = blobs(per, seed);
+    let v = x.values.iter().map(|&v| v * 0.4).collect();
+    (Inputs::new(v, x.shape).unwrap(), y)
+}
+
+#[test]
+fn the_skm_scale_is_fitted_to_rows_held_out_of_training_when_there_are_enough() {
+    let params = FitParams {
+        head: Head::Skm,
+        net: Net::Mlp,
+        epochs: 1,
+        batch: 64,
+        embed: 8,
+        hidden: 32,
+        learning_rate: 1e-2,
+        ..Default::default()
+    };
+    let fit_on = |per: usize| {
+        let (x, y) = overlapping_blobs(per, 3);
+        let checked = params.check(x.shape, 3).unwrap();
+        fit(
+            Labelled {
+                inputs: &x,
+                labels: &y,
+            },
+            None,
+            &checked,
+            &mut |_| {},
+        )
+        .unwrap()
+    };
+    // 3 x 6,667 rows: 1/20 held out, stratified.
+    let mut fitted = fit_on(6_667);
+    let cal = fitted
+        .calibration
+        .clone()
+        .expect("20,001 rows are enough to hold some out");
+    assert_eq!(cal.rows, 1_000);
+    assert!(cal.nll <= cal.nll_before, "{cal:?}");
+    assert!(cal.temperature > 0.0 && cal.temperature.is_finite());
+    let t = fitted.model.skm_mut().unwrap().temperature();
+    assert!(
+        (t / cal.temperature - 1.0).abs() < 1e-5,
+        "the model's scale {t} against {cal:?}"
+    );
+    // 3 x 6,666 = 19,998 rows: every row trains, and the scale stays as learned.
+    assert!(fit_on(6_666).calibration.is_none());
+}

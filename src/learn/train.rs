@@ -8,6 +8,7 @@ use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use super::calibrate::{self, Calibration};
 use super::data::{InputShape, Inputs};
 use super::error::LearnError;
 use super::metrics::{accuracy, argmax_rows};
@@ -67,6 +68,8 @@ pub struct Fitted {
     pub architecture: Architecture,
     /// One record an epoch.
     pub history: Vec<EpochRecord>,
+    /// The SKM head's calibration on held-out training rows, when it had enough rows.
+    pub calibration: Option<Calibration>,
 }
 
 /// The CPU device models train on.
@@ -545,6 +548,27 @@ pub fn fit(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Fitted, LearnError> {
     let (p, a) = (&checked.params, &checked.architecture);
+    // The SKM head's class-probability scale is fitted to rows held out of training
+    // (`calibrate`): a stratified 1/20, drawn from the fit's seed.
+    let n = train.labels.len();
+    let held_out = (a.head == Head::Skm && n >= calibrate::MIN_ROWS).then(|| {
+        let mut rng = Rng::new(p.seed ^ 0xca1b_7a7e);
+        let m = (n as f64 * calibrate::HELD_OUT_SHARE).round() as usize;
+        let mut held = stratified(train.labels, a.classes, m, &mut rng);
+        held.sort_unstable();
+        let mut is_held = vec![false; n];
+        held.iter().for_each(|&i| is_held[i] = true);
+        let kept: Vec<usize> = (0..n).filter(|&i| !is_held[i]).collect();
+        let pick = |rows: &[usize]| rows.iter().map(|&i| train.labels[i]).collect::<Vec<u32>>();
+        (
+            (train.inputs.select(&kept), pick(&kept)),
+            (train.inputs.select(&held), pick(&held)),
+        )
+    });
+    let train = match &held_out {
+        Some(((inputs, labels), _)) => Labelled { inputs, labels },
+        None => train,
+    };
     let mut trainer = Trainer::new(train, checked)?;
     let mut history = Vec::with_capacity(p.epochs);
     while !trainer.finished() {
@@ -557,10 +581,19 @@ pub fn fit(
             progress(Progress::Epoch(history.last().expect("pushed")));
         }
     }
+    let mut model = trainer.into_model();
+    let calibration = held_out.map(|(_, (inputs, labels))| {
+        let scores = predict(&model, a, &inputs, p.batch.max(256)).scores;
+        let skm = model.skm_mut().expect("an SKM head");
+        let cal = calibrate::fit_temperature(&scores, &labels, a.classes, skm.temperature());
+        skm.set_temperature(cal.temperature);
+        cal
+    });
     Ok(Fitted {
-        model: trainer.into_model(),
+        model,
         architecture: a.clone(),
         history,
+        calibration,
     })
 }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::pca::{MemoryRows, PcaParams};
 use crate::error::{Error, Result};
 use crate::image::learn_plots::{self, EmbeddingMap, EpochPoint, Field};
+use crate::learn::calibrate::Calibration;
 use crate::learn::metrics::{accuracy, auroc, ece, error_at_coverage, nll};
 use crate::learn::model::Classifier;
 use crate::learn::{
@@ -287,6 +288,10 @@ pub struct LearnRecord {
     pub seconds: f64,
     /// Threads training ran on.
     pub threads: usize,
+    /// The SKM head's class-probability scale fitted to held-out training rows (README,
+    /// Smooth kernel machines); absent when every row trained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
 }
 
 /// What `learn fit` wrote.
@@ -456,18 +461,20 @@ pub fn fit_model(
         progress,
     )?;
     let train_seconds: f64 = fitted.history.iter().map(|e| e.seconds).sum();
+    let trained_apart = fitted.calibration.as_ref().map_or(0, |c| c.rows);
     let record = LearnRecord {
         architecture: fitted.architecture.clone(),
         options: checked.params.clone(),
         classes,
         data: train.source.clone(),
-        train_rows: train.inputs.rows(),
+        train_rows: train.inputs.rows() - trained_apart,
         test_rows: test.map_or(0, |t| t.inputs.rows()),
-        rows_per_second: (train.inputs.rows() * fitted.history.len()) as f64
+        rows_per_second: ((train.inputs.rows() - trained_apart) * fitted.history.len()) as f64
             / train_seconds.max(1e-9),
         epochs: fitted.history,
         seconds: started.elapsed().as_secs_f64(),
         threads: rayon::current_num_threads(),
+        calibration: fitted.calibration,
     };
     Ok(LearnedModel {
         record,

@@ -170,6 +170,7 @@ fn member_record(
         rows_per_second: (rows * fitted.history.len()) as f64 / seconds.max(1e-9),
         seconds,
         threads: rayon::current_num_threads(),
+        calibration: fitted.calibration.clone(),
     }
 }
 
