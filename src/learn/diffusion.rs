@@ -331,14 +331,6 @@ impl Ledger {
     }
 }
 
-/// Rows `rows` of `train`, with their labels: a replica's shard.
-pub fn shard_rows(train: Labelled, rows: &[usize]) -> (Inputs, Vec<u32>) {
-    (
-        train.inputs.select(rows),
-        rows.iter().map(|&i| train.labels[i]).collect(),
-    )
-}
-
 /// The start of a diffusion run: its ledger and K replicas at step 0.
 ///
 /// Every replica starts from one model, initialised as [`super::fit`] would on all of
@@ -363,7 +355,7 @@ pub fn start(
     let states = shards
         .iter()
         .map(|rows| {
-            let (inputs, labels) = shard_rows(train, rows);
+            let (inputs, labels) = train.select(rows);
             let mut t = Trainer::new(
                 Labelled {
                     inputs: &inputs,
@@ -393,7 +385,7 @@ pub fn start(
     Ok((ledger, states))
 }
 
-/// One replica's round: from `state`, train on its `shard` (as [`shard_rows`] cut it)
+/// One replica's round: from `state`, train on its `shard` (as [`Labelled::select`] cut it)
 /// up to step `until` (or the run's end). `each` is [`replica_options`] of the run's.
 pub fn round(
     shard: Labelled,
@@ -591,7 +583,7 @@ pub fn diffuse(
     let shard_data: Vec<(Inputs, Vec<u32>)> = ledger
         .shards
         .iter()
-        .map(|rows| shard_rows(train, rows))
+        .map(|rows| train.select(rows))
         .collect();
     let curve = curve_rows(probe);
     let total: usize = ledger.total_steps.iter().sum();

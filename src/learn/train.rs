@@ -28,6 +28,17 @@ pub struct Labelled<'a> {
     pub labels: &'a [u32],
 }
 
+impl Labelled<'_> {
+    /// A copy of the rows at `index`, in that order, with their labels (a diffusion
+    /// replica's shard, a calibration hold-out).
+    pub fn select(&self, index: &[usize]) -> (Inputs, Vec<u32>) {
+        (
+            self.inputs.select(index),
+            index.iter().map(|&i| self.labels[i]).collect(),
+        )
+    }
+}
+
 /// One epoch of training, as learn.json records it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
@@ -559,11 +570,7 @@ pub fn fit(
         let mut is_held = vec![false; n];
         held.iter().for_each(|&i| is_held[i] = true);
         let kept: Vec<usize> = (0..n).filter(|&i| !is_held[i]).collect();
-        let pick = |rows: &[usize]| rows.iter().map(|&i| train.labels[i]).collect::<Vec<u32>>();
-        (
-            (train.inputs.select(&kept), pick(&kept)),
-            (train.inputs.select(&held), pick(&held)),
-        )
+        (train.select(&kept), train.select(&held))
     });
     let train = match &held_out {
         Some(((inputs, labels), _)) => Labelled { inputs, labels },

@@ -241,10 +241,7 @@ impl DiffusionJob {
             inputs: &train.inputs,
             labels: &y,
         };
-        let shard_data = shards
-            .iter()
-            .map(|rows| diffusion::shard_rows(labelled, rows))
-            .collect();
+        let shard_data = shards.iter().map(|rows| labelled.select(rows)).collect();
         let curve = diffusion::curve_rows(Some(Probe {
             inputs: &probe.inputs,
             labels: probe_y.as_deref(),

@@ -6,7 +6,11 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
-use super::{IMAGES_PER_TASK, Nchw};
+use super::Nchw;
+
+/// Images per task in the weight gradient. The per-task gradients are summed in task
+/// order, so the gradient is the same bits whatever the thread count.
+const IMAGES_PER_TASK: usize = 8;
 
 /// The output shape of a 3x3 valid convolution of `x` to `out_channels`.
 pub fn output_shape(x: Nchw, out_channels: usize) -> Nchw {

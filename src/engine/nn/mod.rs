@@ -1,6 +1,7 @@
 //! The layers of a small image network, forward and backward, on plain slices: the
 //! kernels the `learn` module's custom operations run (a 3x3 convolution on the
-//! engine's GEMM, and 2x2 max pooling). Tensors are row-major NCHW `f32`.
+//! engine's GEMM, 2x2 max pooling, batch normalisation in training). Tensors are
+//! row-major NCHW `f32`.
 
 pub mod batch_norm;
 pub mod conv3x3;
@@ -38,7 +39,3 @@ impl Nchw {
         self.len() == 0
     }
 }
-
-/// Images per task in a backward pass. The per-task weight gradients are summed in task
-/// order, so the gradient is the same bits whatever the thread count.
-const IMAGES_PER_TASK: usize = 8;
